@@ -1,0 +1,482 @@
+//! Reading a file or byte buffer into a [`FileInfo`], and mapping lofty's generic tag to [`Tags`].
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use lofty::ape::{APE_PICTURE_TYPES, ApeFile, ApeTag};
+use lofty::config::ParseOptions;
+use lofty::file::{AudioFile, FileType, TaggedFile};
+use lofty::mp4::{Mp4Codec, Mp4File};
+use lofty::mpeg::Layer;
+use lofty::mpeg::MpegFile;
+use lofty::picture::PictureType;
+use lofty::prelude::*;
+use lofty::probe::Probe;
+use lofty::tag::{ItemValue, Tag};
+use lofty::wavpack::WavPackFile;
+
+use crate::integrity;
+use crate::{
+    AudioProperties, Codec, Error, FileInfo, MusicBrainzIds, Picture, ReadOptions, ReplayGain,
+    Result, SortNames, Tags,
+};
+
+/// Reads the tags, properties and (optionally) the front cover of the file at `path`.
+///
+/// The format is detected from the content, falling back to the extension, so a FLAC file named
+/// `.mp3` reads as FLAC. Truncated files are reported as [`Error::Corrupt`].
+pub fn read_path(path: &Path, options: ReadOptions) -> Result<FileInfo> {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let len = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    let hint = FileType::from_path(path);
+    read_guarded(BufReader::new(file), len, hint, path, options)
+}
+
+/// Reads an in-memory file (an upload, say). `name_hint` is a file name whose extension helps
+/// detection when the content is ambiguous.
+pub fn read_bytes(bytes: &[u8], name_hint: Option<&str>, options: ReadOptions) -> Result<FileInfo> {
+    let hint = name_hint.and_then(|n| FileType::from_path(Path::new(n)));
+    let path = PathBuf::from(name_hint.unwrap_or_default());
+    read_guarded(Cursor::new(bytes), bytes.len() as u64, hint, &path, options)
+}
+
+fn read_guarded<R: Read + Seek>(
+    reader: R,
+    len: u64,
+    hint: Option<FileType>,
+    path: &Path,
+    options: ReadOptions,
+) -> Result<FileInfo> {
+    if len == 0 {
+        return Err(Error::Empty {
+            path: path.to_owned(),
+        });
+    }
+    // lofty is not expected to panic, but a library scan must survive a file that makes it.
+    catch_unwind(AssertUnwindSafe(|| {
+        read_inner(reader, len, hint, path, options)
+    }))
+    .unwrap_or_else(|_| {
+        Err(Error::Panicked {
+            path: path.to_owned(),
+        })
+    })
+}
+
+fn read_inner<R: Read + Seek>(
+    reader: R,
+    len: u64,
+    hint: Option<FileType>,
+    path: &Path,
+    options: ReadOptions,
+) -> Result<FileInfo> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let corrupt = |e: lofty::error::FileParseError| lofty_error(path, e);
+    let parse_options = ParseOptions::new().read_cover_art(options.cover);
+
+    let mut probe = Probe::new(reader).options(parse_options);
+    if let Some(hint) = hint {
+        probe = probe.set_file_type(hint);
+    }
+    let probe = probe.guess_file_type().map_err(io)?;
+    let Some(file_type) = probe.file_type() else {
+        return Err(Error::NotAudio {
+            path: path.to_owned(),
+        });
+    };
+    let mut reader = probe.into_inner();
+    reader.rewind().map_err(io)?;
+
+    // lofty's generic tag has no key for APEv2 pictures, so APE and WavPack covers are read from
+    // the format's own tag.
+    let mut ape_picture = None;
+    let (tagged, codec) = match file_type {
+        FileType::Ape if options.cover => {
+            let ape = ApeFile::read_from(&mut reader, parse_options).map_err(corrupt)?;
+            ape_picture = ape.ape().and_then(ape_cover);
+            (TaggedFile::from(ape), Codec::Ape)
+        }
+        FileType::WavPack if options.cover => {
+            let wv = WavPackFile::read_from(&mut reader, parse_options).map_err(corrupt)?;
+            ape_picture = wv.ape().and_then(ape_cover);
+            (TaggedFile::from(wv), Codec::WavPack)
+        }
+        FileType::Mp4 => {
+            let mp4 = Mp4File::read_from(&mut reader, parse_options).map_err(corrupt)?;
+            let codec = match mp4.properties().codec() {
+                Some(Mp4Codec::AAC) => Codec::Aac,
+                Some(Mp4Codec::ALAC) => Codec::Alac,
+                Some(Mp4Codec::MP3) => Codec::Mp3,
+                Some(Mp4Codec::FLAC) => Codec::Flac,
+                _ => Codec::Unknown,
+            };
+            (TaggedFile::from(mp4), codec)
+        }
+        FileType::Mpeg => {
+            let mpeg = MpegFile::read_from(&mut reader, parse_options).map_err(corrupt)?;
+            let codec = match mpeg.properties().layer() {
+                Layer::Layer3 => Codec::Mp3,
+                _ => Codec::Mp2,
+            };
+            (TaggedFile::from(mpeg), codec)
+        }
+        other => {
+            let tagged = Probe::with_file_type(&mut reader, other)
+                .options(parse_options)
+                .read()
+                .map_err(corrupt)?;
+            (tagged, codec_of(other))
+        }
+    };
+
+    reader.rewind().map_err(io)?;
+    integrity::check(&mut reader, file_type, len).map_err(|problem| match problem {
+        integrity::Problem::Io(source) => io(source),
+        integrity::Problem::NotAudio => Error::NotAudio {
+            path: path.to_owned(),
+        },
+        integrity::Problem::Truncated(message) => Error::Corrupt {
+            path: path.to_owned(),
+            message,
+        },
+    })?;
+
+    let props = tagged.properties();
+    let properties = AudioProperties {
+        duration: props.duration(),
+        sample_rate: props.sample_rate().filter(|&r| r > 0),
+        channels: props.channels().filter(|&c| c > 0),
+        bit_depth: props.bit_depth().filter(|&b| b > 0 && codec.is_lossless()),
+        bitrate_kbps: props
+            .audio_bitrate()
+            .or(props.overall_bitrate())
+            .filter(|&b| b > 0),
+        codec,
+    };
+    if properties.sample_rate.is_none() && properties.duration.is_zero() {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            message: "no audio stream found".to_owned(),
+        });
+    }
+
+    let ordered = ordered_tags(&tagged);
+    let tags = tags_from(&ordered);
+    let cover = if options.cover {
+        cover_from(&ordered).or(ape_picture)
+    } else {
+        None
+    };
+    Ok(FileInfo {
+        tags,
+        properties,
+        cover,
+    })
+}
+
+fn lofty_error(path: &Path, e: lofty::error::FileParseError) -> Error {
+    if e.is_unknown_format() {
+        return Error::NotAudio {
+            path: path.to_owned(),
+        };
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Error::Io {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(io.kind(), io.to_string()),
+                };
+            }
+        }
+        source = s.source();
+    }
+    Error::Corrupt {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn codec_of(file_type: FileType) -> Codec {
+    match file_type {
+        FileType::Flac => Codec::Flac,
+        FileType::Vorbis => Codec::Vorbis,
+        FileType::Opus => Codec::Opus,
+        FileType::Speex => Codec::Speex,
+        FileType::Aac => Codec::Aac,
+        FileType::Wav | FileType::Aiff => Codec::Pcm,
+        FileType::WavPack => Codec::WavPack,
+        FileType::Ape => Codec::Ape,
+        FileType::Mpc => Codec::Musepack,
+        FileType::Mpeg => Codec::Mp3,
+        _ => Codec::Unknown,
+    }
+}
+
+/// The file's tags, primary first: fields missing from the primary tag are taken from the others
+/// (an MP3 may carry ID3v2, APE and ID3v1 at once).
+fn ordered_tags(tagged: &TaggedFile) -> Vec<&Tag> {
+    let primary = tagged.primary_tag_type();
+    let mut tags: Vec<&Tag> = tagged.tags().iter().collect();
+    tags.sort_by_key(|t| t.tag_type() != primary);
+    tags
+}
+
+fn first_string(tags: &[&Tag], key: ItemKey) -> Option<String> {
+    tags.iter().find_map(|t| t.get_strings(key).find_map(clean))
+}
+
+/// All values of `key` from the first tag that has any, with NUL-separated values split (ID3v2.4
+/// stores multiple values in one frame separated by NUL).
+fn all_strings(tags: &[&Tag], key: ItemKey) -> Vec<String> {
+    for tag in tags {
+        let values: Vec<String> = tag
+            .get_strings(key)
+            .flat_map(|s| s.split('\0'))
+            .filter_map(clean)
+            .collect();
+        if !values.is_empty() {
+            return dedup(values);
+        }
+    }
+    Vec::new()
+}
+
+fn dedup(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        if !out.iter().any(|o| o == &v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn clean(s: &str) -> Option<String> {
+    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn first_number(tags: &[&Tag], get: impl Fn(&Tag) -> Option<u32>) -> Option<u32> {
+    tags.iter().find_map(|t| get(t)).filter(|&n| n > 0)
+}
+
+fn tags_from(tags: &[&Tag]) -> Tags {
+    let mut artists = all_strings(tags, ItemKey::TrackArtists);
+    if artists.is_empty() {
+        artists = all_strings(tags, ItemKey::TrackArtist);
+    }
+    let date = first_string(tags, ItemKey::RecordingDate)
+        .or_else(|| first_string(tags, ItemKey::Year))
+        .or_else(|| first_string(tags, ItemKey::ReleaseDate))
+        .or_else(|| first_string(tags, ItemKey::OriginalReleaseDate));
+    let year = date.as_deref().and_then(year_of);
+    let genres = dedup(
+        all_strings(tags, ItemKey::Genre)
+            .into_iter()
+            .map(|g| resolve_genre(&g))
+            .collect(),
+    );
+    let compilation = tags.iter().any(|t| {
+        t.get_strings(ItemKey::FlagCompilation)
+            .any(|v| is_truthy(v))
+    });
+    Tags {
+        title: first_string(tags, ItemKey::TrackTitle),
+        artists,
+        album: first_string(tags, ItemKey::AlbumTitle),
+        album_artist: first_string(tags, ItemKey::AlbumArtist),
+        track_no: first_number(tags, |t| t.track()),
+        track_total: first_number(tags, |t| t.track_total()),
+        disc_no: first_number(tags, |t| t.disk()),
+        disc_total: first_number(tags, |t| t.disk_total()),
+        date,
+        year,
+        genres,
+        compilation,
+        composers: all_strings(tags, ItemKey::Composer),
+        replay_gain: ReplayGain {
+            track_gain_db: first_string(tags, ItemKey::ReplayGainTrackGain)
+                .and_then(|s| leading_float(&s)),
+            track_peak: first_string(tags, ItemKey::ReplayGainTrackPeak)
+                .and_then(|s| leading_float(&s)),
+            album_gain_db: first_string(tags, ItemKey::ReplayGainAlbumGain)
+                .and_then(|s| leading_float(&s)),
+            album_peak: first_string(tags, ItemKey::ReplayGainAlbumPeak)
+                .and_then(|s| leading_float(&s)),
+        },
+        musicbrainz: MusicBrainzIds {
+            recording_id: first_string(tags, ItemKey::MusicBrainzRecordingId),
+            track_id: first_string(tags, ItemKey::MusicBrainzTrackId),
+            release_id: first_string(tags, ItemKey::MusicBrainzReleaseId),
+            release_group_id: first_string(tags, ItemKey::MusicBrainzReleaseGroupId),
+            artist_id: first_string(tags, ItemKey::MusicBrainzArtistId),
+            release_artist_id: first_string(tags, ItemKey::MusicBrainzReleaseArtistId),
+        },
+        sort: SortNames {
+            title: first_string(tags, ItemKey::TrackTitleSortOrder),
+            artist: first_string(tags, ItemKey::TrackArtistSortOrder),
+            album: first_string(tags, ItemKey::AlbumTitleSortOrder),
+            album_artist: first_string(tags, ItemKey::AlbumArtistSortOrder),
+        },
+    }
+}
+
+fn cover_from(tags: &[&Tag]) -> Option<Picture> {
+    let pictures = || tags.iter().flat_map(|t| t.pictures().iter());
+    let chosen = pictures()
+        .find(|p| p.pic_type() == PictureType::CoverFront)
+        .or_else(|| pictures().next())?;
+    if chosen.data().is_empty() {
+        return None;
+    }
+    Some(Picture {
+        mime: chosen.mime_type().map(|m| m.as_str().to_owned()),
+        data: chosen.data().to_vec(),
+    })
+}
+
+/// The front cover (or, failing that, any picture) of an APEv2 tag.
+fn ape_cover(tag: &ApeTag) -> Option<Picture> {
+    let front = "Cover Art (Front)";
+    std::iter::once(front)
+        .chain(APE_PICTURE_TYPES.iter().copied().filter(|k| *k != front))
+        .find_map(|key| match tag.get(key)?.value() {
+            ItemValue::Binary(bytes) => lofty::picture::Picture::from_ape_bytes(key, bytes).ok(),
+            _ => None,
+        })
+        .filter(|p| !p.data().is_empty())
+        .map(|p| Picture {
+            mime: p.mime_type().map(|m| m.as_str().to_owned()),
+            data: p.into_data(),
+        })
+}
+
+fn is_truthy(v: &str) -> bool {
+    let v = v.trim();
+    v == "1" || v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("yes")
+}
+
+/// The year from a date written as "1997", "1997-06-16", "1997/06" or "19970616".
+fn year_of(date: &str) -> Option<i32> {
+    let digits: String = date
+        .trim()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(4)
+        .collect();
+    (digits.len() == 4)
+        .then(|| digits.parse().ok())
+        .flatten()
+        .filter(|&y| y > 0)
+}
+
+/// Parses the number at the start of a ReplayGain value such as "-6.52 dB" or "+1.2".
+fn leading_float(s: &str) -> Option<f32> {
+    let s = s.trim();
+    let end = s
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || ((c == '-' || c == '+') && i == 0)))
+        .map_or(s.len(), |(i, _)| i);
+    s[..end].parse::<f32>().ok().filter(|v| v.is_finite())
+}
+
+/// Resolves ID3v1-style numeric genres ("17", "(17)", "(17)Rock") to their names.
+fn resolve_genre(g: &str) -> String {
+    let inner = g
+        .strip_prefix('(')
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(n, tail)| (n, tail.trim()));
+    match inner {
+        Some((_, tail)) if !tail.is_empty() => tail.to_owned(),
+        Some((n, _)) => genre_name(n).unwrap_or_else(|| g.to_owned()),
+        None => genre_name(g).unwrap_or_else(|| g.to_owned()),
+    }
+}
+
+fn genre_name(n: &str) -> Option<String> {
+    let index: usize = n.trim().parse().ok()?;
+    lofty::id3::v1::GENRES.get(index).map(|s| (*s).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_from_dates() {
+        let check =
+            |input: &str, expect: Option<i32>| assert_eq!(year_of(input), expect, "{input}");
+        check("1997", Some(1997));
+        check("1997-06-16", Some(1997));
+        check("19970616", Some(1997));
+        check(" 2001/03", Some(2001));
+        check("97", None);
+        check("", None);
+        check("0000", None);
+    }
+
+    #[test]
+    fn replay_gain_values() {
+        let check =
+            |input: &str, expect: Option<f32>| assert_eq!(leading_float(input), expect, "{input}");
+        check("-6.52 dB", Some(-6.52));
+        check("+1.20 dB", Some(1.2));
+        check("0.988547", Some(0.988_547));
+        check("dB", None);
+        check("", None);
+    }
+
+    #[test]
+    fn numeric_genres() {
+        let check = |input: &str, expect: &str| assert_eq!(resolve_genre(input), expect, "{input}");
+        check("17", "Rock");
+        check("(17)", "Rock");
+        check("(17)Rock & Roll", "Rock & Roll");
+        check("Shoegaze", "Shoegaze");
+        check("(999)", "(999)");
+    }
+
+    #[test]
+    fn empty_buffer_is_empty_error() {
+        let err = read_bytes(&[], Some("x.mp3"), ReadOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Empty { .. }), "{err}");
+    }
+
+    #[test]
+    fn random_bytes_are_not_audio() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let bytes: Vec<u8> = (0..65_536)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        for name in [
+            "x.mp3", "x.flac", "x.ogg", "x.m4a", "x.wav", "x.opus", "x.wv", "x.ape", "x.aiff",
+        ] {
+            let err = read_bytes(&bytes, Some(name), ReadOptions::default()).unwrap_err();
+            assert!(
+                matches!(err, Error::NotAudio { .. } | Error::Corrupt { .. }),
+                "{name}: {err}"
+            );
+        }
+    }
+}
