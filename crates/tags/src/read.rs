@@ -196,13 +196,13 @@ fn lofty_error(path: &Path, e: lofty::error::FileParseError) -> Error {
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            if io.kind() != std::io::ErrorKind::UnexpectedEof {
-                return Error::Io {
-                    path: path.to_owned(),
-                    source: std::io::Error::new(io.kind(), io.to_string()),
-                };
-            }
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() != std::io::ErrorKind::UnexpectedEof
+        {
+            return Error::Io {
+                path: path.to_owned(),
+                source: std::io::Error::new(io.kind(), io.to_string()),
+            };
         }
         source = s.source();
     }
@@ -292,10 +292,9 @@ fn tags_from(tags: &[&Tag]) -> Tags {
             .map(|g| resolve_genre(&g))
             .collect(),
     );
-    let compilation = tags.iter().any(|t| {
-        t.get_strings(ItemKey::FlagCompilation)
-            .any(|v| is_truthy(v))
-    });
+    let compilation = tags
+        .iter()
+        .any(|t| t.get_strings(ItemKey::FlagCompilation).any(is_truthy));
     Tags {
         title: first_string(tags, ItemKey::TrackTitle),
         artists,

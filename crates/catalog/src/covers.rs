@@ -1,0 +1,281 @@
+//! The cover cache: each distinct image stored once under its content hash, with thumbnails.
+//!
+//! Layout: `<dir>/<h0h1>/<hash>.<ext>` holds the original bytes, `<hash>-96.jpg` and
+//! `<hash>-512.jpg` the thumbnails the UI shows in lists and grids. Files are written to a
+//! temporary name and renamed, so a killed process never leaves half an image under a real name.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use image::DynamicImage;
+
+/// A cover in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverInfo {
+    /// BLAKE3 of the original image bytes, lowercase hex.
+    pub hash: String,
+    /// The image's MIME type, from its content.
+    pub mime: &'static str,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size of the original in bytes.
+    pub bytes: u64,
+}
+
+/// Which rendition of a cover to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverSize {
+    /// The bytes as found in the file or folder.
+    Original,
+    /// A thumbnail at most 96 px on its longer side, for lists.
+    Small,
+    /// A thumbnail at most 512 px on its longer side, for grids and album pages.
+    Large,
+}
+
+impl CoverSize {
+    fn pixels(self) -> Option<u32> {
+        match self {
+            CoverSize::Original => None,
+            CoverSize::Small => Some(96),
+            CoverSize::Large => Some(512),
+        }
+    }
+}
+
+/// Folder images recognised as a cover, in order of preference.
+const FOLDER_IMAGE_STEMS: [&str; 4] = ["cover", "folder", "front", "album"];
+const FOLDER_IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+/// Images larger than this are not decoded: a "cover" of hundreds of megapixels is either an error
+/// or an attack, and decoding it would take unbounded memory.
+const MAX_PIXELS: u64 = 64_000_000;
+/// Embedded or folder images larger than this are ignored for the same reason.
+const MAX_BYTES: usize = 50 * 1024 * 1024;
+
+/// The on-disk cover cache, safe to share between scan threads.
+#[derive(Debug)]
+pub struct CoverStore {
+    dir: PathBuf,
+    seen: Mutex<HashMap<String, Option<CoverInfo>>>,
+}
+
+impl CoverStore {
+    /// A store rooted at `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Marks covers the catalog already holds, so a rescan does not decode them again.
+    pub fn remember(&self, known: impl IntoIterator<Item = CoverInfo>) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        for info in known {
+            seen.insert(info.hash.clone(), Some(info));
+        }
+    }
+
+    /// The path of a rendition of the cover `hash` (it exists once the cover was ingested).
+    pub fn path(&self, hash: &str, size: CoverSize, mime: &str) -> PathBuf {
+        let shard = self.dir.join(hash.get(..2).unwrap_or("xx"));
+        match size.pixels() {
+            Some(px) => shard.join(format!("{hash}-{px}.jpg")),
+            None => shard.join(format!("{hash}.{}", extension_for(mime))),
+        }
+    }
+
+    /// Stores the image `data` (if not stored yet) and returns its description, or `None` when the
+    /// bytes are not a decodable image.
+    pub fn ingest(&self, data: &[u8]) -> Option<CoverInfo> {
+        if data.is_empty() || data.len() > MAX_BYTES {
+            return None;
+        }
+        let hash = blake3::hash(data).to_hex().to_string();
+        if let Some(known) = self.lookup(&hash) {
+            return known;
+        }
+        let result = self.store(&hash, data);
+        if let Err(reason) = &result {
+            tracing::warn!(%hash, %reason, "cover image ignored");
+        }
+        let info = result.ok();
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash, info.clone());
+        info
+    }
+
+    /// Stores the image file at `path`.
+    pub fn ingest_file(&self, path: &Path) -> Option<CoverInfo> {
+        match std::fs::read(path) {
+            Ok(data) => self.ingest(&data),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot read folder image");
+                None
+            }
+        }
+    }
+
+    fn lookup(&self, hash: &str) -> Option<Option<CoverInfo>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .cloned()
+    }
+
+    fn store(&self, hash: &str, data: &[u8]) -> Result<CoverInfo, String> {
+        let format = image::guess_format(data).map_err(|e| e.to_string())?;
+        let mime = format.to_mime_type();
+        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), format);
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_PIXELS * 4);
+        reader.limits(limits);
+        let (width, height) = reader.into_dimensions().map_err(|e| e.to_string())?;
+        if u64::from(width) * u64::from(height) > MAX_PIXELS {
+            return Err(format!("{width}x{height} is too large"));
+        }
+        let img = image::load_from_memory_with_format(data, format).map_err(|e| e.to_string())?;
+        let original = self.path(hash, CoverSize::Original, mime);
+        write_atomic(&original, data).map_err(|e| e.to_string())?;
+        for size in [CoverSize::Small, CoverSize::Large] {
+            let px = size.pixels().unwrap_or(512);
+            let bytes = thumbnail(&img, px).map_err(|e| e.to_string())?;
+            write_atomic(&self.path(hash, size, mime), &bytes).map_err(|e| e.to_string())?;
+        }
+        Ok(CoverInfo {
+            hash: hash.to_owned(),
+            mime,
+            width,
+            height,
+            bytes: data.len() as u64,
+        })
+    }
+}
+
+/// The folder image standing in for the cover of the audio files in `dir`, if there is one.
+pub fn folder_image(dir: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut best: Option<(usize, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else {
+            continue;
+        };
+        let stem = stem.to_string_lossy().to_lowercase();
+        let ext = ext.to_string_lossy().to_lowercase();
+        if !FOLDER_IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+            continue;
+        }
+        let Some(rank) = FOLDER_IMAGE_STEMS.iter().position(|s| *s == stem) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(r, _)| rank < *r) && path.is_file() {
+            best = Some((rank, path));
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn thumbnail(img: &DynamicImage, px: u32) -> image::ImageResult<Vec<u8>> {
+    let scaled = if img.width() > px || img.height() > px {
+        img.thumbnail(px, px)
+    } else {
+        img.clone()
+    };
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
+    DynamicImage::ImageRgb8(scaled.to_rgb8()).write_with_encoder(encoder)?;
+    Ok(out)
+}
+
+fn extension_for(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        "image/bmp" => "bmp",
+        _ => "jpg",
+    }
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn stores_once_with_thumbnails() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CoverStore::new(dir.path());
+        let data = png(1000, 800);
+        let info = store.ingest(&data).unwrap();
+        assert_eq!(
+            (info.width, info.height, info.mime),
+            (1000, 800, "image/png")
+        );
+        let original = store.path(&info.hash, CoverSize::Original, info.mime);
+        assert_eq!(std::fs::read(&original).unwrap(), data);
+        for (size, w, h) in [(CoverSize::Small, 96, 77), (CoverSize::Large, 512, 410)] {
+            let thumb = image::open(store.path(&info.hash, size, info.mime)).unwrap();
+            assert_eq!((thumb.width(), thumb.height()), (w, h), "{size:?}");
+        }
+        assert_eq!(store.ingest(&data), Some(info));
+    }
+
+    #[test]
+    fn small_images_are_not_upscaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CoverStore::new(dir.path());
+        let info = store.ingest(&png(50, 50)).unwrap();
+        let thumb = image::open(store.path(&info.hash, CoverSize::Large, info.mime)).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (50, 50));
+    }
+
+    #[test]
+    fn garbage_is_not_a_cover() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CoverStore::new(dir.path());
+        assert_eq!(store.ingest(b"not an image at all"), None);
+        let mut truncated = png(300, 300);
+        truncated.truncate(60);
+        assert_eq!(store.ingest(&truncated), None);
+        assert_eq!(store.ingest(&[]), None);
+    }
+
+    #[test]
+    fn folder_images_by_preference() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(folder_image(dir.path()), None);
+        std::fs::write(dir.path().join("Front.JPG"), b"x").unwrap();
+        assert_eq!(folder_image(dir.path()), Some(dir.path().join("Front.JPG")));
+        std::fs::write(dir.path().join("cover.png"), b"x").unwrap();
+        std::fs::write(dir.path().join("back.jpg"), b"x").unwrap();
+        assert_eq!(folder_image(dir.path()), Some(dir.path().join("cover.png")));
+    }
+}

@@ -1,0 +1,864 @@
+//! Importing folders: walk, read tags in parallel, write in batches, and reconcile with what the
+//! catalog already knows.
+//!
+//! A scan works on *targets*: a root, or a folder or file inside one (the watcher rescans only
+//! what changed). For each target it
+//!
+//! 1. checks the root is reachable; an unreachable root (an unplugged drive) is marked so and its
+//!    tracks are left alone, shown as missing;
+//! 2. walks the folder tree (hidden entries skipped, symlinked folders followed, loops reported);
+//! 3. compares each audio file's size and modification time with the catalog: unchanged files are
+//!    not opened, and files that failed before and have not changed fail again without a read;
+//! 4. reads new and changed files on every core, and writes the results on this thread in one
+//!    transaction per batch;
+//! 5. treats a new path whose file matches one that disappeared in the same scan (same size and
+//!    time, or same size and tags) as a move, so the track keeps its row, play stats and playlist
+//!    entries;
+//! 6. removes the files that are gone, and tracks that have no file left.
+//!
+//! **Architecture Invariant:** a folder that cannot be read never causes the files the catalog
+//! knows under it to be removed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use skylark_tags::{FileInfo, ReadOptions};
+
+use crate::covers::{self, CoverInfo, CoverStore};
+use crate::error::{DbContext, Error, Result, io_error};
+use crate::model::{RootId, TrackId, to_millis};
+use crate::paths;
+use crate::store::{Store, TrackRecord};
+
+/// File extensions the scanner reads (compared case-insensitively). The content decides the
+/// format; the extension only decides whether a file is looked at.
+pub const AUDIO_EXTENSIONS: [&str; 15] = [
+    "mp3", "mp2", "flac", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "wav", "aiff", "aif", "aifc",
+    "wv", "ape",
+];
+
+/// Files read per batch: one transaction each, and the unit of parallel work.
+const BATCH: usize = 256;
+
+/// How a scan is run.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// The time recorded as "added" and "updated" for rows the scan writes.
+    pub now: SystemTime,
+    /// Set to true from another thread to stop the scan after the current batch.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl ScanOptions {
+    /// Options that stamp rows with `now`.
+    pub fn at(now: SystemTime) -> Self {
+        Self {
+            now,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What a scan has done so far, sent to the progress subscriber.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanProgress {
+    /// Audio files found so far.
+    pub discovered: u64,
+    /// Files handled (unchanged, read or failed).
+    pub processed: u64,
+    /// Files that could not be read.
+    pub failed: u64,
+    /// The file being handled.
+    #[serde(serialize_with = "paths::serialize_lossy_opt")]
+    pub current: Option<PathBuf>,
+    /// True once the walk is over and `discovered` is final.
+    pub walk_done: bool,
+}
+
+/// One file or folder the scan could not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanFailure {
+    /// The file or folder.
+    #[serde(serialize_with = "paths::serialize_lossy")]
+    pub path: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// The outcome of a scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    /// Audio files found.
+    pub scanned: u64,
+    /// Tracks added.
+    pub added: u64,
+    /// Tracks whose files changed and were read again.
+    pub updated: u64,
+    /// Files recognised at a new path (moved or renamed), keeping their track.
+    pub moved: u64,
+    /// Files no longer there.
+    pub removed: u64,
+    /// Files not opened because their size and time had not changed.
+    pub unchanged: u64,
+    /// Files and folders that could not be read.
+    pub failed: Vec<ScanFailure>,
+    /// Roots that could not be reached; their tracks are kept and shown as missing.
+    #[serde(serialize_with = "paths::serialize_lossy_vec")]
+    pub missing_roots: Vec<PathBuf>,
+    /// Whether the scan was cancelled before the end.
+    pub cancelled: bool,
+    /// Wall time.
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+    pub elapsed: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A part of the library to scan.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub root_id: RootId,
+    /// The folder or file to walk: the root itself or something inside it.
+    pub path: PathBuf,
+}
+
+/// An audio file found by the walk.
+#[derive(Debug)]
+struct Found {
+    path: PathBuf,
+    root_id: RootId,
+    size: u64,
+    mtime_ns: i64,
+}
+
+/// A file the catalog knew before this scan.
+#[derive(Debug, Clone)]
+struct Known {
+    file_id: i64,
+    track_id: TrackId,
+    size: u64,
+    mtime_ns: i64,
+}
+
+/// A file that failed before, with the size and time it had then.
+#[derive(Debug)]
+struct KnownFailure {
+    size: u64,
+    mtime_ns: i64,
+    reason: String,
+}
+
+/// A file to read, and what the catalog knew of its path.
+#[derive(Debug)]
+struct ToRead {
+    found: Found,
+    known: Option<Known>,
+}
+
+/// The result of reading one file.
+struct Read {
+    job: ToRead,
+    result: std::result::Result<TrackRecord, String>,
+}
+
+/// Shared state for the read workers.
+struct Readers<'a> {
+    covers: &'a CoverStore,
+    folder_covers: Mutex<HashMap<PathBuf, Option<CoverInfo>>>,
+}
+
+impl Readers<'_> {
+    fn read(&self, job: ToRead) -> Read {
+        let path = &job.found.path;
+        let result = skylark_tags::read_path(path, ReadOptions::default())
+            .map(|mut info: FileInfo| {
+                let embedded = info.cover.take().and_then(|p| self.covers.ingest(&p.data));
+                let cover = embedded.or_else(|| self.folder_cover(path));
+                TrackRecord::new(path, info, cover)
+            })
+            .map_err(|e| e.reason());
+        Read { job, result }
+    }
+
+    fn folder_cover(&self, file: &Path) -> Option<CoverInfo> {
+        let dir = file.parent()?;
+        if let Some(known) = self
+            .folder_covers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(dir)
+        {
+            return known.clone();
+        }
+        let cover = covers::folder_image(dir).and_then(|img| self.covers.ingest_file(&img));
+        self.folder_covers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dir.to_owned(), cover.clone());
+        cover
+    }
+}
+
+/// Whether a walked entry is hidden (its name starts with a dot).
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    entry.depth() > 0 && entry.file_name().as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// Whether `path` has one of [`AUDIO_EXTENSIONS`].
+pub fn is_audio_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Runs a scan of `targets` on `conn`.
+pub(crate) fn run(
+    conn: &mut Connection,
+    covers: &CoverStore,
+    targets: &[Target],
+    unreachable: &[(RootId, PathBuf)],
+    options: &ScanOptions,
+    progress: &(dyn Fn(&ScanProgress) + Sync),
+) -> Result<ScanReport> {
+    let started = Instant::now();
+    let _span = tracing::info_span!("scan", targets = targets.len()).entered();
+    let mut report = ScanReport::default();
+    let mut state = ScanProgress::default();
+
+    for (root_id, root) in unreachable {
+        conn.execute("UPDATE roots SET reachable = 0 WHERE id = ?1", [root_id])
+            .ctx("marking a root unreachable")?;
+        report.missing_roots.push(root.clone());
+    }
+
+    // Walk.
+    let mut found = Vec::new();
+    let mut unreadable: Vec<PathBuf> = Vec::new();
+    for target in targets {
+        walk(
+            target,
+            &mut found,
+            &mut unreadable,
+            &mut report,
+            &mut state,
+            progress,
+        );
+    }
+    state.walk_done = true;
+    state.current = None;
+    progress(&state);
+    report.scanned = found.len() as u64;
+
+    // Compare with the catalog.
+    let root_ids: HashSet<RootId> = targets.iter().map(|t| t.root_id).collect();
+    let under_target = |p: &Path| targets.iter().any(|t| p.starts_with(&t.path));
+    let mut known = load_known(conn, &root_ids, &under_target)?;
+    let mut failures = load_failures(conn, &root_ids, &under_target)?;
+    covers.remember(load_covers(conn)?);
+
+    let mut to_read = Vec::new();
+    let mut seen_failures: HashSet<Vec<u8>> = HashSet::new();
+    for f in found {
+        let key = paths::to_bytes(&f.path);
+        let k = known.remove(&key);
+        if let Some(fail) = failures.get(&key)
+            && fail.size == f.size
+            && fail.mtime_ns == f.mtime_ns
+        {
+            report.failed.push(ScanFailure {
+                path: f.path,
+                reason: fail.reason.clone(),
+            });
+            seen_failures.insert(key);
+            state.processed += 1;
+            state.failed += 1;
+            continue;
+        }
+        match k {
+            Some(k) if k.size == f.size && k.mtime_ns == f.mtime_ns => {
+                report.unchanged += 1;
+                state.processed += 1;
+            }
+            k => to_read.push(ToRead { found: f, known: k }),
+        }
+    }
+    progress(&state);
+    failures.retain(|k, _| !seen_failures.contains(k));
+
+    // What remains of `known` was not found: gone, unless it sits in a folder we could not read.
+    known.retain(|path, _| {
+        let path = paths::from_bytes(path);
+        !unreadable.iter().any(|u| path.starts_with(u))
+    });
+    let mut gone = Gone::new(known);
+
+    // Read in parallel, write here.
+    let readers = Readers {
+        covers,
+        folder_covers: Mutex::new(HashMap::new()),
+    };
+    let mut store = Store::default();
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Read>>(2);
+    let cancel = &options.cancel;
+    let write_result = std::thread::scope(|scope| {
+        let readers = &readers;
+        scope.spawn(move || {
+            let mut jobs = to_read.into_iter().peekable();
+            while jobs.peek().is_some() {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let batch: Vec<ToRead> = jobs.by_ref().take(BATCH).collect();
+                let read: Vec<Read> = batch.into_par_iter().map(|job| readers.read(job)).collect();
+                if tx.send(read).is_err() {
+                    break; // The writer stopped on an error.
+                }
+            }
+        });
+        let mut result = Ok(());
+        for batch in rx {
+            if result.is_err() {
+                continue; // Drain so the reader thread can finish.
+            }
+            result = write_batch(
+                conn,
+                &mut store,
+                batch,
+                &mut gone,
+                options.now,
+                &mut report,
+                &mut state,
+                progress,
+            );
+        }
+        result
+    });
+    write_result?;
+    report.cancelled = options.cancel.load(Ordering::Relaxed);
+
+    // Remove what is gone (only when the scan ran to the end: a cancelled scan has not seen every
+    // file yet).
+    let tx = conn.transaction().ctx("starting the clean-up")?;
+    if !report.cancelled {
+        for (_, gone_file) in gone.drain() {
+            tx.execute("DELETE FROM files WHERE id = ?1", [gone_file.known.file_id])
+                .ctx("removing a file")?;
+            report.removed += 1;
+            let remaining: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM files WHERE track_id = ?1",
+                    [gone_file.known.track_id],
+                    |r| r.get(0),
+                )
+                .ctx("counting a track's files")?;
+            if remaining == 0 {
+                Store::delete_track(&tx, gone_file.known.track_id)?;
+            }
+        }
+        for path in failures.keys() {
+            tx.execute("DELETE FROM scan_failures WHERE path = ?1", [path])
+                .ctx("forgetting a failure")?;
+        }
+    }
+    Store::collect_orphans(&tx)?;
+    for target in targets {
+        tx.execute(
+            "UPDATE roots SET reachable = 1, last_scan_at = ?2 WHERE id = ?1",
+            params![target.root_id, to_millis(options.now)],
+        )
+        .ctx("recording the scan time")?;
+    }
+    tx.commit().ctx("committing the clean-up")?;
+
+    report.elapsed = started.elapsed();
+    tracing::info!(
+        scanned = report.scanned,
+        added = report.added,
+        updated = report.updated,
+        removed = report.removed,
+        failed = report.failed.len(),
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "scan finished"
+    );
+    Ok(report)
+}
+
+fn walk(
+    target: &Target,
+    found: &mut Vec<Found>,
+    unreadable: &mut Vec<PathBuf>,
+    report: &mut ScanReport,
+    state: &mut ScanProgress,
+    progress: &(dyn Fn(&ScanProgress) + Sync),
+) {
+    let walker = walkdir::WalkDir::new(&target.path)
+        .follow_links(true)
+        .into_iter()
+        .filter_entry(|e| !is_hidden(e));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| target.path.clone());
+                if let Some(ancestor) = e.loop_ancestor() {
+                    report.failed.push(ScanFailure {
+                        reason: format!("symbolic link loop back to {}", ancestor.display()),
+                        path,
+                    });
+                    continue;
+                }
+                if e.io_error().map(std::io::Error::kind) == Some(std::io::ErrorKind::NotFound)
+                    && path == target.path
+                {
+                    continue; // The target was deleted: everything under it is gone.
+                }
+                let reason = match e.io_error() {
+                    Some(io) => format!("cannot read: {io}"),
+                    None => e.to_string(),
+                };
+                report.failed.push(ScanFailure {
+                    path: path.clone(),
+                    reason,
+                });
+                unreadable.push(path);
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() || !is_audio_path(entry.path()) {
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) => {
+                report.failed.push(ScanFailure {
+                    path: entry.path().to_owned(),
+                    reason: format!("cannot read: {e}"),
+                });
+                unreadable.push(entry.path().to_owned());
+                continue;
+            }
+        };
+        found.push(Found {
+            path: entry.into_path(),
+            root_id: target.root_id,
+            size: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+        });
+        state.discovered += 1;
+        if state.discovered.is_multiple_of(64) {
+            state.current = found.last().map(|f| f.path.clone());
+            progress(state);
+        }
+    }
+}
+
+fn load_known(
+    conn: &Connection,
+    roots: &HashSet<RootId>,
+    under_target: &dyn Fn(&Path) -> bool,
+) -> Result<HashMap<Vec<u8>, Known>> {
+    let mut stmt = conn
+        .prepare("SELECT id, track_id, path, size, mtime_ns FROM files WHERE root_id = ?1")
+        .ctx("loading known files")?;
+    let mut known = HashMap::new();
+    for root in roots {
+        let rows = stmt
+            .query_map([root], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(2)?,
+                    Known {
+                        file_id: r.get(0)?,
+                        track_id: TrackId(r.get(1)?),
+                        size: r.get(3)?,
+                        mtime_ns: r.get(4)?,
+                    },
+                ))
+            })
+            .ctx("loading known files")?;
+        for row in rows {
+            let (path, k) = row.ctx("loading known files")?;
+            if under_target(&paths::from_bytes(&path)) {
+                known.insert(path, k);
+            }
+        }
+    }
+    Ok(known)
+}
+
+fn load_failures(
+    conn: &Connection,
+    roots: &HashSet<RootId>,
+    under_target: &dyn Fn(&Path) -> bool,
+) -> Result<HashMap<Vec<u8>, KnownFailure>> {
+    let mut stmt = conn
+        .prepare("SELECT path, size, mtime_ns, reason FROM scan_failures WHERE root_id = ?1")
+        .ctx("loading earlier failures")?;
+    let mut failures = HashMap::new();
+    for root in roots {
+        let rows = stmt
+            .query_map([root], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    KnownFailure {
+                        size: r.get(1)?,
+                        mtime_ns: r.get(2)?,
+                        reason: r.get(3)?,
+                    },
+                ))
+            })
+            .ctx("loading earlier failures")?;
+        for row in rows {
+            let (path, f) = row.ctx("loading earlier failures")?;
+            if under_target(&paths::from_bytes(&path)) {
+                failures.insert(path, f);
+            }
+        }
+    }
+    Ok(failures)
+}
+
+fn load_covers(conn: &Connection) -> Result<Vec<CoverInfo>> {
+    let mut stmt = conn
+        .prepare("SELECT hash, mime, width, height, bytes FROM covers")
+        .ctx("loading covers")?;
+    let rows = stmt
+        .query_map([], |r| {
+            let mime: String = r.get(1)?;
+            Ok(CoverInfo {
+                hash: r.get(0)?,
+                mime: static_mime(&mime),
+                width: r.get(2)?,
+                height: r.get(3)?,
+                bytes: r.get(4)?,
+            })
+        })
+        .ctx("loading covers")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("loading covers")
+}
+
+fn static_mime(mime: &str) -> &'static str {
+    ["image/png", "image/gif", "image/webp", "image/bmp"]
+        .into_iter()
+        .find(|m| *m == mime)
+        .unwrap_or("image/jpeg")
+}
+
+/// A file the catalog knew that this scan has not found (yet).
+#[derive(Debug)]
+struct GoneFile {
+    known: Known,
+    /// Title, artist, album and duration, loaded when a same-size file appears.
+    identity: Option<Option<(String, String, String, i64)>>,
+}
+
+/// Files not found so far, indexed by size for move detection.
+struct Gone {
+    files: HashMap<Vec<u8>, GoneFile>,
+    by_size: HashMap<u64, Vec<Vec<u8>>>,
+}
+
+impl Gone {
+    fn new(known: HashMap<Vec<u8>, Known>) -> Self {
+        let mut by_size: HashMap<u64, Vec<Vec<u8>>> = HashMap::new();
+        for (path, k) in &known {
+            by_size.entry(k.size).or_default().push(path.clone());
+        }
+        let files = known
+            .into_iter()
+            .map(|(p, known)| {
+                (
+                    p,
+                    GoneFile {
+                        known,
+                        identity: None,
+                    },
+                )
+            })
+            .collect();
+        Self { files, by_size }
+    }
+
+    /// Finds and takes the gone file that `found` (read as `rec`) is a move of.
+    fn take_match(
+        &mut self,
+        conn: &Connection,
+        found: &Found,
+        rec: &TrackRecord,
+    ) -> Result<Option<Known>> {
+        let Some(candidates) = self.by_size.get(&found.size) else {
+            return Ok(None);
+        };
+        let candidates: Vec<Vec<u8>> = candidates
+            .iter()
+            .filter(|p| self.files.contains_key(*p))
+            .cloned()
+            .collect();
+        let mut chosen = candidates
+            .iter()
+            .find(|p| {
+                self.files
+                    .get(*p)
+                    .is_some_and(|g| g.known.mtime_ns == found.mtime_ns)
+            })
+            .cloned();
+        if chosen.is_none() {
+            let identity = rec.identity();
+            for path in &candidates {
+                let Some(gone) = self.files.get_mut(path) else {
+                    continue;
+                };
+                if gone.identity.is_none() {
+                    gone.identity = Some(track_identity(conn, gone.known.track_id)?);
+                }
+                if gone.identity.as_ref().and_then(Option::as_ref) == Some(&identity) {
+                    chosen = Some(path.clone());
+                    break;
+                }
+            }
+        }
+        Ok(chosen.and_then(|p| self.files.remove(&p)).map(|g| g.known))
+    }
+
+    fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, GoneFile)> + '_ {
+        self.files.drain()
+    }
+}
+
+fn track_identity(conn: &Connection, id: TrackId) -> Result<Option<(String, String, String, i64)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT t.title, t.artist, a.title, t.duration_ms FROM tracks t
+         JOIN albums a ON a.id = t.album_id WHERE t.id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()
+    .ctx("loading a track's identity")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_batch(
+    conn: &mut Connection,
+    store: &mut Store,
+    batch: Vec<Read>,
+    gone: &mut Gone,
+    now: SystemTime,
+    report: &mut ScanReport,
+    state: &mut ScanProgress,
+    progress: &(dyn Fn(&ScanProgress) + Sync),
+) -> Result<()> {
+    let tx = conn.transaction().ctx("starting a batch")?;
+    for Read { job, result } in batch {
+        let ToRead { found, known } = job;
+        state.processed += 1;
+        state.current = Some(found.path.clone());
+        match result {
+            Ok(rec) => {
+                let path_bytes = paths::to_bytes(&found.path);
+                tx.execute("DELETE FROM scan_failures WHERE path = ?1", [&path_bytes])
+                    .ctx("clearing a failure")?;
+                if let Some(k) = known {
+                    store.update_track(&tx, k.track_id, &rec, now)?;
+                    Store::update_file(
+                        &tx,
+                        k.file_id,
+                        found.root_id,
+                        &found.path,
+                        found.size,
+                        found.mtime_ns,
+                    )?;
+                    report.updated += 1;
+                } else if let Some(k) = gone.take_match(&tx, &found, &rec)? {
+                    store.update_track(&tx, k.track_id, &rec, now)?;
+                    Store::update_file(
+                        &tx,
+                        k.file_id,
+                        found.root_id,
+                        &found.path,
+                        found.size,
+                        found.mtime_ns,
+                    )?;
+                    report.moved += 1;
+                } else {
+                    let id = store.insert_track(&tx, &rec, now)?;
+                    Store::insert_file(
+                        &tx,
+                        id,
+                        found.root_id,
+                        &found.path,
+                        found.size,
+                        found.mtime_ns,
+                    )?;
+                    report.added += 1;
+                }
+            }
+            Err(reason) => {
+                tx.execute(
+                    "INSERT INTO scan_failures(path, root_id, size, mtime_ns, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(path) DO UPDATE SET
+                         root_id = excluded.root_id, size = excluded.size,
+                         mtime_ns = excluded.mtime_ns, reason = excluded.reason",
+                    params![
+                        paths::to_bytes(&found.path),
+                        found.root_id,
+                        found.size,
+                        found.mtime_ns,
+                        reason
+                    ],
+                )
+                .ctx("recording a failure")?;
+                state.failed += 1;
+                report.failed.push(ScanFailure {
+                    path: found.path,
+                    reason,
+                });
+            }
+        }
+    }
+    tx.commit().ctx("committing a batch")?;
+    progress(state);
+    Ok(())
+}
+
+/// What a scan request resolves to.
+pub(crate) struct Resolved {
+    /// The parts of reachable roots to scan.
+    pub targets: Vec<Target>,
+    /// Roots that cannot be reached now.
+    pub unreachable: Vec<(RootId, PathBuf)>,
+}
+
+/// Resolves the paths a user asked to scan into targets, adding new roots as needed.
+pub(crate) fn resolve_targets(
+    conn: &Connection,
+    requested: &[PathBuf],
+    now: SystemTime,
+) -> Result<Resolved> {
+    let mut roots = load_roots(conn)?;
+    let mut targets = Vec::new();
+    let mut unreachable = Vec::new();
+    if requested.is_empty() {
+        for (id, root) in roots {
+            if std::fs::read_dir(&root).is_ok() {
+                targets.push(Target {
+                    root_id: id,
+                    path: root,
+                });
+            } else {
+                unreachable.push((id, root));
+            }
+        }
+        return Ok(Resolved {
+            targets,
+            unreachable,
+        });
+    }
+    for path in requested {
+        let absolute = std::path::absolute(path).map_err(io_error(path))?;
+        // A known root that cannot be reached right now is missing, not an error.
+        let canonical = match std::fs::canonicalize(&absolute) {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some((id, root)) = roots.iter().find(|(_, r)| *r == absolute) {
+                    unreachable.push((*id, root.clone()));
+                    continue;
+                }
+                return Err(Error::Io {
+                    path: path.clone(),
+                    source: e,
+                });
+            }
+        };
+        if let Some((id, root)) = roots.iter().find(|(_, r)| canonical.starts_with(r)) {
+            if std::fs::read_dir(root).is_err() {
+                unreachable.push((*id, root.clone()));
+                continue;
+            }
+            targets.push(Target {
+                root_id: *id,
+                path: canonical,
+            });
+            continue;
+        }
+        if !canonical.is_dir() {
+            return Err(Error::NotAFolder { path: path.clone() });
+        }
+        std::fs::read_dir(&canonical).map_err(io_error(&canonical))?;
+        let id = add_root(conn, &canonical, now)?;
+        // Roots inside the new one become part of it.
+        for (inner_id, _) in roots.iter().filter(|(_, r)| r.starts_with(&canonical)) {
+            conn.execute(
+                "UPDATE files SET root_id = ?1 WHERE root_id = ?2",
+                [id, *inner_id],
+            )
+            .ctx("merging a root")?;
+            conn.execute(
+                "UPDATE scan_failures SET root_id = ?1 WHERE root_id = ?2",
+                [id, *inner_id],
+            )
+            .ctx("merging a root")?;
+            conn.execute("DELETE FROM roots WHERE id = ?1", [inner_id])
+                .ctx("merging a root")?;
+            targets.retain(|t: &Target| t.root_id != *inner_id);
+        }
+        roots.retain(|(_, r)| !r.starts_with(&canonical));
+        roots.push((id, canonical.clone()));
+        targets.push(Target {
+            root_id: id,
+            path: canonical,
+        });
+    }
+    // A target inside another target is scanned once, by the outer one.
+    let all: Vec<PathBuf> = targets.iter().map(|t| t.path.clone()).collect();
+    targets.retain(|t| !all.iter().any(|o| o != &t.path && t.path.starts_with(o)));
+    targets.dedup_by(|a, b| a.path == b.path);
+    Ok(Resolved {
+        targets,
+        unreachable,
+    })
+}
+
+pub(crate) fn load_roots(conn: &Connection) -> Result<Vec<(RootId, PathBuf)>> {
+    let mut stmt = conn
+        .prepare("SELECT id, path FROM roots ORDER BY id")
+        .ctx("loading roots")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                RootId(r.get(0)?),
+                paths::from_bytes(&r.get::<_, Vec<u8>>(1)?),
+            ))
+        })
+        .ctx("loading roots")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("loading roots")
+}
+
+fn add_root(conn: &Connection, path: &Path, now: SystemTime) -> Result<RootId> {
+    conn.execute(
+        "INSERT INTO roots(path, added_at) VALUES (?1, ?2)",
+        params![paths::to_bytes(path), to_millis(now)],
+    )
+    .ctx("adding a root")?;
+    Ok(RootId(conn.last_insert_rowid()))
+}

@@ -1,0 +1,452 @@
+//! Writing tracks, files, artists, albums and genres, and keeping the search index in step.
+//!
+//! **Architecture Invariant:** every function here runs inside a transaction the caller owns, and
+//! touches the full-text tables in the same transaction as the rows they index.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use skylark_tags::FileInfo;
+
+use crate::covers::CoverInfo;
+use crate::error::{DbContext, Result};
+use crate::model::{AlbumId, ArtistId, GenreId, RootId, TrackId, new_uid, to_millis};
+use crate::names::{self, UNKNOWN_ALBUM, UNKNOWN_ARTIST, VARIOUS_ARTISTS, match_key, sort_key};
+use crate::paths;
+
+/// A track's catalog fields, derived from a file's tags with the fallbacks applied.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackRecord {
+    pub title: String,
+    pub artists: Vec<String>,
+    pub album: String,
+    pub album_artist: String,
+    pub compilation: bool,
+    pub track_no: u32,
+    pub track_total: u32,
+    pub disc_no: u32,
+    pub disc_total: u32,
+    pub date: Option<String>,
+    pub year: i32,
+    pub genres: Vec<String>,
+    pub composer: Option<String>,
+    pub duration_ms: i64,
+    pub info: FileInfo,
+    pub cover: Option<CoverInfo>,
+}
+
+/// The separator between names shown together ("A, B").
+const DISPLAY_SEPARATOR: &str = ", ";
+
+impl TrackRecord {
+    /// Builds the record for the file at `path` from what was read, falling back on the file and
+    /// folder names where tags are missing.
+    pub fn new(path: &Path, mut info: FileInfo, cover: Option<CoverInfo>) -> Self {
+        // The picture bytes are in the cover cache by now; do not keep them in memory.
+        info.cover = None;
+        let tags = &info.tags;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (file_track, file_title) = names::from_file_stem(&stem);
+        let folder = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned());
+        let artists = if tags.artists.is_empty() {
+            vec![
+                tags.album_artist
+                    .clone()
+                    .unwrap_or_else(|| UNKNOWN_ARTIST.to_owned()),
+            ]
+        } else {
+            tags.artists.clone()
+        };
+        let album_artist = match (&tags.album_artist, tags.compilation) {
+            (Some(a), _) => a.clone(),
+            (None, true) => VARIOUS_ARTISTS.to_owned(),
+            (None, false) => artists[0].clone(),
+        };
+        let title = tags.title.clone().unwrap_or_else(|| {
+            if file_title.is_empty() {
+                stem.clone()
+            } else {
+                file_title
+            }
+        });
+        Self {
+            title,
+            album: tags
+                .album
+                .clone()
+                .or(folder)
+                .unwrap_or_else(|| UNKNOWN_ALBUM.to_owned()),
+            album_artist,
+            compilation: tags.compilation,
+            track_no: tags.track_no.or(file_track).unwrap_or(0),
+            track_total: tags.track_total.unwrap_or(0),
+            disc_no: tags.disc_no.unwrap_or(0),
+            disc_total: tags.disc_total.unwrap_or(0),
+            date: tags.date.clone(),
+            year: tags.year.unwrap_or(0),
+            genres: tags.genres.clone(),
+            composer: (!tags.composers.is_empty()).then(|| tags.composers.join(DISPLAY_SEPARATOR)),
+            duration_ms: i64::try_from(info.properties.duration.as_millis()).unwrap_or(i64::MAX),
+            artists,
+            cover,
+            info,
+        }
+    }
+
+    fn artist_display(&self) -> String {
+        self.artists.join(DISPLAY_SEPARATOR)
+    }
+
+    fn genre_display(&self) -> String {
+        self.genres.join(DISPLAY_SEPARATOR)
+    }
+
+    /// The key a moved file is recognised by when its modification time changed too.
+    pub fn identity(&self) -> (String, String, String, i64) {
+        (
+            self.title.clone(),
+            self.artist_display(),
+            self.album.clone(),
+            self.duration_ms,
+        )
+    }
+}
+
+/// Writes rows, remembering the ids of artists, albums and genres it has seen.
+#[derive(Default)]
+pub(crate) struct Store {
+    artists: HashMap<String, ArtistId>,
+    albums: HashMap<String, AlbumId>,
+    genres: HashMap<String, GenreId>,
+}
+
+impl Store {
+    fn artist(&mut self, conn: &Connection, name: &str) -> Result<ArtistId> {
+        let key = match_key(name);
+        if let Some(id) = self.artists.get(&key) {
+            return Ok(*id);
+        }
+        let existing: Option<i64> = conn
+            .prepare_cached("SELECT id FROM artists WHERE match_key = ?1")
+            .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+            .ctx("looking up an artist")?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO artists(name, sort_name, match_key) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![name, sort_key(name), key]))
+                .ctx("adding an artist")?;
+                let id = conn.last_insert_rowid();
+                conn.prepare_cached("INSERT INTO artists_fts(rowid, name) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![id, name]))
+                    .ctx("indexing an artist")?;
+                id
+            }
+        };
+        self.artists.insert(key, ArtistId(id));
+        Ok(ArtistId(id))
+    }
+
+    fn album(&mut self, conn: &Connection, rec: &TrackRecord) -> Result<AlbumId> {
+        let artist_id = self.artist(conn, &rec.album_artist)?;
+        let key = format!(
+            "{}\u{1f}{}",
+            match_key(&rec.album_artist),
+            match_key(&rec.album)
+        );
+        if let Some(id) = self.albums.get(&key) {
+            return Ok(*id);
+        }
+        let existing: Option<i64> = conn
+            .prepare_cached("SELECT id FROM albums WHERE match_key = ?1")
+            .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+            .ctx("looking up an album")?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO albums(title, sort_title, artist_id, match_key, compilation)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        rec.album,
+                        sort_key(&rec.album),
+                        artist_id,
+                        key,
+                        rec.compilation || rec.album_artist == VARIOUS_ARTISTS
+                    ])
+                })
+                .ctx("adding an album")?;
+                let id = conn.last_insert_rowid();
+                conn.prepare_cached(
+                    "INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut s| s.execute(params![id, rec.album, rec.album_artist]))
+                .ctx("indexing an album")?;
+                id
+            }
+        };
+        self.albums.insert(key, AlbumId(id));
+        Ok(AlbumId(id))
+    }
+
+    fn genre(&mut self, conn: &Connection, name: &str) -> Result<GenreId> {
+        let key = match_key(name);
+        if let Some(id) = self.genres.get(&key) {
+            return Ok(*id);
+        }
+        conn.prepare_cached(
+            "INSERT INTO genres(name, match_key) VALUES (?1, ?2) ON CONFLICT(match_key) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![name, key]))
+        .ctx("adding a genre")?;
+        let id: i64 = conn
+            .prepare_cached("SELECT id FROM genres WHERE match_key = ?1")
+            .and_then(|mut s| s.query_row([&key], |r| r.get(0)))
+            .ctx("looking up a genre")?;
+        self.genres.insert(key, GenreId(id));
+        Ok(GenreId(id))
+    }
+
+    /// Inserts a new track for `rec` and returns its id.
+    pub fn insert_track(
+        &mut self,
+        conn: &Connection,
+        rec: &TrackRecord,
+        now: SystemTime,
+    ) -> Result<TrackId> {
+        let album_id = self.album(conn, rec)?;
+        conn.prepare_cached(
+            "INSERT INTO tracks(uid, title, sort_title, artist, sort_artist, album_id, sort_album,
+                 sort_album_artist, duration_ms, codec, added_at, updated_at)
+             VALUES (?1, '', '', '', '', ?2, '', '', 0, '', ?3, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![new_uid(), album_id, to_millis(now)]))
+        .ctx("adding a track")?;
+        let id = TrackId(conn.last_insert_rowid());
+        self.write_track(conn, id, rec, now, false)?;
+        Ok(id)
+    }
+
+    /// Rewrites the tag-derived fields of track `id` from `rec`, keeping its identity, play
+    /// stats, rating and playlist entries.
+    pub fn update_track(
+        &mut self,
+        conn: &Connection,
+        id: TrackId,
+        rec: &TrackRecord,
+        now: SystemTime,
+    ) -> Result<()> {
+        self.write_track(conn, id, rec, now, true)
+    }
+
+    fn write_track(
+        &mut self,
+        conn: &Connection,
+        id: TrackId,
+        rec: &TrackRecord,
+        now: SystemTime,
+        replacing: bool,
+    ) -> Result<()> {
+        let album_id = self.album(conn, rec)?;
+        let props = &rec.info.properties;
+        let tags = &rec.info.tags;
+        let rg = tags.replay_gain;
+        let mb = &tags.musicbrainz;
+        let artist = rec.artist_display();
+        let genre = rec.genre_display();
+        let sort_artist = tags
+            .sort
+            .artist
+            .as_deref()
+            .map_or_else(|| sort_key(&artist), sort_key);
+        let sort_album_artist = tags
+            .sort
+            .album_artist
+            .as_deref()
+            .map_or_else(|| sort_key(&rec.album_artist), sort_key);
+        // The cover row first: the track refers to it.
+        if let Some(cover) = &rec.cover {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO covers(hash, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![cover.hash, cover.mime, cover.width, cover.height, cover.bytes]))
+            .ctx("recording a cover")?;
+        }
+        conn.prepare_cached(
+            "UPDATE tracks SET
+                title = ?2, sort_title = ?3, artist = ?4, sort_artist = ?5, album_id = ?6,
+                sort_album = ?7, sort_album_artist = ?8, track_no = ?9, track_total = ?10,
+                disc_no = ?11, disc_total = ?12, date = ?13, year = ?14, genre = ?15,
+                sort_genre = ?16, composer = ?17, duration_ms = ?18, sample_rate = ?19,
+                channels = ?20, bit_depth = ?21, bitrate_kbps = ?22, codec = ?23,
+                rg_track_gain = ?24, rg_track_peak = ?25, rg_album_gain = ?26, rg_album_peak = ?27,
+                mb_recording_id = ?28, mb_track_id = ?29, mb_release_id = ?30,
+                mb_release_group_id = ?31, mb_artist_id = ?32, mb_release_artist_id = ?33,
+                cover_hash = ?34, updated_at = ?35
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                rec.title,
+                tags.sort
+                    .title
+                    .as_deref()
+                    .map_or_else(|| sort_key(&rec.title), sort_key),
+                artist,
+                sort_artist,
+                album_id,
+                tags.sort
+                    .album
+                    .as_deref()
+                    .map_or_else(|| sort_key(&rec.album), sort_key),
+                sort_album_artist,
+                rec.track_no,
+                rec.track_total,
+                rec.disc_no,
+                rec.disc_total,
+                rec.date,
+                rec.year,
+                genre,
+                sort_key(&genre),
+                rec.composer,
+                rec.duration_ms,
+                props.sample_rate,
+                props.channels,
+                props.bit_depth,
+                props.bitrate_kbps,
+                props.codec.as_str(),
+                rg.track_gain_db,
+                rg.track_peak,
+                rg.album_gain_db,
+                rg.album_peak,
+                mb.recording_id,
+                mb.track_id,
+                mb.release_id,
+                mb.release_group_id,
+                mb.artist_id,
+                mb.release_artist_id,
+                rec.cover.as_ref().map(|c| &c.hash),
+                to_millis(now),
+            ])
+        })
+        .ctx("writing a track")?;
+
+        if replacing {
+            conn.prepare_cached("DELETE FROM track_artists WHERE track_id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .ctx("replacing track artists")?;
+            conn.prepare_cached("DELETE FROM track_genres WHERE track_id = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .ctx("replacing track genres")?;
+            conn.prepare_cached("DELETE FROM tracks_fts WHERE rowid = ?1")
+                .and_then(|mut s| s.execute([id]))
+                .ctx("replacing a track's search entry")?;
+        }
+        for (position, name) in rec.artists.iter().enumerate() {
+            let artist_id = self.artist(conn, name)?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO track_artists(track_id, position, artist_id) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![id, position, artist_id]))
+            .ctx("linking a track artist")?;
+        }
+        for (position, name) in rec.genres.iter().enumerate() {
+            let genre_id = self.genre(conn, name)?;
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO track_genres(track_id, position, genre_id) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![id, position, genre_id]))
+            .ctx("linking a track genre")?;
+        }
+        conn.prepare_cached(
+            "INSERT INTO tracks_fts(rowid, title, artist, album, album_artist, genre)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                id,
+                rec.title,
+                artist,
+                rec.album,
+                rec.album_artist,
+                genre
+            ])
+        })
+        .ctx("indexing a track")?;
+        Ok(())
+    }
+
+    /// Deletes the track `id` (its files, playlist entries and search entry go with it).
+    pub fn delete_track(conn: &Connection, id: TrackId) -> Result<()> {
+        conn.prepare_cached("DELETE FROM tracks_fts WHERE rowid = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("removing a track's search entry")?;
+        conn.prepare_cached("DELETE FROM tracks WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("removing a track")?;
+        Ok(())
+    }
+
+    /// Records a local file of track `track`.
+    pub fn insert_file(
+        conn: &Connection,
+        track: TrackId,
+        root: RootId,
+        path: &Path,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO files(track_id, root_id, path, size, mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| s.execute(params![track, root, paths::to_bytes(path), size, mtime_ns]))
+        .ctx("recording a file")?;
+        Ok(())
+    }
+
+    /// Moves the file row `file_id` to a new path, size and time.
+    pub fn update_file(
+        conn: &Connection,
+        file_id: i64,
+        root: RootId,
+        path: &Path,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
+        conn.prepare_cached(
+            "UPDATE files SET root_id = ?2, path = ?3, size = ?4, mtime_ns = ?5, file_hash = NULL WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![file_id, root, paths::to_bytes(path), size, mtime_ns]))
+        .ctx("updating a file")?;
+        Ok(())
+    }
+
+    /// Removes albums, artists and genres that no track refers to any more.
+    pub fn collect_orphans(conn: &Connection) -> Result<()> {
+        conn.execute_batch(
+            "DELETE FROM albums_fts WHERE rowid IN
+                 (SELECT id FROM albums WHERE id NOT IN (SELECT album_id FROM tracks));
+             DELETE FROM albums WHERE id NOT IN (SELECT album_id FROM tracks);
+             DELETE FROM artists_fts WHERE rowid IN
+                 (SELECT id FROM artists WHERE id NOT IN (SELECT artist_id FROM albums)
+                                          AND id NOT IN (SELECT artist_id FROM track_artists));
+             DELETE FROM artists WHERE id NOT IN (SELECT artist_id FROM albums)
+                                   AND id NOT IN (SELECT artist_id FROM track_artists);
+             DELETE FROM genres WHERE id NOT IN (SELECT genre_id FROM track_genres);",
+        )
+        .ctx("removing empty albums, artists and genres")
+    }
+}

@@ -1,0 +1,598 @@
+//! Importing and rescanning folders.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use skylark_catalog::{Availability, ScanOptions, ScanProgress};
+use skylark_testsupport::{
+    Format, TagSpec, write_broken_tags, write_random_bytes, write_truncated, write_zero_byte,
+};
+
+use crate::library::{Lib, at, standard, tags};
+
+#[test]
+fn imports_every_format_with_its_tags() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    let report = lib.scan();
+    assert_eq!(report.scanned, 13, "{report:#?}");
+    assert_eq!(report.added, 13);
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+
+    let t = lib.track("Something");
+    assert_eq!(t.artist, "The Beatles");
+    assert_eq!(t.album, "Abbey Road");
+    assert_eq!(t.album_artist, "The Beatles");
+    assert_eq!(t.track_no, Some(2));
+    assert_eq!(t.year, Some(1969));
+    assert_eq!(t.date.as_deref(), Some("1969-09-26"));
+    assert_eq!(t.genre, "Rock");
+    assert_eq!(t.codec, "flac");
+    assert_eq!(
+        (t.sample_rate, t.channels, t.bit_depth),
+        (Some(44_100), Some(2), Some(16))
+    );
+    assert!(t.has_cover);
+    assert_eq!(t.availability, Availability::Local);
+    assert!(
+        (990..=1010).contains(&t.duration.as_millis()),
+        "{:?}",
+        t.duration
+    );
+    assert_eq!(
+        t.path,
+        Some(lib.music.join("The Beatles/Abbey Road/02 Something.flac"))
+    );
+
+    let codecs: Vec<(String, String)> = lib
+        .tracks()
+        .into_iter()
+        .map(|t| (t.title, t.codec))
+        .collect();
+    for (title, codec) in [
+        ("Come Together", "mp3"),
+        ("Maxwell's Silver Hammer", "aac"),
+        ("Jóga", "vorbis"),
+        ("Hunter", "opus"),
+        ("Bachelorette", "wavpack"),
+        ("Pluto", "pcm"),
+        ("Tommib", "alac"),
+        ("Hoppípolla", "ape"),
+        ("Með blóðnasir", "pcm"),
+    ] {
+        assert!(
+            codecs.contains(&(title.to_owned(), codec.to_owned())),
+            "{title} {codec}: {codecs:?}"
+        );
+    }
+
+    let joga = lib.track("Jóga");
+    assert_eq!(
+        (joga.disc_no, joga.disc_total, joga.track_no),
+        (Some(2), Some(2), Some(1))
+    );
+    assert_eq!(joga.genre, "Electronic, Art Pop");
+    assert_eq!(
+        joga.album_artist, "Björk",
+        "album artist falls back on the artist"
+    );
+}
+
+#[test]
+fn compilations_group_under_various_artists() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let intro = lib.track("Intro");
+    let tommib = lib.track("Tommib");
+    assert_eq!(intro.album_artist, "Various Artists");
+    assert_eq!(intro.album_id, tommib.album_id);
+    assert_eq!(intro.artist, "Kevin Shields");
+    let album = lib.catalog.album(intro.album_id).unwrap();
+    assert!(album.compilation);
+    assert_eq!(album.track_count, 2);
+}
+
+#[test]
+fn untagged_files_fall_back_on_names() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let lost = lib.track("Lost Song");
+    assert_eq!(lost.track_no, Some(3));
+    assert_eq!(lost.album, "Unsorted Tapes");
+    assert_eq!(lost.artist, "Unknown Artist");
+    assert_eq!(lost.album_artist, "Unknown Artist");
+    assert!(lost.has_cover, "the folder image stands in for the cover");
+    let untitled = lib.track("Untitled");
+    assert_eq!(untitled.track_no, None);
+    assert_eq!(untitled.cover_hash, lost.cover_hash);
+}
+
+#[test]
+fn covers_are_stored_once_with_thumbnails() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let beatles: Vec<_> = lib
+        .tracks()
+        .into_iter()
+        .filter(|t| t.album == "Abbey Road")
+        .collect();
+    assert_eq!(beatles.len(), 3);
+    let hash = beatles[0].cover_hash.clone().unwrap();
+    assert!(
+        beatles
+            .iter()
+            .all(|t| t.cover_hash.as_deref() == Some(hash.as_str()))
+    );
+    let store = lib.catalog.covers();
+    let original = store.path(&hash, skylark_catalog::CoverSize::Original, "image/jpeg");
+    let original = image::open(original).unwrap();
+    assert_eq!((original.width(), original.height()), (600, 600));
+    for (size, px) in [
+        (skylark_catalog::CoverSize::Small, 96),
+        (skylark_catalog::CoverSize::Large, 512),
+    ] {
+        let thumb = image::open(store.path(&hash, size, "image/jpeg")).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (px, px));
+    }
+    let shard = lib.dir.path().join("data/covers").join(&hash[..2]);
+    let files = std::fs::read_dir(shard).unwrap().count();
+    assert_eq!(files, 3, "one original and two thumbnails");
+}
+
+#[test]
+fn bad_files_are_reported_and_do_not_stop_the_scan() {
+    let mut lib = Lib::new();
+    let m = lib.music.clone();
+    lib.add("good.flac", Format::Flac, tags("Good", "A", "B", 1));
+    write_zero_byte(&m.join("bad/zero.mp3")).unwrap();
+    write_random_bytes(&m.join("bad/random.flac"), 50_000, 3).unwrap();
+    write_random_bytes(&m.join("bad/random.m4a"), 50_000, 4).unwrap();
+    write_truncated(&m.join("bad/truncated.ogg"), Format::OggVorbis, 0.5).unwrap();
+    write_truncated(&m.join("bad/truncated.flac"), Format::Flac, 0.4).unwrap();
+    write_broken_tags(&m.join("bad/broken.mp3")).unwrap();
+    std::fs::write(m.join("bad/notes.txt"), "not music").unwrap();
+    std::os::unix::fs::symlink(&m, m.join("bad/loop")).unwrap();
+    std::os::unix::fs::symlink(m.join("nowhere"), m.join("bad/dangling.mp3")).unwrap();
+
+    let report = lib.scan();
+    assert_eq!(lib.tracks().len(), 1);
+    let reason = |name: &str| {
+        report
+            .failed
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .map(|f| f.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not reported: {:#?}", report.failed))
+    };
+    assert!(
+        reason("zero.mp3").contains("empty"),
+        "{}",
+        reason("zero.mp3")
+    );
+    assert!(
+        reason("random.flac").contains("not a recognised audio file")
+            || reason("random.flac").contains("corrupt")
+    );
+    assert!(
+        reason("random.m4a").contains("not a recognised audio file")
+            || reason("random.m4a").contains("corrupt")
+    );
+    assert!(
+        reason("truncated.ogg").contains("corrupt or truncated"),
+        "{}",
+        reason("truncated.ogg")
+    );
+    assert!(
+        reason("truncated.flac").contains("corrupt or truncated"),
+        "{}",
+        reason("truncated.flac")
+    );
+    assert!(
+        reason("broken.mp3").contains("corrupt"),
+        "{}",
+        reason("broken.mp3")
+    );
+    assert!(reason("loop").contains("loop"), "{}", reason("loop"));
+    assert!(
+        reason("dangling.mp3").contains("cannot read"),
+        "{}",
+        reason("dangling.mp3")
+    );
+    assert_eq!(report.failed.len(), 8, "{:#?}", report.failed);
+
+    // Unchanged bad files are not read again, but still reported.
+    let again = lib.scan();
+    assert_eq!(again.failed.len(), 8);
+    assert_eq!(again.unchanged, 1);
+    // Fixing a bad file brings it in.
+    lib.add("bad/zero.mp3", Format::Mp3, tags("Fixed", "A", "B", 2));
+    let fixed = lib.scan();
+    assert_eq!(fixed.added, 1);
+    assert_eq!(fixed.failed.len(), 7);
+}
+
+#[test]
+fn unreadable_folders_are_reported_and_their_tracks_kept() {
+    let mut lib = Lib::new();
+    lib.add("open/a.flac", Format::Flac, tags("A", "X", "Y", 1));
+    lib.add("locked/b.flac", Format::Flac, tags("B", "X", "Y", 2));
+    lib.scan();
+    let locked = lib.music.join("locked");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let privileged = std::fs::read_dir(&locked).is_ok();
+    let report = lib.scan();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if privileged {
+        // Running as root: permissions do not stop reads, so there is nothing to observe.
+        assert!(report.failed.is_empty());
+    } else {
+        assert!(
+            report
+                .failed
+                .iter()
+                .any(|f| f.path == locked && f.reason.contains("cannot read")),
+            "{report:#?}"
+        );
+        assert_eq!(report.removed, 0);
+    }
+    assert_eq!(lib.tracks().len(), 2);
+}
+
+#[test]
+fn hidden_files_and_other_extensions_are_skipped() {
+    let mut lib = Lib::new();
+    lib.add("a.flac", Format::Flac, tags("A", "X", "Y", 1));
+    lib.add(".hidden/b.flac", Format::Flac, tags("B", "X", "Y", 2));
+    lib.add(".c.flac", Format::Flac, tags("C", "X", "Y", 3));
+    lib.add("UPPER.FLAC", Format::Flac, tags("Upper", "X", "Y", 4));
+    let report = lib.scan();
+    assert_eq!(report.scanned, 2);
+    let titles: Vec<String> = lib.tracks().into_iter().map(|t| t.title).collect();
+    assert_eq!(titles, ["A", "Upper"]);
+}
+
+#[test]
+fn non_utf8_paths_are_kept_exactly() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut lib = Lib::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9 \xff.flac");
+    let path = lib.music.join(name);
+    skylark_testsupport::write_audio(
+        &path,
+        Format::Flac,
+        &Default::default(),
+        &tags("Café", "X", "Y", 1),
+    )
+    .unwrap();
+    let report = lib.scan();
+    assert_eq!(report.added, 1, "{report:#?}");
+    let t = lib.track("Café");
+    assert_eq!(t.path.as_deref(), Some(path.as_path()));
+    assert_eq!(
+        t.path.unwrap().as_os_str().as_bytes(),
+        path.as_os_str().as_bytes()
+    );
+    assert_eq!(lib.scan().unchanged, 1);
+}
+
+#[test]
+fn rescan_of_unchanged_files_reads_nothing() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let before = lib.tracks();
+    let report = lib.scan_at(100);
+    assert_eq!(
+        (
+            report.unchanged,
+            report.added,
+            report.updated,
+            report.removed
+        ),
+        (13, 0, 0, 0)
+    );
+    assert_eq!(lib.tracks(), before, "rows are untouched");
+}
+
+#[test]
+fn changed_files_update_in_place() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let before = lib.track("Something");
+    lib.catalog.record_play(before.id, at(10)).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let path = before.path.clone().unwrap();
+    skylark_testsupport::write_tags(
+        &path,
+        &TagSpec {
+            album_artist: Some("The Beatles".to_owned()),
+            ..tags("Something (Remastered)", "The Beatles", "Abbey Road", 2)
+        },
+    )
+    .unwrap();
+    let report = lib.scan_at(50);
+    assert_eq!(
+        (report.updated, report.added, report.removed),
+        (1, 0, 0),
+        "{report:#?}"
+    );
+    let after = lib.track("Something (Remastered)");
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.uid, before.uid);
+    assert_eq!(after.play_count, 1);
+    assert_eq!(after.added, before.added);
+    assert!(
+        lib.catalog
+            .search("remastered", 10)
+            .unwrap()
+            .tracks
+            .iter()
+            .any(|t| t.id == before.id)
+    );
+    assert!(
+        lib.catalog
+            .search("something", 10)
+            .unwrap()
+            .tracks
+            .iter()
+            .all(|t| t.title != "Something")
+    );
+}
+
+#[test]
+fn moved_and_renamed_files_keep_their_track() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let something = lib.track("Something");
+    let hunter = lib.track("Hunter");
+    lib.catalog.record_play(something.id, at(5)).unwrap();
+    lib.catalog
+        .set_rating(
+            something.id,
+            Some(skylark_catalog::Rating::from_stars(4).unwrap()),
+        )
+        .unwrap();
+    let list = lib.catalog.create_playlist("Keep", at(1)).unwrap();
+    lib.catalog
+        .add_to_playlist(list, &[something.id, hunter.id], None, at(1))
+        .unwrap();
+
+    // A rename in the same folder and a move to another folder.
+    let old = something.path.clone().unwrap();
+    let renamed = old.with_file_name("02 - Something (renamed).flac");
+    std::fs::rename(&old, &renamed).unwrap();
+    let moved_dir = lib.music.join("Elsewhere/Deep");
+    std::fs::create_dir_all(&moved_dir).unwrap();
+    let moved = moved_dir.join("hunter.opus");
+    std::fs::rename(hunter.path.as_ref().unwrap(), &moved).unwrap();
+
+    let report = lib.scan_at(60);
+    assert_eq!(
+        (report.moved, report.added, report.removed),
+        (2, 0, 0),
+        "{report:#?}"
+    );
+    let s = lib.track("Something");
+    assert_eq!(
+        (s.id, s.play_count, s.rating.map(|r| r.value())),
+        (something.id, 1, Some(80))
+    );
+    assert_eq!(s.path, Some(renamed));
+    assert_eq!(lib.track("Hunter").path, Some(moved));
+    let items = lib.catalog.playlist_items(list).unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.track.id).collect::<Vec<_>>(),
+        [something.id, hunter.id]
+    );
+}
+
+#[test]
+fn a_copy_with_a_new_time_is_recognised_by_its_tags() {
+    let mut lib = Lib::new();
+    let a = lib.add("a/x.flac", Format::Flac, tags("X", "Y", "Z", 1));
+    lib.scan();
+    let id = lib.track("X").id;
+    let b = lib.music.join("b/x.flac");
+    std::fs::create_dir_all(b.parent().unwrap()).unwrap();
+    std::fs::copy(&a, &b).unwrap(); // copy gets a new modification time
+    std::fs::remove_file(&a).unwrap();
+    let report = lib.scan();
+    assert_eq!(report.moved, 1, "{report:#?}");
+    assert_eq!(lib.track("X").id, id);
+}
+
+#[test]
+fn deleted_files_leave_the_catalog() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let pluto = lib.track("Pluto");
+    let list = lib.catalog.create_playlist("P", at(1)).unwrap();
+    lib.catalog
+        .add_to_playlist(list, &[pluto.id], None, at(1))
+        .unwrap();
+    std::fs::remove_file(pluto.path.unwrap()).unwrap();
+    std::fs::remove_dir_all(lib.music.join("Compilations")).unwrap();
+    let report = lib.scan();
+    assert_eq!(report.removed, 3, "{report:#?}");
+    assert_eq!(lib.tracks().len(), 10);
+    assert!(lib.catalog.playlist_items(list).unwrap().is_empty());
+    let albums: Vec<String> = lib
+        .catalog
+        .albums()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.title)
+        .collect();
+    assert!(
+        !albums.contains(&"Lost in Translation".to_owned()),
+        "empty albums go too"
+    );
+    assert!(
+        lib.catalog
+            .search("squarepusher", 5)
+            .unwrap()
+            .artists
+            .is_empty(),
+        "and their artists"
+    );
+}
+
+#[test]
+fn an_unreachable_root_keeps_its_tracks_as_missing() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let unplugged = lib.dir.path().join("unplugged");
+    std::fs::rename(&lib.music, &unplugged).unwrap();
+    let report = lib
+        .catalog
+        .scan(&[], &ScanOptions::at(at(5)), &|_| {})
+        .unwrap();
+    assert_eq!(report.missing_roots, [lib.music.clone()]);
+    assert_eq!(report.removed, 0);
+    let tracks = lib.tracks();
+    assert_eq!(tracks.len(), 13);
+    assert!(
+        tracks
+            .iter()
+            .all(|t| t.availability == Availability::Missing)
+    );
+    assert!(!lib.catalog.roots().unwrap()[0].reachable);
+    assert_eq!(lib.catalog.stats().unwrap().missing, 13);
+    // Scanning the root by name while it is away is not an error either.
+    let named = lib.scan();
+    assert_eq!(named.missing_roots.len(), 1);
+
+    std::fs::rename(&unplugged, &lib.music).unwrap();
+    let back = lib
+        .catalog
+        .scan(&[], &ScanOptions::at(at(6)), &|_| {})
+        .unwrap();
+    assert_eq!(back.unchanged, 13);
+    assert!(
+        lib.tracks()
+            .iter()
+            .all(|t| t.availability == Availability::Local)
+    );
+}
+
+#[test]
+fn scanning_a_subfolder_uses_its_root() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    std::fs::remove_file(lib.music.join("Sigur Rós/Takk/04 Með blóðnasir.wav")).unwrap();
+    let sub = lib.music.join("Sigur Rós");
+    let report = lib
+        .catalog
+        .scan(&[sub], &ScanOptions::at(at(3)), &|_| {})
+        .unwrap();
+    assert_eq!(
+        (report.scanned, report.unchanged, report.removed),
+        (1, 1, 1),
+        "{report:#?}"
+    );
+    assert_eq!(lib.catalog.roots().unwrap().len(), 1);
+    assert_eq!(lib.tracks().len(), 12, "files outside the subfolder stay");
+}
+
+#[test]
+fn a_new_root_around_old_ones_absorbs_them() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    let inner = lib.music.join("Björk");
+    lib.catalog
+        .scan(&[inner], &ScanOptions::at(at(1)), &|_| {})
+        .unwrap();
+    let joga = lib.track("Jóga").id;
+    lib.scan();
+    assert_eq!(lib.catalog.roots().unwrap().len(), 1);
+    assert_eq!(lib.track("Jóga").id, joga);
+    assert_eq!(lib.tracks().len(), 13);
+}
+
+#[test]
+fn progress_is_reported() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    write_zero_byte(&lib.music.join("zero.mp3")).unwrap();
+    let seen: Mutex<Vec<ScanProgress>> = Mutex::new(Vec::new());
+    let music = lib.music.clone();
+    lib.catalog
+        .scan(&[music], &ScanOptions::at(at(0)), &|p| {
+            seen.lock().unwrap().push(p.clone())
+        })
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!((last.discovered, last.processed, last.failed), (14, 14, 1));
+    assert!(
+        seen.iter().any(|p| p.walk_done && p.processed < 14),
+        "progress arrives during the scan"
+    );
+    assert!(seen.iter().any(|p| p.current.is_some()));
+    assert!(seen.windows(2).all(|w| w[0].processed <= w[1].processed));
+}
+
+#[test]
+fn a_cancelled_scan_removes_nothing_and_resumes() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    let options = ScanOptions::at(at(0));
+    options
+        .cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let music = lib.music.clone();
+    let report = lib
+        .catalog
+        .scan(std::slice::from_ref(&music), &options, &|_| {})
+        .unwrap();
+    assert!(report.cancelled);
+    assert_eq!(report.added, 0);
+    let report = lib.scan();
+    assert_eq!(report.added, 13);
+}
+
+#[test]
+fn scanning_a_missing_folder_is_an_error() {
+    let mut lib = Lib::new();
+    let err = lib
+        .catalog
+        .scan(
+            &[PathBuf::from("/definitely/not/here")],
+            &ScanOptions::at(at(0)),
+            &|_| {},
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("/definitely/not/here"), "{err}");
+    let file = lib.add("x.flac", Format::Flac, TagSpec::default());
+    let err = lib
+        .catalog
+        .scan(&[file], &ScanOptions::at(at(0)), &|_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("not a folder"), "{err}");
+}
+
+#[test]
+fn removing_a_root_forgets_its_tracks_but_not_the_files() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let root = lib.catalog.roots().unwrap()[0].id;
+    lib.catalog.remove_root(root).unwrap();
+    assert!(lib.tracks().is_empty());
+    assert!(lib.catalog.albums().unwrap().is_empty());
+    assert!(
+        lib.music
+            .join("The Beatles/Abbey Road/02 Something.flac")
+            .exists()
+    );
+}

@@ -1,0 +1,324 @@
+//! The `skylark` command as scripts use it: real binary, real files, JSON out.
+
+// Test helpers unwrap: a panic is a test failure with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use skylark_testsupport::{Format, TagSpec, Tone, cover_jpeg, write_audio, write_zero_byte};
+
+struct Env {
+    dir: tempfile::TempDir,
+    music: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let music = dir.path().join("Music");
+        let tags = |title: &str, artist: &str, album: &str, n: u32| TagSpec {
+            title: Some(title.to_owned()),
+            artists: vec![artist.to_owned()],
+            album: Some(album.to_owned()),
+            track: Some((n, Some(2))),
+            disc: Some((1, Some(1))),
+            date: Some("2005".to_owned()),
+            genres: vec!["Post-Rock".to_owned()],
+            cover: (artist == "Sigur Rós").then(|| cover_jpeg(100, 100, [1, 2, 3])),
+            ..TagSpec::default()
+        };
+        let tone = Tone::default();
+        write_audio(
+            &music.join("Sigur Rós/Takk/01.flac"),
+            Format::Flac,
+            &tone,
+            &tags("Glósóli", "Sigur Rós", "Takk...", 1),
+        )
+        .unwrap();
+        write_audio(
+            &music.join("Sigur Rós/Takk/02.mp3"),
+            Format::Mp3,
+            &tone,
+            &tags("Hoppípolla", "Sigur Rós", "Takk...", 2),
+        )
+        .unwrap();
+        write_audio(
+            &music.join("Björk/Vespertine/01.ogg"),
+            Format::OggVorbis,
+            &tone,
+            &tags("Hidden Place", "Björk", "Vespertine", 1),
+        )
+        .unwrap();
+        write_zero_byte(&music.join("broken.mp3")).unwrap();
+        Self { dir, music }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_skylark"))
+            .arg("--db")
+            .arg(self.dir.path().join("data/catalog.db"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+        self.ok(args)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn music(&self) -> &str {
+        self.music.to_str().unwrap()
+    }
+}
+
+#[test]
+fn scan_json_report() {
+    let env = Env::new();
+    let out = env.ok(&["scan", env.music(), "--json"]);
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["scanned"], 4);
+    assert_eq!(report["added"], 3);
+    assert_eq!(report["updated"], 0);
+    assert_eq!(report["removed"], 0);
+    assert_eq!(report["unchanged"], 0);
+    assert!(report["elapsed_ms"].is_u64());
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["path"].as_str().unwrap().ends_with("broken.mp3"));
+    assert!(failed[0]["reason"].as_str().unwrap().contains("empty"));
+
+    let again: Value = serde_json::from_str(env.ok(&["scan", "--json"]).trim()).unwrap();
+    assert_eq!(
+        (again["unchanged"].as_u64(), again["added"].as_u64()),
+        (Some(3), Some(0))
+    );
+}
+
+#[test]
+fn tracks_json_lines_carry_the_documented_fields() {
+    let env = Env::new();
+    env.ok(&["scan", env.music(), "--json"]);
+    let tracks = env.json_lines(&["tracks", "--json"]);
+    assert_eq!(tracks.len(), 3);
+    for field in [
+        "id",
+        "path",
+        "title",
+        "artist",
+        "album",
+        "album_artist",
+        "track_no",
+        "disc_no",
+        "year",
+        "genre",
+        "duration_ms",
+        "sample_rate",
+        "channels",
+        "codec",
+        "has_cover",
+    ] {
+        assert!(
+            tracks.iter().all(|t| t.get(field).is_some()),
+            "missing {field}"
+        );
+    }
+    let glosoli = tracks.iter().find(|t| t["title"] == "Glósóli").unwrap();
+    assert_eq!(glosoli["artist"], "Sigur Rós");
+    assert_eq!(glosoli["album_artist"], "Sigur Rós");
+    assert_eq!(glosoli["track_no"], 1);
+    assert_eq!(glosoli["disc_no"], 1);
+    assert_eq!(glosoli["year"], 2005);
+    assert_eq!(glosoli["genre"], "Post-Rock");
+    assert_eq!(glosoli["codec"], "flac");
+    assert_eq!(glosoli["sample_rate"], 44_100);
+    assert_eq!(glosoli["channels"], 2);
+    assert_eq!(glosoli["has_cover"], true);
+    assert!(Path::new(glosoli["path"].as_str().unwrap()).ends_with("Sigur Rós/Takk/01.flac"));
+    let ms = glosoli["duration_ms"].as_u64().unwrap();
+    assert!((990..=1010).contains(&ms), "{ms}");
+    // Sorted by artist: Björk before Sigur Rós.
+    assert_eq!(tracks[0]["artist"], "Björk");
+    let limited = env.json_lines(&["tracks", "--json", "--sort", "title", "--limit", "2"]);
+    assert_eq!(limited.len(), 2);
+    assert_eq!(limited[0]["title"], "Glósóli");
+}
+
+#[test]
+fn search_albums_artists_and_stats() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let results: Value =
+        serde_json::from_str(env.ok(&["search", "sig ro", "--json"]).trim()).unwrap();
+    assert_eq!(results["artists"][0]["name"], "Sigur Rós");
+    assert_eq!(results["albums"][0]["title"], "Takk...");
+    assert_eq!(results["tracks"].as_array().unwrap().len(), 2);
+    let bjork: Value = serde_json::from_str(env.ok(&["search", "bjork", "--json"]).trim()).unwrap();
+    assert_eq!(bjork["tracks"][0]["title"], "Hidden Place");
+
+    let albums = env.json_lines(&["albums", "--json"]);
+    assert_eq!(
+        albums
+            .iter()
+            .map(|a| a["title"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Takk...", "Vespertine"]
+    );
+    assert_eq!(albums[0]["track_count"], 2);
+    assert_eq!(albums[0]["year"], 2005);
+    let artists = env.json_lines(&["artists", "--json"]);
+    assert_eq!(
+        artists
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Björk", "Sigur Rós"]
+    );
+    assert!(env.ok(&["genres"]).contains("Post-Rock"));
+
+    let stats: Value = serde_json::from_str(env.ok(&["stats", "--json"]).trim()).unwrap();
+    assert_eq!(stats["tracks"], 3);
+    assert_eq!(stats["albums"], 2);
+    assert!(env.ok(&["stats"]).contains("tracks        3"));
+}
+
+#[test]
+fn playlists_from_the_command_line() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let tracks = env.json_lines(&["tracks", "--json", "--sort", "title"]);
+    let ids: Vec<String> = tracks.iter().map(|t| t["id"].to_string()).collect();
+    env.ok(&["playlist", "create", "Evening"]);
+    let mut add = vec!["playlist", "add", "Evening"];
+    add.extend(ids.iter().map(String::as_str));
+    env.ok(&add);
+    env.ok(&["playlist", "add", "Evening", &ids[0], "--at", "0"]);
+    let items = env.json_lines(&["playlist", "ls", "Evening", "--json"]);
+    let titles: Vec<&str> = items
+        .iter()
+        .map(|i| i["track"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Glósóli", "Glósóli", "Hidden Place", "Hoppípolla"]);
+    let last = items[3]["item"].to_string();
+    env.ok(&["playlist", "mv", "Evening", &last, "0"]);
+    let first =
+        env.json_lines(&["playlist", "ls", "Evening", "--json"])[0]["track"]["title"].clone();
+    assert_eq!(first, "Hoppípolla");
+    let dup = items[1]["item"].to_string();
+    env.ok(&["playlist", "rm", "Evening", &dup]);
+
+    let file = env.dir.path().join("Lists/evening.m3u8");
+    env.ok(&["playlist", "export", "Evening", file.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(
+            "#EXTM3U\n#EXTINF:1,Sigur Rós - Hoppípolla\n../Music/Sigur Rós/Takk/02.mp3\n"
+        ),
+        "{text}"
+    );
+    std::fs::write(
+        env.dir.path().join("Lists/extra.m3u"),
+        format!("{text}/gone/x.mp3\n"),
+    )
+    .unwrap();
+    let imported: Value = serde_json::from_str(
+        env.ok(&[
+            "playlist",
+            "import",
+            env.dir.path().join("Lists/extra.m3u").to_str().unwrap(),
+            "--json",
+        ])
+        .trim(),
+    )
+    .unwrap();
+    assert_eq!(imported["added"], 3);
+    assert_eq!(imported["unresolved"][0], "/gone/x.mp3");
+    let lists = env.json_lines(&["playlist", "ls", "--json"]);
+    assert_eq!(
+        lists
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Evening", "extra"]
+    );
+
+    env.ok(&["playlist", "rename", "extra", "Extra"]);
+    env.ok(&["playlist", "delete", "Extra"]);
+    assert_eq!(env.json_lines(&["playlist", "ls", "--json"]).len(), 1);
+}
+
+#[test]
+fn plays_ratings_recent_and_top() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let id = env.json_lines(&["tracks", "--json"])[0]["id"].to_string();
+    env.ok(&["played", &id]);
+    env.ok(&["played", &id]);
+    env.ok(&["rate", &id, "4"]);
+    let top = env.json_lines(&["top", "--json"]);
+    assert_eq!(top.len(), 1);
+    assert_eq!(top[0]["play_count"], 2);
+    assert_eq!(top[0]["rating"], 80);
+    assert_eq!(env.json_lines(&["recent", "--json"]).len(), 3);
+}
+
+#[test]
+fn mistakes_give_one_clear_line_and_a_failure_code() {
+    let env = Env::new();
+    for (args, expect) in [
+        (vec!["scan", "/no/such/folder"], "/no/such/folder"),
+        (
+            vec!["playlist", "add", "Nope", "1"],
+            "no playlist named \"Nope\"",
+        ),
+        (vec!["rate", "1", "9"], "0 to 5 stars"),
+        (vec!["played", "12345"], "no track with id 12345"),
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("skylark: ") && err.contains(expect),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    env.ok(&["playlist", "create", "Dup"]);
+    let out = env.run(&["playlist", "create", "dup"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = env.run(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors are clap's");
+}
+
+#[test]
+fn the_data_dir_comes_from_the_environment() {
+    let env = Env::new();
+    let data = env.dir.path().join("profile");
+    let out = Command::new(env!("CARGO_BIN_EXE_skylark"))
+        .env("SKYLARK_DATA_DIR", &data)
+        .args(["scan", env.music(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(data.join("catalog.db").exists());
+    assert!(data.join("covers").is_dir());
+}
