@@ -86,18 +86,14 @@ CREATE TABLE tracks (
     added_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 ) STRICT;
+-- Indexes for the sorts people use most; the others (year, genre, duration, plays, rating) sort
+-- with a top-N pass, which keeps a scan's inserts cheaper.
 CREATE INDEX tracks_by_title ON tracks(sort_title, id);
 CREATE INDEX tracks_by_artist ON tracks(sort_artist, sort_album, album_id, disc_no, track_no, id);
 CREATE INDEX tracks_by_album ON tracks(sort_album, album_id, disc_no, track_no, id);
 CREATE INDEX tracks_by_album_artist ON tracks(sort_album_artist, sort_album, album_id, disc_no, track_no, id);
 CREATE INDEX tracks_by_album_id ON tracks(album_id, disc_no, track_no);
-CREATE INDEX tracks_by_year ON tracks(year, sort_album, album_id, disc_no, track_no, id);
-CREATE INDEX tracks_by_genre ON tracks(sort_genre, id);
-CREATE INDEX tracks_by_duration ON tracks(duration_ms, id);
 CREATE INDEX tracks_by_added ON tracks(added_at, id);
-CREATE INDEX tracks_by_plays ON tracks(play_count, id);
-CREATE INDEX tracks_by_last_played ON tracks(last_played_at, id);
-CREATE INDEX tracks_by_rating ON tracks(rating, id);
 
 CREATE TABLE track_artists (
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,

@@ -1,8 +1,9 @@
 //! Browsing the library: tracks sorted by any column with keyset paging, albums, artists, genres.
 //!
 //! Keyset paging ("the 100 rows after this one") keeps every page as fast as the first at any
-//! library size, where `OFFSET` would read and discard everything before the page. Each sort has an
-//! index whose columns are exactly its order, ending in the row id so the order is total.
+//! library size, where `OFFSET` would read and discard everything before the page. Every order ends
+//! in the row id so it is total. The common sorts (title, artist, album, album artist, date added)
+//! have an index whose columns are exactly their order; the rest use a top-N pass over the table.
 
 use std::time::Duration;
 
@@ -61,7 +62,7 @@ impl TrackSort {
         TrackSort::Rating,
     ];
 
-    /// The columns of `tracks` this sort orders by; each matches an index in the schema.
+    /// The columns of `tracks` this sort orders by (the row id follows).
     fn columns(self) -> &'static [&'static str] {
         const ALBUM_ORDER: [&str; 4] = ["sort_album", "album_id", "disc_no", "track_no"];
         match self {

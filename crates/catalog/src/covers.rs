@@ -1,7 +1,10 @@
 //! The cover cache: each distinct image stored once under its content hash, with thumbnails.
 //!
 //! Layout: `<dir>/<h0h1>/<hash>.<ext>` holds the original bytes, `<hash>-96.jpg` and
-//! `<hash>-512.jpg` the thumbnails the UI shows in lists and grids. Files are written to a
+//! `<hash>-512.jpg` the thumbnails the UI shows in lists and grids. A scan only hashes a picture,
+//! reads its header and writes the original; the thumbnails, which need the whole image decoded
+//! and encoded again, are made afterwards ([`crate::Catalog::make_thumbnails`]), so a library is
+//! browsable before its artwork is processed. Files are written to a
 //! temporary name and renamed, so a killed process never leaves half an image under a real name.
 
 use std::collections::HashMap;
@@ -9,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use image::DynamicImage;
+use image::{DynamicImage, ImageFormat};
 
 /// A cover in the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,25 +134,19 @@ impl CoverStore {
             .cloned()
     }
 
+    /// Checks the image's format and size from its header and writes the original. Decoding the
+    /// whole image is left to [`CoverStore::make_thumbnails`], so a scan is not held up by it.
     fn store(&self, hash: &str, data: &[u8]) -> Result<CoverInfo, String> {
         let format = image::guess_format(data).map_err(|e| e.to_string())?;
         let mime = format.to_mime_type();
-        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), format);
-        let mut limits = image::Limits::default();
-        limits.max_alloc = Some(MAX_PIXELS * 4);
-        reader.limits(limits);
-        let (width, height) = reader.into_dimensions().map_err(|e| e.to_string())?;
-        if u64::from(width) * u64::from(height) > MAX_PIXELS {
-            return Err(format!("{width}x{height} is too large"));
+        let (width, height) = image::ImageReader::with_format(std::io::Cursor::new(data), format)
+            .into_dimensions()
+            .map_err(|e| e.to_string())?;
+        if width == 0 || height == 0 || u64::from(width) * u64::from(height) > MAX_PIXELS {
+            return Err(format!("{width}x{height} is not a usable cover size"));
         }
-        let img = image::load_from_memory_with_format(data, format).map_err(|e| e.to_string())?;
         let original = self.path(hash, CoverSize::Original, mime);
         write_atomic(&original, data).map_err(|e| e.to_string())?;
-        for size in [CoverSize::Small, CoverSize::Large] {
-            let px = size.pixels().unwrap_or(512);
-            let bytes = thumbnail(&img, px).map_err(|e| e.to_string())?;
-            write_atomic(&self.path(hash, size, mime), &bytes).map_err(|e| e.to_string())?;
-        }
         Ok(CoverInfo {
             hash: hash.to_owned(),
             mime,
@@ -157,6 +154,33 @@ impl CoverStore {
             height,
             bytes: data.len() as u64,
         })
+    }
+
+    /// Makes the 96 and 512 px renditions of a stored cover, unless they exist.
+    pub fn make_thumbnails(&self, info: &CoverInfo) -> Result<(), String> {
+        let small = self.path(&info.hash, CoverSize::Small, info.mime);
+        let large = self.path(&info.hash, CoverSize::Large, info.mime);
+        if small.exists() && large.exists() {
+            return Ok(());
+        }
+        let original = self.path(&info.hash, CoverSize::Original, info.mime);
+        let data = std::fs::read(&original).map_err(|e| format!("{}: {e}", original.display()))?;
+        let format = image::guess_format(&data).map_err(|e| e.to_string())?;
+        let mut reader = image::ImageReader::with_format(std::io::Cursor::new(&data), format);
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_PIXELS * 4);
+        reader.limits(limits);
+        let img = reader.decode().map_err(|e| e.to_string())?;
+        let small_bytes = thumbnail(&img, 96).map_err(|e| e.to_string())?;
+        write_atomic(&small, &small_bytes).map_err(|e| e.to_string())?;
+        // A JPEG that already fits is its own large rendition: re-encoding would only lose quality.
+        let large_bytes =
+            if format == ImageFormat::Jpeg && img.width() <= 512 && img.height() <= 512 {
+                data
+            } else {
+                thumbnail(&img, 512).map_err(|e| e.to_string())?
+            };
+        write_atomic(&large, &large_bytes).map_err(|e| e.to_string())
     }
 }
 
@@ -225,7 +249,7 @@ mod tests {
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
         let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
         out.into_inner()
     }
 
@@ -241,6 +265,8 @@ mod tests {
         );
         let original = store.path(&info.hash, CoverSize::Original, info.mime);
         assert_eq!(std::fs::read(&original).unwrap(), data);
+        assert!(!store.path(&info.hash, CoverSize::Small, info.mime).exists());
+        store.make_thumbnails(&info).unwrap();
         for (size, w, h) in [(CoverSize::Small, 96, 77), (CoverSize::Large, 512, 410)] {
             let thumb = image::open(store.path(&info.hash, size, info.mime)).unwrap();
             assert_eq!((thumb.width(), thumb.height()), (w, h), "{size:?}");
@@ -249,10 +275,24 @@ mod tests {
     }
 
     #[test]
+    fn a_small_jpeg_is_its_own_large_rendition() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CoverStore::new(dir.path());
+        let img = image::RgbImage::from_pixel(300, 200, image::Rgb([9, 9, 9]));
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
+        let info = store.ingest(jpeg.get_ref()).unwrap();
+        store.make_thumbnails(&info).unwrap();
+        let large = std::fs::read(store.path(&info.hash, CoverSize::Large, info.mime)).unwrap();
+        assert_eq!(&large, jpeg.get_ref());
+    }
+
+    #[test]
     fn small_images_are_not_upscaled() {
         let dir = tempfile::tempdir().unwrap();
         let store = CoverStore::new(dir.path());
         let info = store.ingest(&png(50, 50)).unwrap();
+        store.make_thumbnails(&info).unwrap();
         let thumb = image::open(store.path(&info.hash, CoverSize::Large, info.mime)).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (50, 50));
     }
@@ -262,10 +302,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CoverStore::new(dir.path());
         assert_eq!(store.ingest(b"not an image at all"), None);
+        assert_eq!(store.ingest(&[]), None);
+        // A header that promises an image whose data is cut short: stored, but no thumbnails.
         let mut truncated = png(300, 300);
         truncated.truncate(60);
-        assert_eq!(store.ingest(&truncated), None);
-        assert_eq!(store.ingest(&[]), None);
+        if let Some(info) = store.ingest(&truncated) {
+            assert!(store.make_thumbnails(&info).is_err());
+        }
     }
 
     #[test]

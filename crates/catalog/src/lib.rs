@@ -68,6 +68,15 @@ pub struct Root {
     pub reachable: bool,
 }
 
+/// The outcome of [`Catalog::make_thumbnails`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ThumbnailReport {
+    /// Covers in the catalog.
+    pub covers: u64,
+    /// Covers whose image could not be decoded.
+    pub failed: u64,
+}
+
 impl Catalog {
     /// Opens the catalog in `db_path` (created if missing), with covers cached under `cover_dir`.
     pub fn open(db_path: &Path, cover_dir: &Path) -> Result<Self> {
@@ -154,6 +163,52 @@ impl Catalog {
         }
         store::Store::collect_orphans(&tx)?;
         tx.commit().ctx("removing a root")
+    }
+
+    /// Makes the missing thumbnails of every cover in the catalog, on every core; `progress` gets
+    /// (done, total). Covers whose image cannot be decoded are counted as failed and keep only
+    /// their original.
+    pub fn make_thumbnails(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<ThumbnailReport> {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let covers = scan::load_covers(&self.conn)?;
+        let total = covers.len() as u64;
+        let done = AtomicU64::new(0);
+        let store = &self.covers;
+        let failed = covers
+            .par_iter()
+            .filter(|info| {
+                let result = store.make_thumbnails(info);
+                if let Err(reason) = &result {
+                    tracing::warn!(hash = %info.hash, %reason, "cannot make thumbnails");
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                result.is_err()
+            })
+            .count() as u64;
+        Ok(ThumbnailReport {
+            covers: total,
+            failed,
+        })
+    }
+
+    /// Adds tracks known only by their metadata, with no local file: how tracks that live
+    /// elsewhere (the locker) enter this catalog. They show as missing until a file of theirs is
+    /// scanned. All are added in one transaction.
+    pub fn import_metadata(
+        &mut self,
+        items: &[skylark_tags::FileInfo],
+        now: std::time::SystemTime,
+    ) -> Result<Vec<TrackId>> {
+        let tx = self.conn.transaction().ctx("importing tracks")?;
+        let mut store = store::Store::default();
+        let mut ids = Vec::with_capacity(items.len());
+        for info in items {
+            let record = store::TrackRecord::new(Path::new(""), info.clone(), None);
+            ids.push(store.insert_track(&tx, &record, now)?);
+        }
+        tx.commit().ctx("importing tracks")?;
+        Ok(ids)
     }
 
     /// The connection, for the query modules.

@@ -43,8 +43,9 @@ pub const AUDIO_EXTENSIONS: [&str; 15] = [
     "wv", "ape",
 ];
 
-/// Files read per batch: one transaction each, and the unit of parallel work.
-const BATCH: usize = 256;
+/// Files read per batch: one transaction each, and the unit of parallel work. Larger batches mean
+/// fewer commits and full-text index flushes; this size still commits several times a second.
+const BATCH: usize = 1024;
 
 /// How a scan is run.
 #[derive(Debug, Clone)]
@@ -161,6 +162,8 @@ struct KnownFailure {
 struct ToRead {
     found: Found,
     known: Option<Known>,
+    /// The file is in `scan_failures` (it failed before and has changed since).
+    failed_before: bool,
 }
 
 /// The result of reading one file.
@@ -271,12 +274,13 @@ pub(crate) fn run(
     let mut failures = load_failures(conn, &root_ids, &under_target)?;
     covers.remember(load_covers(conn)?);
 
+    // Afterwards `known` and `failures` hold only what was not found.
     let mut to_read = Vec::new();
-    let mut seen_failures: HashSet<Vec<u8>> = HashSet::new();
     for f in found {
         let key = paths::to_bytes(&f.path);
         let k = known.remove(&key);
-        if let Some(fail) = failures.get(&key)
+        let failure = failures.remove(&key);
+        if let Some(fail) = &failure
             && fail.size == f.size
             && fail.mtime_ns == f.mtime_ns
         {
@@ -284,7 +288,6 @@ pub(crate) fn run(
                 path: f.path,
                 reason: fail.reason.clone(),
             });
-            seen_failures.insert(key);
             state.processed += 1;
             state.failed += 1;
             continue;
@@ -294,11 +297,14 @@ pub(crate) fn run(
                 report.unchanged += 1;
                 state.processed += 1;
             }
-            k => to_read.push(ToRead { found: f, known: k }),
+            k => to_read.push(ToRead {
+                failed_before: failure.is_some(),
+                found: f,
+                known: k,
+            }),
         }
     }
     progress(&state);
-    failures.retain(|k, _| !seen_failures.contains(k));
 
     // What remains of `known` was not found: gone, unless it sits in a folder we could not read.
     known.retain(|path, _| {
@@ -313,6 +319,7 @@ pub(crate) fn run(
         folder_covers: Mutex::new(HashMap::new()),
     };
     let mut store = Store::default();
+    let mut writing = Duration::ZERO;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Read>>(2);
     let cancel = &options.cancel;
     let write_result = std::thread::scope(|scope| {
@@ -335,6 +342,7 @@ pub(crate) fn run(
             if result.is_err() {
                 continue; // Drain so the reader thread can finish.
             }
+            let started = Instant::now();
             result = write_batch(
                 conn,
                 &mut store,
@@ -345,6 +353,7 @@ pub(crate) fn run(
                 &mut state,
                 progress,
             );
+            writing += started.elapsed();
         }
         result
     });
@@ -393,6 +402,7 @@ pub(crate) fn run(
         removed = report.removed,
         failed = report.failed.len(),
         elapsed_ms = report.elapsed.as_millis() as u64,
+        writing_ms = writing.as_millis() as u64,
         "scan finished"
     );
     Ok(report)
@@ -535,7 +545,7 @@ fn load_failures(
     Ok(failures)
 }
 
-fn load_covers(conn: &Connection) -> Result<Vec<CoverInfo>> {
+pub(crate) fn load_covers(conn: &Connection) -> Result<Vec<CoverInfo>> {
     let mut stmt = conn
         .prepare("SELECT hash, mime, width, height, bytes FROM covers")
         .ctx("loading covers")?;
@@ -668,14 +678,22 @@ fn write_batch(
 ) -> Result<()> {
     let tx = conn.transaction().ctx("starting a batch")?;
     for Read { job, result } in batch {
-        let ToRead { found, known } = job;
+        let ToRead {
+            found,
+            known,
+            failed_before,
+        } = job;
         state.processed += 1;
         state.current = Some(found.path.clone());
         match result {
             Ok(rec) => {
-                let path_bytes = paths::to_bytes(&found.path);
-                tx.execute("DELETE FROM scan_failures WHERE path = ?1", [&path_bytes])
+                if failed_before {
+                    tx.execute(
+                        "DELETE FROM scan_failures WHERE path = ?1",
+                        [paths::to_bytes(&found.path)],
+                    )
                     .ctx("clearing a failure")?;
+                }
                 if let Some(k) = known {
                     store.update_track(&tx, k.track_id, &rec, now)?;
                     Store::update_file(

@@ -32,6 +32,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(30))
         .ctx("setting the busy timeout")?;
+    // A scan batch uses about twenty distinct statements; the default cache of 16 would make
+    // them evict each other and be prepared again for every track.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;

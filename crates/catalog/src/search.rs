@@ -26,7 +26,7 @@ pub struct SearchResults {
 /// literal) and made a prefix; words with no letter or digit are dropped. `None` when nothing is
 /// left to search for.
 pub fn fts_query(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
+    let terms: Vec<String> = crate::names::search_fold(text)
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
@@ -114,10 +114,11 @@ mod tests {
             assert_eq!(fts_query(text).as_deref(), expect, "{text}")
         };
         check("bjork", Some("\"bjork\"*"));
+        check("Ágæ", Some("\"agae\"*"));
         check("sig ro", Some("\"sig\"* \"ro\"*"));
-        check("  AC/DC ", Some("\"AC/DC\"*"));
+        check("  AC/DC ", Some("\"ac/dc\"*"));
         check("say \"hi\"", Some("\"say\"* \"\"\"hi\"\"\"*"));
-        check("NOT OR AND", Some("\"NOT\"* \"OR\"* \"AND\"*"));
+        check("NOT OR AND", Some("\"not\"* \"or\"* \"and\"*"));
         check(" - * ", None);
         check("", None);
     }

@@ -7,13 +7,18 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use skylark_tags::FileInfo;
 
 use crate::covers::CoverInfo;
 use crate::error::{DbContext, Result};
 use crate::model::{AlbumId, ArtistId, GenreId, RootId, TrackId, new_uid, to_millis};
-use crate::names::{self, UNKNOWN_ALBUM, UNKNOWN_ARTIST, VARIOUS_ARTISTS, match_key, sort_key};
+use crate::names::{
+    self, UNKNOWN_ALBUM, UNKNOWN_ARTIST, VARIOUS_ARTISTS, match_key, search_fold, sort_key,
+};
 use crate::paths;
 
 /// A track's catalog fields, derived from a file's tags with the fallbacks applied.
@@ -120,6 +125,66 @@ impl TrackRecord {
     }
 }
 
+/// The tag-derived columns of `tracks`, in the order [`Store::track_values`] gives them.
+const TRACK_FIELDS: [&str; 34] = [
+    "title",
+    "sort_title",
+    "sort_artist",
+    "artist",
+    "album_id",
+    "sort_album",
+    "sort_album_artist",
+    "track_no",
+    "track_total",
+    "disc_no",
+    "disc_total",
+    "date",
+    "year",
+    "sort_genre",
+    "genre",
+    "composer",
+    "duration_ms",
+    "sample_rate",
+    "channels",
+    "bit_depth",
+    "bitrate_kbps",
+    "codec",
+    "rg_track_gain",
+    "rg_track_peak",
+    "rg_album_gain",
+    "rg_album_peak",
+    "mb_recording_id",
+    "mb_track_id",
+    "mb_release_id",
+    "mb_release_group_id",
+    "mb_artist_id",
+    "mb_release_artist_id",
+    "cover_hash",
+    "updated_at",
+];
+
+/// `INSERT` of a new track: uid, added_at, then [`TRACK_FIELDS`].
+static INSERT_TRACK: LazyLock<String> = LazyLock::new(|| {
+    let placeholders: Vec<String> = (1..=TRACK_FIELDS.len() + 2)
+        .map(|i| format!("?{i}"))
+        .collect();
+    format!(
+        "INSERT INTO tracks(uid, added_at, {}) VALUES ({})",
+        TRACK_FIELDS.join(", "),
+        placeholders.join(", ")
+    )
+});
+
+/// `UPDATE` of a track's [`TRACK_FIELDS`] by id (?1).
+static UPDATE_TRACK: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = TRACK_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{f} = ?{}", i + 2))
+        .collect();
+    format!("UPDATE tracks SET {} WHERE id = ?1", sets.join(", "))
+});
+
 /// Writes rows, remembering the ids of artists, albums and genres it has seen.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -148,7 +213,7 @@ impl Store {
                 .ctx("adding an artist")?;
                 let id = conn.last_insert_rowid();
                 conn.prepare_cached("INSERT INTO artists_fts(rowid, name) VALUES (?1, ?2)")
-                    .and_then(|mut s| s.execute(params![id, name]))
+                    .and_then(|mut s| s.execute(params![id, search_fold(name)]))
                     .ctx("indexing an artist")?;
                 id
             }
@@ -192,7 +257,13 @@ impl Store {
                 conn.prepare_cached(
                     "INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)",
                 )
-                .and_then(|mut s| s.execute(params![id, rec.album, rec.album_artist]))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        id,
+                        search_fold(&rec.album),
+                        search_fold(&rec.album_artist)
+                    ])
+                })
                 .ctx("indexing an album")?;
                 id
             }
@@ -226,16 +297,13 @@ impl Store {
         rec: &TrackRecord,
         now: SystemTime,
     ) -> Result<TrackId> {
-        let album_id = self.album(conn, rec)?;
-        conn.prepare_cached(
-            "INSERT INTO tracks(uid, title, sort_title, artist, sort_artist, album_id, sort_album,
-                 sort_album_artist, duration_ms, codec, added_at, updated_at)
-             VALUES (?1, '', '', '', '', ?2, '', '', 0, '', ?3, ?3)",
-        )
-        .and_then(|mut s| s.execute(params![new_uid(), album_id, to_millis(now)]))
-        .ctx("adding a track")?;
+        let mut values = vec![Value::Text(new_uid()), Value::Integer(to_millis(now))];
+        values.extend(self.track_values(conn, rec, now)?);
+        conn.prepare_cached(&INSERT_TRACK)
+            .and_then(|mut s| s.execute(params_from_iter(values)))
+            .ctx("adding a track")?;
         let id = TrackId(conn.last_insert_rowid());
-        self.write_track(conn, id, rec, now, false)?;
+        self.write_links(conn, id, rec, false)?;
         Ok(id)
     }
 
@@ -248,17 +316,21 @@ impl Store {
         rec: &TrackRecord,
         now: SystemTime,
     ) -> Result<()> {
-        self.write_track(conn, id, rec, now, true)
+        let mut values = vec![Value::Integer(id.0)];
+        values.extend(self.track_values(conn, rec, now)?);
+        conn.prepare_cached(&UPDATE_TRACK)
+            .and_then(|mut s| s.execute(params_from_iter(values)))
+            .ctx("writing a track")?;
+        self.write_links(conn, id, rec, true)
     }
 
-    fn write_track(
+    /// The values of [`TRACK_FIELDS`] for `rec`, creating its album, album artist and cover rows.
+    fn track_values(
         &mut self,
         conn: &Connection,
-        id: TrackId,
         rec: &TrackRecord,
         now: SystemTime,
-        replacing: bool,
-    ) -> Result<()> {
+    ) -> Result<Vec<Value>> {
         let album_id = self.album(conn, rec)?;
         let props = &rec.info.properties;
         let tags = &rec.info.tags;
@@ -266,16 +338,11 @@ impl Store {
         let mb = &tags.musicbrainz;
         let artist = rec.artist_display();
         let genre = rec.genre_display();
-        let sort_artist = tags
-            .sort
-            .artist
-            .as_deref()
-            .map_or_else(|| sort_key(&artist), sort_key);
-        let sort_album_artist = tags
-            .sort
-            .album_artist
-            .as_deref()
-            .map_or_else(|| sort_key(&rec.album_artist), sort_key);
+        let sort = |explicit: &Option<String>, shown: &str| {
+            explicit
+                .as_deref()
+                .map_or_else(|| sort_key(shown), sort_key)
+        };
         // The cover row first: the track refers to it.
         if let Some(cover) = &rec.cover {
             conn.prepare_cached(
@@ -284,66 +351,62 @@ impl Store {
             .and_then(|mut s| s.execute(params![cover.hash, cover.mime, cover.width, cover.height, cover.bytes]))
             .ctx("recording a cover")?;
         }
-        conn.prepare_cached(
-            "UPDATE tracks SET
-                title = ?2, sort_title = ?3, artist = ?4, sort_artist = ?5, album_id = ?6,
-                sort_album = ?7, sort_album_artist = ?8, track_no = ?9, track_total = ?10,
-                disc_no = ?11, disc_total = ?12, date = ?13, year = ?14, genre = ?15,
-                sort_genre = ?16, composer = ?17, duration_ms = ?18, sample_rate = ?19,
-                channels = ?20, bit_depth = ?21, bitrate_kbps = ?22, codec = ?23,
-                rg_track_gain = ?24, rg_track_peak = ?25, rg_album_gain = ?26, rg_album_peak = ?27,
-                mb_recording_id = ?28, mb_track_id = ?29, mb_release_id = ?30,
-                mb_release_group_id = ?31, mb_artist_id = ?32, mb_release_artist_id = ?33,
-                cover_hash = ?34, updated_at = ?35
-             WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                id,
-                rec.title,
-                tags.sort
-                    .title
-                    .as_deref()
-                    .map_or_else(|| sort_key(&rec.title), sort_key),
-                artist,
-                sort_artist,
-                album_id,
-                tags.sort
-                    .album
-                    .as_deref()
-                    .map_or_else(|| sort_key(&rec.album), sort_key),
-                sort_album_artist,
-                rec.track_no,
-                rec.track_total,
-                rec.disc_no,
-                rec.disc_total,
-                rec.date,
-                rec.year,
-                genre,
-                sort_key(&genre),
-                rec.composer,
-                rec.duration_ms,
-                props.sample_rate,
-                props.channels,
-                props.bit_depth,
-                props.bitrate_kbps,
-                props.codec.as_str(),
-                rg.track_gain_db,
-                rg.track_peak,
-                rg.album_gain_db,
-                rg.album_peak,
-                mb.recording_id,
-                mb.track_id,
-                mb.release_id,
-                mb.release_group_id,
-                mb.artist_id,
-                mb.release_artist_id,
-                rec.cover.as_ref().map(|c| &c.hash),
-                to_millis(now),
-            ])
-        })
-        .ctx("writing a track")?;
+        let text = |s: &str| Value::Text(s.to_owned());
+        let opt_text =
+            |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()));
+        let int = |i: i64| Value::Integer(i);
+        let opt_int = |i: Option<i64>| i.map_or(Value::Null, Value::Integer);
+        let real = |f: Option<f32>| f.map_or(Value::Null, |f| Value::Real(f64::from(f)));
+        Ok(vec![
+            text(&rec.title),
+            Value::Text(sort(&tags.sort.title, &rec.title)),
+            Value::Text(sort(&tags.sort.artist, &artist)),
+            Value::Text(artist),
+            int(album_id.0),
+            Value::Text(sort(&tags.sort.album, &rec.album)),
+            Value::Text(sort(&tags.sort.album_artist, &rec.album_artist)),
+            int(i64::from(rec.track_no)),
+            int(i64::from(rec.track_total)),
+            int(i64::from(rec.disc_no)),
+            int(i64::from(rec.disc_total)),
+            opt_text(&rec.date),
+            int(i64::from(rec.year)),
+            Value::Text(sort_key(&genre)),
+            Value::Text(genre),
+            opt_text(&rec.composer),
+            int(rec.duration_ms),
+            opt_int(props.sample_rate.map(i64::from)),
+            opt_int(props.channels.map(i64::from)),
+            opt_int(props.bit_depth.map(i64::from)),
+            opt_int(props.bitrate_kbps.map(i64::from)),
+            text(props.codec.as_str()),
+            real(rg.track_gain_db),
+            real(rg.track_peak),
+            real(rg.album_gain_db),
+            real(rg.album_peak),
+            opt_text(&mb.recording_id),
+            opt_text(&mb.track_id),
+            opt_text(&mb.release_id),
+            opt_text(&mb.release_group_id),
+            opt_text(&mb.artist_id),
+            opt_text(&mb.release_artist_id),
+            rec.cover
+                .as_ref()
+                .map_or(Value::Null, |c| Value::Text(c.hash.clone())),
+            int(to_millis(now)),
+        ])
+    }
 
+    /// Writes a track's artist and genre links and its search entry.
+    fn write_links(
+        &mut self,
+        conn: &Connection,
+        id: TrackId,
+        rec: &TrackRecord,
+        replacing: bool,
+    ) -> Result<()> {
+        let artist = rec.artist_display();
+        let genre = rec.genre_display();
         if replacing {
             conn.prepare_cached("DELETE FROM track_artists WHERE track_id = ?1")
                 .and_then(|mut s| s.execute([id]))
@@ -378,11 +441,11 @@ impl Store {
         .and_then(|mut s| {
             s.execute(params![
                 id,
-                rec.title,
-                artist,
-                rec.album,
-                rec.album_artist,
-                genre
+                search_fold(&rec.title),
+                search_fold(&artist),
+                search_fold(&rec.album),
+                search_fold(&rec.album_artist),
+                search_fold(&genre)
             ])
         })
         .ctx("indexing a track")?;

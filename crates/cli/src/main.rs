@@ -477,11 +477,20 @@ fn scan(catalog: &mut Catalog, dirs: &[PathBuf]) -> Result<ScanReport> {
             bar.set_message(format!("{} failed  {current}", p.failed));
         }
     };
-    let report = catalog.scan(dirs, &ScanOptions::at(SystemTime::now()), &progress);
+    let report = catalog.scan(dirs, &ScanOptions::at(SystemTime::now()), &progress)?;
+    // The library is complete; now the artwork for lists and grids.
+    let thumbnails = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message("making cover thumbnails");
+        }
+    };
+    catalog.make_thumbnails(&thumbnails)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    Ok(report?)
+    Ok(report)
 }
 
 fn watch(catalog: Catalog, dirs: &[PathBuf], json: bool) -> Result<()> {

@@ -40,6 +40,8 @@ type Check = std::result::Result<(), Problem>;
 /// How far from either end the checks read. Ogg pages are at most 65,307 bytes (RFC 3533 §6).
 const TAIL: u64 = 70_000;
 const HEAD: u64 = 64 * 1024;
+/// What the checks read first; they read [`TAIL`] or [`HEAD`] only when that is not enough.
+const SHORT_TAIL: u64 = 16 * 1024;
 
 /// Checks that the file `reader` (of `len` bytes, detected as `file_type`) is complete.
 pub(crate) fn check<R: Read + Seek>(reader: &mut R, file_type: FileType, len: u64) -> Check {
@@ -165,7 +167,14 @@ fn mpeg_header(b: &[u8]) -> Option<MpegHeader> {
 fn mpeg<R: Read + Seek>(reader: &mut R, len: u64) -> Check {
     let head = read_at(reader, 0, 16)?;
     let start = id3v2_len(&head);
-    let buf = read_at(reader, start, HEAD)?;
+    match mpeg_at(reader, len, start, SHORT_TAIL) {
+        Err(Problem::NotAudio) if len > start + SHORT_TAIL => mpeg_at(reader, len, start, HEAD),
+        other => other,
+    }
+}
+
+fn mpeg_at<R: Read + Seek>(reader: &mut R, len: u64, start: u64, span: u64) -> Check {
+    let buf = read_at(reader, start, span)?;
     // Find the first position where three frame headers chain; allow some junk before it.
     let mut found = None;
     for at in 0..buf.len().saturating_sub(4).min(8 * 1024) {
@@ -315,12 +324,20 @@ fn flac<R: Read + Seek>(reader: &mut R, len: u64) -> Check {
     }
     let si = &streaminfo[8..];
     let max_block = u32::from(u16::from_be_bytes([si[2], si[3]]));
+    let max_frame = (u64::from(si[7]) << 16) | (u64::from(si[8]) << 8) | u64::from(si[9]);
     let total = (u64::from(si[13] & 0x0f) << 32) | u64::from(be32(si, 14).unwrap_or(0));
     if total == 0 || max_block == 0 {
         return Ok(()); // The encoder did not know the length (a stream); nothing to compare.
     }
-    let tail_start = len.saturating_sub(TAIL);
-    let tail = read_at(reader, tail_start, TAIL)?;
+    // The last frame starts at most one maximum frame size (when the encoder recorded it) before
+    // the end, plus whatever tag may follow.
+    let span = if max_frame > 0 {
+        (2 * max_frame + 4096).min(TAIL)
+    } else {
+        TAIL
+    };
+    let tail_start = len.saturating_sub(span);
+    let tail = read_at(reader, tail_start, span)?;
     let last = (0..tail.len().saturating_sub(6))
         .rev()
         .find_map(|i| flac_frame(&tail[i..], max_block));
@@ -339,8 +356,18 @@ fn flac<R: Read + Seek>(reader: &mut R, len: u64) -> Check {
 // ---------------------------------------------------------------- Ogg
 
 fn ogg<R: Read + Seek>(reader: &mut R, len: u64) -> Check {
-    let tail_start = len.saturating_sub(TAIL);
-    let tail = read_at(reader, tail_start, TAIL)?;
+    // The last page is usually a few kilobytes; look there first.
+    if len > SHORT_TAIL
+        && let Ok(()) = ogg_tail(reader, len, SHORT_TAIL)
+    {
+        return Ok(());
+    }
+    ogg_tail(reader, len, TAIL)
+}
+
+fn ogg_tail<R: Read + Seek>(reader: &mut R, len: u64, span: u64) -> Check {
+    let tail_start = len.saturating_sub(span);
+    let tail = read_at(reader, tail_start, span)?;
     // Walk back to the last page that is complete and check its end-of-stream flag.
     let mut at = tail.len();
     while let Some(found) = tail[..at].windows(4).rposition(|w| w == b"OggS") {

@@ -127,6 +127,18 @@ fn covers_are_stored_once_with_thumbnails() {
             .iter()
             .all(|t| t.cover_hash.as_deref() == Some(hash.as_str()))
     );
+    let shard = lib.dir.path().join("data/covers").join(&hash[..2]);
+    assert_eq!(
+        std::fs::read_dir(&shard).unwrap().count(),
+        1,
+        "the scan stores the original only"
+    );
+    let report = lib.catalog.make_thumbnails(&|_, _| {}).unwrap();
+    assert_eq!(
+        (report.covers, report.failed),
+        (2, 0),
+        "the album cover and the folder image"
+    );
     let store = lib.catalog.covers();
     let original = store.path(&hash, skylark_catalog::CoverSize::Original, "image/jpeg");
     let original = image::open(original).unwrap();
@@ -138,7 +150,6 @@ fn covers_are_stored_once_with_thumbnails() {
         let thumb = image::open(store.path(&hash, size, "image/jpeg")).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (px, px));
     }
-    let shard = lib.dir.path().join("data/covers").join(&hash[..2]);
     let files = std::fs::read_dir(shard).unwrap().count();
     assert_eq!(files, 3, "one original and two thumbnails");
 }
@@ -208,6 +219,11 @@ fn bad_files_are_reported_and_do_not_stop_the_scan() {
     let again = lib.scan();
     assert_eq!(again.failed.len(), 8);
     assert_eq!(again.unchanged, 1);
+    // A bad file that changes but stays bad is read again, and still reported on the next scan.
+    write_random_bytes(&m.join("bad/random.flac"), 60_000, 9).unwrap();
+    let changed = lib.scan();
+    assert_eq!(changed.failed.len(), 8, "{:#?}", changed.failed);
+    assert_eq!(lib.scan().failed.len(), 8);
     // Fixing a bad file brings it in.
     lib.add("bad/zero.mp3", Format::Mp3, tags("Fixed", "A", "B", 2));
     let fixed = lib.scan();
@@ -595,4 +611,35 @@ fn removing_a_root_forgets_its_tracks_but_not_the_files() {
             .join("The Beatles/Abbey Road/02 Something.flac")
             .exists()
     );
+}
+
+#[test]
+fn tracks_known_only_by_metadata_show_as_missing_and_are_searchable() {
+    let mut lib = Lib::new();
+    let info = skylark_tags::FileInfo {
+        tags: skylark_tags::Tags {
+            title: Some("Svefn-g-englar".to_owned()),
+            artists: vec!["Sigur Rós".to_owned()],
+            album: Some("Ágætis byrjun".to_owned()),
+            ..Default::default()
+        },
+        properties: skylark_tags::AudioProperties {
+            duration: Duration::from_secs(604),
+            sample_rate: Some(44_100),
+            channels: Some(2),
+            bit_depth: None,
+            bitrate_kbps: Some(256),
+            codec: skylark_tags::Codec::Aac,
+        },
+        cover: None,
+    };
+    let ids = lib.catalog.import_metadata(&[info], at(0)).unwrap();
+    let t = lib.catalog.track(ids[0]).unwrap();
+    assert_eq!(
+        (t.title.as_str(), t.album_artist.as_str()),
+        ("Svefn-g-englar", "Sigur Rós")
+    );
+    assert_eq!(t.availability, Availability::Missing);
+    assert_eq!(t.path, None);
+    assert_eq!(lib.catalog.search("agaetis", 5).unwrap().albums.len(), 1);
 }
