@@ -258,6 +258,42 @@ impl Catalog {
             })
     }
 
+    /// The tracks with `ids`, in that order; ids that do not exist are left out.
+    pub fn tracks_by_id(&self, ids: &[TrackId]) -> Result<Vec<Track>> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql =
+                format!("SELECT {TRACK_COLUMNS} FROM {TRACK_JOINS} WHERE t.id IN ({placeholders})");
+            let mut stmt = self.conn().prepare_cached(&sql).ctx("loading tracks")?;
+            let rows = stmt
+                .query_map(
+                    params_from_iter(chunk.iter().map(|id| id.0)),
+                    track_from_row,
+                )
+                .ctx("loading tracks")?;
+            for track in rows {
+                let track = track.ctx("loading tracks")?;
+                found.insert(track.id, track);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
+    /// The albums with `ids`, in that order; ids that do not exist are left out.
+    pub fn albums_by_id(&self, ids: &[AlbumId]) -> Result<Vec<Album>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let raw: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let albums = self.albums_where(&format!("al.id IN ({placeholders})"), &raw)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| albums.iter().find(|a| a.id == *id).cloned())
+            .collect())
+    }
+
     /// A page of all tracks in the order `query` asks for.
     pub fn tracks(&self, query: &TrackQuery) -> Result<TrackPage> {
         if query.limit == 0 || query.limit > 10_000 {
@@ -428,15 +464,25 @@ impl Catalog {
 
     /// Album artists (artists credited as the album artist of at least one album), by sort name.
     pub fn album_artists(&self) -> Result<Vec<Artist>> {
-        self.artists_where("a.id IN (SELECT artist_id FROM albums)")
+        self.artists_where("a.id IN (SELECT artist_id FROM albums)", &[])
     }
 
     /// Every artist, album artists and track artists alike, by sort name.
     pub fn artists(&self) -> Result<Vec<Artist>> {
-        self.artists_where("1")
+        self.artists_where("1", &[])
     }
 
-    fn artists_where(&self, filter: &str) -> Result<Vec<Artist>> {
+    /// One artist.
+    pub fn artist(&self, id: ArtistId) -> Result<Artist> {
+        self.artists_where("a.id = ?1", &[id.0])?
+            .pop()
+            .ok_or_else(|| Error::NotFound {
+                kind: "artist",
+                id: id.to_string(),
+            })
+    }
+
+    fn artists_where(&self, filter: &str, params: &[i64]) -> Result<Vec<Artist>> {
         let sql = format!(
             "SELECT a.id, a.name,
                 (SELECT count(*) FROM albums al WHERE al.artist_id = a.id),
@@ -445,7 +491,7 @@ impl Catalog {
         );
         let mut stmt = self.conn().prepare_cached(&sql).ctx("listing artists")?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params_from_iter(params), |r| {
                 Ok(Artist {
                     id: ArtistId(r.get(0)?),
                     name: r.get(1)?,
