@@ -40,6 +40,27 @@ pub(crate) struct TrackRecord {
     pub duration_ms: i64,
     pub info: FileInfo,
     pub cover: Option<CoverInfo>,
+    /// Display strings, sort keys, match keys and search text, computed on the reading threads so
+    /// the single writing thread only writes.
+    pub derived: Derived,
+}
+
+/// What the catalog derives from a record's names.
+#[derive(Debug, Clone)]
+pub(crate) struct Derived {
+    pub artist: String,
+    pub genre: String,
+    pub sort_title: String,
+    pub sort_artist: String,
+    pub sort_album: String,
+    pub sort_album_artist: String,
+    pub sort_genre: String,
+    /// Folded title, artist, album, album artist and genre for the full-text index.
+    pub search: [String; 5],
+    pub album_key: String,
+    pub album_artist_key: String,
+    pub artist_keys: Vec<String>,
+    pub genre_keys: Vec<String>,
 }
 
 /// The separator between names shown together ("A, B").
@@ -82,13 +103,41 @@ impl TrackRecord {
                 file_title
             }
         });
+        let album = tags
+            .album
+            .clone()
+            .or(folder)
+            .unwrap_or_else(|| UNKNOWN_ALBUM.to_owned());
+        let artist = artists.join(DISPLAY_SEPARATOR);
+        let genre = tags.genres.join(DISPLAY_SEPARATOR);
+        let sort = |explicit: &Option<String>, shown: &str| {
+            explicit
+                .as_deref()
+                .map_or_else(|| sort_key(shown), sort_key)
+        };
+        let derived = Derived {
+            sort_title: sort(&tags.sort.title, &title),
+            sort_artist: sort(&tags.sort.artist, &artist),
+            sort_album: sort(&tags.sort.album, &album),
+            sort_album_artist: sort(&tags.sort.album_artist, &album_artist),
+            sort_genre: sort_key(&genre),
+            search: [
+                search_fold(&title),
+                search_fold(&artist),
+                search_fold(&album),
+                search_fold(&album_artist),
+                search_fold(&genre),
+            ],
+            album_key: format!("{}\u{1f}{}", match_key(&album_artist), match_key(&album)),
+            album_artist_key: match_key(&album_artist),
+            artist_keys: artists.iter().map(|a| match_key(a)).collect(),
+            genre_keys: tags.genres.iter().map(|g| match_key(g)).collect(),
+            artist,
+            genre,
+        };
         Self {
             title,
-            album: tags
-                .album
-                .clone()
-                .or(folder)
-                .unwrap_or_else(|| UNKNOWN_ALBUM.to_owned()),
+            album,
             album_artist,
             compilation: tags.compilation,
             track_no: tags.track_no.or(file_track).unwrap_or(0),
@@ -103,22 +152,15 @@ impl TrackRecord {
             artists,
             cover,
             info,
+            derived,
         }
-    }
-
-    fn artist_display(&self) -> String {
-        self.artists.join(DISPLAY_SEPARATOR)
-    }
-
-    fn genre_display(&self) -> String {
-        self.genres.join(DISPLAY_SEPARATOR)
     }
 
     /// The key a moved file is recognised by when its modification time changed too.
     pub fn identity(&self) -> (String, String, String, i64) {
         (
             self.title.clone(),
-            self.artist_display(),
+            self.derived.artist.clone(),
             self.album.clone(),
             self.duration_ms,
         )
@@ -194,14 +236,13 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    fn artist(&mut self, conn: &Connection, name: &str) -> Result<ArtistId> {
-        let key = match_key(name);
-        if let Some(id) = self.artists.get(&key) {
+    fn artist(&mut self, conn: &Connection, name: &str, key: &str) -> Result<ArtistId> {
+        if let Some(id) = self.artists.get(key) {
             return Ok(*id);
         }
         let existing: Option<i64> = conn
             .prepare_cached("SELECT id FROM artists WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .ctx("looking up an artist")?;
         let id = match existing {
             Some(id) => id,
@@ -218,23 +259,20 @@ impl Store {
                 id
             }
         };
-        self.artists.insert(key, ArtistId(id));
+        self.artists.insert(key.to_owned(), ArtistId(id));
         Ok(ArtistId(id))
     }
 
     fn album(&mut self, conn: &Connection, rec: &TrackRecord) -> Result<AlbumId> {
-        let artist_id = self.artist(conn, &rec.album_artist)?;
-        let key = format!(
-            "{}\u{1f}{}",
-            match_key(&rec.album_artist),
-            match_key(&rec.album)
-        );
-        if let Some(id) = self.albums.get(&key) {
+        let d = &rec.derived;
+        let artist_id = self.artist(conn, &rec.album_artist, &d.album_artist_key)?;
+        let key = &d.album_key;
+        if let Some(id) = self.albums.get(key) {
             return Ok(*id);
         }
         let existing: Option<i64> = conn
             .prepare_cached("SELECT id FROM albums WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([&key], |r| r.get(0)).optional())
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .ctx("looking up an album")?;
         let id = match existing {
             Some(id) => id,
@@ -246,7 +284,7 @@ impl Store {
                 .and_then(|mut s| {
                     s.execute(params![
                         rec.album,
-                        sort_key(&rec.album),
+                        d.sort_album,
                         artist_id,
                         key,
                         rec.compilation || rec.album_artist == VARIOUS_ARTISTS
@@ -257,24 +295,17 @@ impl Store {
                 conn.prepare_cached(
                     "INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)",
                 )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        id,
-                        search_fold(&rec.album),
-                        search_fold(&rec.album_artist)
-                    ])
-                })
+                .and_then(|mut s| s.execute(params![id, d.search[2], d.search[3]]))
                 .ctx("indexing an album")?;
                 id
             }
         };
-        self.albums.insert(key, AlbumId(id));
+        self.albums.insert(key.clone(), AlbumId(id));
         Ok(AlbumId(id))
     }
 
-    fn genre(&mut self, conn: &Connection, name: &str) -> Result<GenreId> {
-        let key = match_key(name);
-        if let Some(id) = self.genres.get(&key) {
+    fn genre(&mut self, conn: &Connection, name: &str, key: &str) -> Result<GenreId> {
+        if let Some(id) = self.genres.get(key) {
             return Ok(*id);
         }
         conn.prepare_cached(
@@ -284,9 +315,9 @@ impl Store {
         .ctx("adding a genre")?;
         let id: i64 = conn
             .prepare_cached("SELECT id FROM genres WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([&key], |r| r.get(0)))
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)))
             .ctx("looking up a genre")?;
-        self.genres.insert(key, GenreId(id));
+        self.genres.insert(key.to_owned(), GenreId(id));
         Ok(GenreId(id))
     }
 
@@ -336,13 +367,7 @@ impl Store {
         let tags = &rec.info.tags;
         let rg = tags.replay_gain;
         let mb = &tags.musicbrainz;
-        let artist = rec.artist_display();
-        let genre = rec.genre_display();
-        let sort = |explicit: &Option<String>, shown: &str| {
-            explicit
-                .as_deref()
-                .map_or_else(|| sort_key(shown), sort_key)
-        };
+        let d = &rec.derived;
         // The cover row first: the track refers to it.
         if let Some(cover) = &rec.cover {
             conn.prepare_cached(
@@ -359,20 +384,20 @@ impl Store {
         let real = |f: Option<f32>| f.map_or(Value::Null, |f| Value::Real(f64::from(f)));
         Ok(vec![
             text(&rec.title),
-            Value::Text(sort(&tags.sort.title, &rec.title)),
-            Value::Text(sort(&tags.sort.artist, &artist)),
-            Value::Text(artist),
+            text(&d.sort_title),
+            text(&d.sort_artist),
+            text(&d.artist),
             int(album_id.0),
-            Value::Text(sort(&tags.sort.album, &rec.album)),
-            Value::Text(sort(&tags.sort.album_artist, &rec.album_artist)),
+            text(&d.sort_album),
+            text(&d.sort_album_artist),
             int(i64::from(rec.track_no)),
             int(i64::from(rec.track_total)),
             int(i64::from(rec.disc_no)),
             int(i64::from(rec.disc_total)),
             opt_text(&rec.date),
             int(i64::from(rec.year)),
-            Value::Text(sort_key(&genre)),
-            Value::Text(genre),
+            text(&d.sort_genre),
+            text(&d.genre),
             opt_text(&rec.composer),
             int(rec.duration_ms),
             opt_int(props.sample_rate.map(i64::from)),
@@ -405,8 +430,7 @@ impl Store {
         rec: &TrackRecord,
         replacing: bool,
     ) -> Result<()> {
-        let artist = rec.artist_display();
-        let genre = rec.genre_display();
+        let d = &rec.derived;
         if replacing {
             conn.prepare_cached("DELETE FROM track_artists WHERE track_id = ?1")
                 .and_then(|mut s| s.execute([id]))
@@ -418,36 +442,28 @@ impl Store {
                 .and_then(|mut s| s.execute([id]))
                 .ctx("replacing a track's search entry")?;
         }
-        for (position, name) in rec.artists.iter().enumerate() {
-            let artist_id = self.artist(conn, name)?;
+        for (position, (name, key)) in rec.artists.iter().zip(&d.artist_keys).enumerate() {
+            let artist_id = self.artist(conn, name, key)?;
             conn.prepare_cached(
                 "INSERT OR IGNORE INTO track_artists(track_id, position, artist_id) VALUES (?1, ?2, ?3)",
             )
             .and_then(|mut s| s.execute(params![id, position, artist_id]))
             .ctx("linking a track artist")?;
         }
-        for (position, name) in rec.genres.iter().enumerate() {
-            let genre_id = self.genre(conn, name)?;
+        for (position, (name, key)) in rec.genres.iter().zip(&d.genre_keys).enumerate() {
+            let genre_id = self.genre(conn, name, key)?;
             conn.prepare_cached(
                 "INSERT OR IGNORE INTO track_genres(track_id, position, genre_id) VALUES (?1, ?2, ?3)",
             )
             .and_then(|mut s| s.execute(params![id, position, genre_id]))
             .ctx("linking a track genre")?;
         }
+        let [title, artist, album, album_artist, genre] = &d.search;
         conn.prepare_cached(
             "INSERT INTO tracks_fts(rowid, title, artist, album, album_artist, genre)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
-        .and_then(|mut s| {
-            s.execute(params![
-                id,
-                search_fold(&rec.title),
-                search_fold(&artist),
-                search_fold(&rec.album),
-                search_fold(&rec.album_artist),
-                search_fold(&genre)
-            ])
-        })
+        .and_then(|mut s| s.execute(params![id, title, artist, album, album_artist, genre]))
         .ctx("indexing a track")?;
         Ok(())
     }
