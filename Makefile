@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 ARGS ?= --help
 
-.PHONY: run test deps lint tidy clean
+.PHONY: run test bench deps lint tidy clean
 
 ## run: build the `skylark` command and run it (pass arguments with ARGS="scan ~/Music").
 run: deps
@@ -15,6 +15,12 @@ run: deps
 ## test: format check, lints, then every test in the workspace.
 test: deps lint
 	$(CARGO) test --workspace --locked
+
+## bench: the library benchmarks whose figures are in docs/benchmarks.md (several minutes; the
+## generated libraries are kept in target/bench-data).
+bench: deps
+	python3 -m pip install --quiet -r crates/catalog/benches/python/requirements.txt
+	$(CARGO) bench --locked -p skylark-catalog --bench library | tee target/bench-results.md
 
 ## deps: Debian packages the tests need (encoders that make the audio fixtures).
 deps:
