@@ -296,3 +296,74 @@ fn truncated_files_are_reported_as_corrupt() {
         );
     }
 }
+
+/// Valid files with the oddities real libraries contain must not be reported as truncated.
+#[test]
+fn real_world_oddities_are_not_mistaken_for_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tags = full_tags();
+    let id3v1 = {
+        let mut tag = b"TAG".to_vec();
+        tag.resize(128, b' ');
+        tag
+    };
+    let append = |path: &Path, bytes: &[u8]| {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    };
+    let junk: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+
+    // An ID3v1 tag after Ogg, MP4 and FLAC audio.
+    for format in [
+        Format::OggVorbis,
+        Format::Opus,
+        Format::M4aAac,
+        Format::M4aAlac,
+        Format::Flac,
+    ] {
+        let path = write(d, "id3v1", format, &Tone::default(), &tags);
+        append(&path, &id3v1);
+        read_path(&path, ReadOptions::default()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+    }
+    // A large block of trailing data (an oversized APEv2 tag, say) after FLAC and WavPack audio.
+    for format in [Format::Flac, Format::WavPack] {
+        let path = write(d, "trailing", format, &Tone::default(), &tags);
+        append(&path, &junk);
+        read_path(&path, ReadOptions::default()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+    }
+    // Two ID3v2 tags in front of MP3 audio, the second one large.
+    let mp3 = write(
+        d,
+        "twice",
+        Format::Mp3,
+        &Tone::default(),
+        &TagSpec::default(),
+    );
+    let audio = std::fs::read(&mp3).unwrap();
+    let id3 = |body_len: usize| {
+        let mut tag = b"ID3\x03\x00\x00".to_vec();
+        let n = body_len as u32;
+        tag.extend([
+            (n >> 21) as u8 & 0x7f,
+            (n >> 14) as u8 & 0x7f,
+            (n >> 7) as u8 & 0x7f,
+            n as u8 & 0x7f,
+        ]);
+        tag.resize(10 + body_len, 0); // all padding
+        tag
+    };
+    let mut doubled = id3(2_000);
+    doubled.extend(id3(90_000));
+    doubled.extend(&audio);
+    std::fs::write(&mp3, doubled).unwrap();
+    let info = read_path(&mp3, ReadOptions::default()).unwrap();
+    assert_eq!(info.properties.codec, Codec::Mp3);
+}
