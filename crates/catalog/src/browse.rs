@@ -452,6 +452,7 @@ impl Catalog {
         )
     }
 
+    /// Tracks matching `filter`, in `order` (which may end in `LIMIT ?1`); `?1` is `param`.
     pub(crate) fn tracks_where(&self, filter: &str, order: &str, param: i64) -> Result<Vec<Track>> {
         let sql =
             format!("SELECT {TRACK_COLUMNS} FROM {TRACK_JOINS} WHERE {filter} ORDER BY {order}");

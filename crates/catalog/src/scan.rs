@@ -480,37 +480,52 @@ fn walk(
     }
 }
 
+/// Rows of `sql` (whose first column is a path and whose one parameter is a root id) for every
+/// root in `roots`, keyed by path, keeping only paths under a scan target.
+fn load_by_path<T>(
+    conn: &Connection,
+    sql: &str,
+    roots: &HashSet<RootId>,
+    under_target: &dyn Fn(&Path) -> bool,
+    context: &'static str,
+    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<HashMap<Vec<u8>, T>> {
+    let mut stmt = conn.prepare(sql).ctx(context)?;
+    let mut out = HashMap::new();
+    for root in roots {
+        let rows = stmt
+            .query_map([root], |r| Ok((r.get::<_, Vec<u8>>(0)?, row(r)?)))
+            .ctx(context)?;
+        for item in rows {
+            let (path, value) = item.ctx(context)?;
+            if under_target(&paths::from_bytes(&path)) {
+                out.insert(path, value);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn load_known(
     conn: &Connection,
     roots: &HashSet<RootId>,
     under_target: &dyn Fn(&Path) -> bool,
 ) -> Result<HashMap<Vec<u8>, Known>> {
-    let mut stmt = conn
-        .prepare("SELECT id, track_id, path, size, mtime_ns FROM files WHERE root_id = ?1")
-        .ctx("loading known files")?;
-    let mut known = HashMap::new();
-    for root in roots {
-        let rows = stmt
-            .query_map([root], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(2)?,
-                    Known {
-                        file_id: r.get(0)?,
-                        track_id: TrackId(r.get(1)?),
-                        size: r.get(3)?,
-                        mtime_ns: r.get(4)?,
-                    },
-                ))
+    load_by_path(
+        conn,
+        "SELECT path, id, track_id, size, mtime_ns FROM files WHERE root_id = ?1",
+        roots,
+        under_target,
+        "loading known files",
+        |r| {
+            Ok(Known {
+                file_id: r.get(1)?,
+                track_id: TrackId(r.get(2)?),
+                size: r.get(3)?,
+                mtime_ns: r.get(4)?,
             })
-            .ctx("loading known files")?;
-        for row in rows {
-            let (path, k) = row.ctx("loading known files")?;
-            if under_target(&paths::from_bytes(&path)) {
-                known.insert(path, k);
-            }
-        }
-    }
-    Ok(known)
+        },
+    )
 }
 
 fn load_failures(
@@ -518,31 +533,20 @@ fn load_failures(
     roots: &HashSet<RootId>,
     under_target: &dyn Fn(&Path) -> bool,
 ) -> Result<HashMap<Vec<u8>, KnownFailure>> {
-    let mut stmt = conn
-        .prepare("SELECT path, size, mtime_ns, reason FROM scan_failures WHERE root_id = ?1")
-        .ctx("loading earlier failures")?;
-    let mut failures = HashMap::new();
-    for root in roots {
-        let rows = stmt
-            .query_map([root], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    KnownFailure {
-                        size: r.get(1)?,
-                        mtime_ns: r.get(2)?,
-                        reason: r.get(3)?,
-                    },
-                ))
+    load_by_path(
+        conn,
+        "SELECT path, size, mtime_ns, reason FROM scan_failures WHERE root_id = ?1",
+        roots,
+        under_target,
+        "loading earlier failures",
+        |r| {
+            Ok(KnownFailure {
+                size: r.get(1)?,
+                mtime_ns: r.get(2)?,
+                reason: r.get(3)?,
             })
-            .ctx("loading earlier failures")?;
-        for row in rows {
-            let (path, f) = row.ctx("loading earlier failures")?;
-            if under_target(&paths::from_bytes(&path)) {
-                failures.insert(path, f);
-            }
-        }
-    }
-    Ok(failures)
+        },
+    )
 }
 
 pub(crate) fn load_covers(conn: &Connection) -> Result<Vec<CoverInfo>> {

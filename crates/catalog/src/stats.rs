@@ -6,7 +6,6 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::Catalog;
-use crate::browse::{TRACK_COLUMNS, TRACK_JOINS, track_from_row};
 use crate::error::{DbContext, Error, Result};
 use crate::model::{Rating, Track, TrackId, to_millis};
 
@@ -85,32 +84,25 @@ impl Catalog {
 
     /// The most recently added tracks, newest first.
     pub fn recently_added(&self, limit: u32) -> Result<Vec<Track>> {
-        self.track_list("1", "t.added_at DESC, t.id DESC", limit)
+        self.tracks_where("1", "t.added_at DESC, t.id DESC LIMIT ?1", i64::from(limit))
     }
 
     /// The most played tracks, most first.
     pub fn most_played(&self, limit: u32) -> Result<Vec<Track>> {
-        self.track_list(
+        self.tracks_where(
             "t.play_count > 0",
-            "t.play_count DESC, t.last_played_at DESC, t.id",
-            limit,
+            "t.play_count DESC, t.last_played_at DESC, t.id LIMIT ?1",
+            i64::from(limit),
         )
     }
 
     /// The most recently played tracks, latest first.
     pub fn recently_played(&self, limit: u32) -> Result<Vec<Track>> {
-        self.track_list("t.last_played_at > 0", "t.last_played_at DESC, t.id", limit)
-    }
-
-    fn track_list(&self, filter: &str, order: &str, limit: u32) -> Result<Vec<Track>> {
-        let sql = format!(
-            "SELECT {TRACK_COLUMNS} FROM {TRACK_JOINS} WHERE {filter} ORDER BY {order} LIMIT ?1"
-        );
-        let mut stmt = self.conn().prepare_cached(&sql).ctx("listing tracks")?;
-        let rows = stmt
-            .query_map([limit], track_from_row)
-            .ctx("listing tracks")?;
-        rows.collect::<rusqlite::Result<_>>().ctx("listing tracks")
+        self.tracks_where(
+            "t.last_played_at > 0",
+            "t.last_played_at DESC, t.id LIMIT ?1",
+            i64::from(limit),
+        )
     }
 
     /// Library totals.

@@ -227,98 +227,90 @@ static UPDATE_TRACK: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE tracks SET {} WHERE id = ?1", sets.join(", "))
 });
 
-/// Writes rows, remembering the ids of artists, albums and genres it has seen.
+/// Writes rows, remembering the ids of artists, albums and genres it has seen (by match key).
 #[derive(Default)]
 pub(crate) struct Store {
-    artists: HashMap<String, ArtistId>,
-    albums: HashMap<String, AlbumId>,
-    genres: HashMap<String, GenreId>,
+    artists: HashMap<String, i64>,
+    albums: HashMap<String, i64>,
+    genres: HashMap<String, i64>,
+}
+
+/// The id of the row of `table` whose match key is `key`: remembered in `cache`, found in the
+/// table, or made by `insert`.
+fn id_by_key(
+    cache: &mut HashMap<String, i64>,
+    conn: &Connection,
+    table: &str,
+    key: &str,
+    insert: impl FnOnce() -> Result<i64>,
+) -> Result<i64> {
+    if let Some(id) = cache.get(key) {
+        return Ok(*id);
+    }
+    let existing: Option<i64> = conn
+        .prepare_cached(&format!("SELECT id FROM {table} WHERE match_key = ?1"))
+        .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+        .ctx("looking up a name")?;
+    let id = match existing {
+        Some(id) => id,
+        None => insert()?,
+    };
+    cache.insert(key.to_owned(), id);
+    Ok(id)
 }
 
 impl Store {
     fn artist(&mut self, conn: &Connection, name: &str, key: &str) -> Result<ArtistId> {
-        if let Some(id) = self.artists.get(key) {
-            return Ok(*id);
-        }
-        let existing: Option<i64> = conn
-            .prepare_cached("SELECT id FROM artists WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-            .ctx("looking up an artist")?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                conn.prepare_cached(
-                    "INSERT INTO artists(name, sort_name, match_key) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut s| s.execute(params![name, sort_key(name), key]))
-                .ctx("adding an artist")?;
-                let id = conn.last_insert_rowid();
-                conn.prepare_cached("INSERT INTO artists_fts(rowid, name) VALUES (?1, ?2)")
-                    .and_then(|mut s| s.execute(params![id, search_fold(name)]))
-                    .ctx("indexing an artist")?;
-                id
-            }
-        };
-        self.artists.insert(key.to_owned(), ArtistId(id));
-        Ok(ArtistId(id))
+        id_by_key(&mut self.artists, conn, "artists", key, || {
+            conn.prepare_cached(
+                "INSERT INTO artists(name, sort_name, match_key) VALUES (?1, ?2, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![name, sort_key(name), key]))
+            .ctx("adding an artist")?;
+            let id = conn.last_insert_rowid();
+            conn.prepare_cached("INSERT INTO artists_fts(rowid, name) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![id, search_fold(name)]))
+                .ctx("indexing an artist")?;
+            Ok(id)
+        })
+        .map(ArtistId)
     }
 
     fn album(&mut self, conn: &Connection, rec: &TrackRecord) -> Result<AlbumId> {
         let d = &rec.derived;
         let artist_id = self.artist(conn, &rec.album_artist, &d.album_artist_key)?;
-        let key = &d.album_key;
-        if let Some(id) = self.albums.get(key) {
-            return Ok(*id);
-        }
-        let existing: Option<i64> = conn
-            .prepare_cached("SELECT id FROM albums WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-            .ctx("looking up an album")?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                conn.prepare_cached(
-                    "INSERT INTO albums(title, sort_title, artist_id, match_key, compilation)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        rec.album,
-                        d.sort_album,
-                        artist_id,
-                        key,
-                        rec.compilation || rec.album_artist == VARIOUS_ARTISTS
-                    ])
-                })
-                .ctx("adding an album")?;
-                let id = conn.last_insert_rowid();
-                conn.prepare_cached(
-                    "INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)",
-                )
+        id_by_key(&mut self.albums, conn, "albums", &d.album_key, || {
+            conn.prepare_cached(
+                "INSERT INTO albums(title, sort_title, artist_id, match_key, compilation)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    rec.album,
+                    d.sort_album,
+                    artist_id,
+                    d.album_key,
+                    rec.compilation || rec.album_artist == VARIOUS_ARTISTS
+                ])
+            })
+            .ctx("adding an album")?;
+            let id = conn.last_insert_rowid();
+            conn.prepare_cached("INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)")
                 .and_then(|mut s| s.execute(params![id, d.search[2], d.search[3]]))
                 .ctx("indexing an album")?;
-                id
-            }
-        };
-        self.albums.insert(key.clone(), AlbumId(id));
-        Ok(AlbumId(id))
+            Ok(id)
+        })
+        .map(AlbumId)
     }
 
     fn genre(&mut self, conn: &Connection, name: &str, key: &str) -> Result<GenreId> {
-        if let Some(id) = self.genres.get(key) {
-            return Ok(*id);
-        }
-        conn.prepare_cached(
-            "INSERT INTO genres(name, match_key) VALUES (?1, ?2) ON CONFLICT(match_key) DO NOTHING",
-        )
-        .and_then(|mut s| s.execute(params![name, key]))
-        .ctx("adding a genre")?;
-        let id: i64 = conn
-            .prepare_cached("SELECT id FROM genres WHERE match_key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)))
-            .ctx("looking up a genre")?;
-        self.genres.insert(key.to_owned(), GenreId(id));
-        Ok(GenreId(id))
+        id_by_key(&mut self.genres, conn, "genres", key, || {
+            conn.prepare_cached("INSERT INTO genres(name, match_key) VALUES (?1, ?2)")
+                .and_then(|mut s| s.execute(params![name, key]))
+                .ctx("adding a genre")?;
+            Ok(conn.last_insert_rowid())
+        })
+        .map(GenreId)
     }
 
     /// Inserts a new track for `rec` and returns its id.
