@@ -23,8 +23,27 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     }
     let mut conn = Connection::open(path).ctx("opening the database")?;
     configure(&conn)?;
-    MIGRATIONS.to_latest(&mut conn)?;
+    migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Brings the schema up to date. Two processes may open a new catalog at once (the app and the
+/// CLI, say): the migration library reads the version before it takes the write lock, so the
+/// second one can try to create tables the first just made. It then finds the version moved on,
+/// and trying again is a no-op.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let mut attempts = 0;
+    loop {
+        match MIGRATIONS.to_latest(conn) {
+            Ok(()) => return Ok(()),
+            Err(e) if attempts < 3 => {
+                attempts += 1;
+                tracing::debug!(error = %e, "migration raced with another process; retrying");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Pragmas every connection uses: WAL so readers never wait for the scanner, foreign keys on, and
@@ -35,9 +54,32 @@ fn configure(conn: &Connection) -> Result<()> {
     // A scan batch uses about twenty distinct statements; the default cache of 16 would make
     // them evict each other and be prepared again for every track.
     conn.set_prepared_statement_cache_capacity(128);
+    // WAL is recorded in the file, so only a new catalog needs switching; switching takes an
+    // exclusive lock that a concurrent opener may hold for a moment, hence the retries.
+    let mut attempts = 0;
+    loop {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .ctx("reading the journal mode")?;
+        if mode.eq_ignore_ascii_case("wal") {
+            break;
+        }
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(_) if attempts < 100 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(crate::Error::Db {
+                    context: "switching to write-ahead logging",
+                    source,
+                });
+            }
+        }
+    }
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+        "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;",
@@ -53,6 +95,23 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         MIGRATIONS.validate().unwrap();
+    }
+
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("catalog.db");
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    let db = db.clone();
+                    std::thread::spawn(move || open(&db).map(drop))
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        }
     }
 
     #[test]

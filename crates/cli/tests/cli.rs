@@ -322,3 +322,76 @@ fn the_data_dir_comes_from_the_environment() {
     assert!(data.join("catalog.db").exists());
     assert!(data.join("covers").is_dir());
 }
+
+/// A scan killed at any moment leaves a catalog that opens, holds no half-written track, and a
+/// rescan completes it.
+#[test]
+fn a_scan_killed_midway_leaves_a_consistent_catalog() {
+    let env = Env::new();
+    // Enough files that the scan is still writing when it is killed.
+    let source: Vec<PathBuf> = [
+        "Sigur Rós/Takk/01.flac",
+        "Sigur Rós/Takk/02.mp3",
+        "Björk/Vespertine/01.ogg",
+    ]
+    .iter()
+    .map(|p| env.music.join(p))
+    .collect();
+    for i in 0..3000 {
+        let src = &source[i % source.len()];
+        let dest = env.music.join(format!(
+            "bulk/{:02}/{i:04}.{}",
+            i / 100,
+            src.extension().unwrap().to_str().unwrap()
+        ));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(src, &dest).unwrap();
+    }
+    let total = 3003;
+    let db = env.dir.path().join("data/catalog.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skylark"))
+        .arg("--db")
+        .arg(&db)
+        .args(["scan", env.music()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some tracks are committed, or right away if it is faster than the poll.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break;
+        }
+        let out = env.run(&["stats", "--json"]);
+        if out.status.success() {
+            let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+            if stats["tracks"].as_u64().unwrap_or(0) > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+
+    let before = env.json_lines(&["tracks", "--json"]);
+    assert!(before.len() < total, "the scan was killed before the end");
+    let report: Value = serde_json::from_str(env.ok(&["scan", "--json"]).trim()).unwrap();
+    assert_eq!(report["scanned"], total + 1, "{report}");
+    assert_eq!(
+        report["added"].as_u64().unwrap() + report["unchanged"].as_u64().unwrap(),
+        total as u64,
+        "{report}"
+    );
+    assert_eq!(
+        report["unchanged"].as_u64().unwrap(),
+        before.len() as u64,
+        "committed tracks are kept, not read again"
+    );
+    let after = env.json_lines(&["tracks", "--json"]);
+    assert_eq!(after.len(), total);
+    let paths: std::collections::HashSet<&str> =
+        after.iter().map(|t| t["path"].as_str().unwrap()).collect();
+    assert_eq!(paths.len(), total, "no track is written twice");
+}
