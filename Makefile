@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 ARGS ?= --help
 
-.PHONY: run test bench deps lint tidy clean
+.PHONY: run test bench locker deps lint tidy clean
 
 ## run: build the `skylark` command and run it (pass arguments with ARGS="scan ~/Music").
 run: deps
@@ -21,6 +21,11 @@ test: deps lint
 bench: deps
 	python3 -m pip install --quiet -r crates/catalog/benches/python/requirements.txt
 	$(CARGO) bench --locked -p skylark-catalog --bench library | tee target/bench-results.md
+
+## locker: run a development locker on 127.0.0.1:8750 with its data in target/locker-data
+## (add an account first: cargo run -p skylark-locker -- user add NAME --data target/locker-data).
+locker:
+	$(CARGO) run --release -p skylark-locker -- serve --data target/locker-data
 
 ## deps: Debian packages the tests need (encoders that make the audio fixtures).
 deps:

@@ -1,0 +1,260 @@
+//! The HTTP API: routes, the bearer-token extractor, and how errors become JSON.
+//!
+//! SQLite and argon2 block, so every handler runs its database work on the blocking thread pool
+//! ([`AppState::db`]); the async executor never waits on them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use skylark_locker_api::{
+    ErrorBody, ErrorCode, ErrorDetail, Health, LoginRequest, LoginResponse, Session, User,
+};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ratelimit::LoginLimiter;
+use crate::sessions::{self, Authenticated};
+use crate::{accounts, now_millis};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    db: Arc<Mutex<Connection>>,
+    limiter: Arc<LoginLimiter>,
+    config: Arc<Config>,
+}
+
+impl AppState {
+    /// State over an open database.
+    pub fn new(conn: Connection, config: Config) -> Self {
+        let limiter = LoginLimiter::new(
+            config.login_attempts.max(1) as usize,
+            Duration::from_secs(config.login_window_secs.max(1)),
+        );
+        Self {
+            db: Arc::new(Mutex::new(conn)),
+            limiter: Arc::new(limiter),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Runs `work` with the database on the blocking pool.
+    async fn db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let conn = db.lock().unwrap_or_else(|p| p.into_inner());
+            work(&conn)
+        })
+        .await
+        .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))?
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let message = match &self {
+            Error::Api { message, .. } => message.clone(),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                "the server failed; try again later".to_owned()
+            }
+        };
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: ErrorDetail { code, message },
+            }),
+        )
+            .into_response();
+        if code == ErrorCode::Unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// JSON in a request body; malformed JSON is a `bad_request` error in the API's shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> std::result::Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| ApiJson(v))
+            .map_err(|e: JsonRejection| Error::api(ErrorCode::BadRequest, e.body_text()))
+    }
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        let unauthorized = || Error::api(ErrorCode::Unauthorized, "sign in first");
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(unauthorized)?;
+        let now = now_millis();
+        state
+            .db(move |conn| sessions::authenticate(conn, &token, now))
+            .await?
+            .ok_or_else(unauthorized)
+    }
+}
+
+/// The API's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/sessions", get(list_sessions))
+        .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
+        .route("/api/v1/me", get(me))
+        .fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") })
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
+    state
+        .db(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(|source| Error::Db {
+                    context: "checking health",
+                    source,
+                })
+        })
+        .await?;
+    Ok(Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    }))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>> {
+    let account_key = format!("user:{}", req.username.to_lowercase());
+    let keys = [account_key.clone(), format!("ip:{}", peer.ip())];
+    if let Err(wait) = state.limiter.check(&keys, Instant::now()) {
+        return Err(Error::api(
+            ErrorCode::RateLimited,
+            format!(
+                "too many failed sign-ins; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    let ttl_ms = i64::from(state.config.session_days) * 24 * 3600 * 1000;
+    let LoginRequest {
+        username,
+        password,
+        device,
+    } = req;
+    let result = state
+        .db(move |conn| {
+            let Some(user) = accounts::verify(conn, &username, &password)? else {
+                return Ok(None);
+            };
+            let (token, session) = sessions::create(conn, user, &device, now_millis(), ttl_ms)?;
+            Ok(Some((token, session, accounts::user(conn, user)?)))
+        })
+        .await?;
+    match result {
+        Some((token, session, user)) => {
+            state.limiter.clear(&account_key);
+            Ok(Json(LoginResponse {
+                token,
+                session,
+                user,
+            }))
+        }
+        None => {
+            state.limiter.record_failure(&keys, Instant::now());
+            Err(Error::api(
+                ErrorCode::Unauthorized,
+                "wrong account name or password",
+            ))
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, who: Authenticated) -> Result<StatusCode> {
+    state
+        .db(move |conn| sessions::revoke(conn, who.user, &who.session))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<Vec<Session>>> {
+    let now = now_millis();
+    let list = state
+        .db(move |conn| sessions::list(conn, who.user, &who.session, now))
+        .await?;
+    Ok(Json(list))
+}
+
+async fn revoke_session(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if state
+        .db(move |conn| sessions::revoke(conn, who.user, &id))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::api(ErrorCode::NotFound, "no such session"))
+    }
+}
+
+async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<User>> {
+    Ok(Json(
+        state.db(move |conn| accounts::user(conn, who.user)).await?,
+    ))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,31 @@
+//! `skylark-locker`: the self-hosted server that holds each Skylark user's music.
+//!
+//! This slice holds accounts ([`accounts`]), sign-in sessions ([`sessions`]) with rate-limited
+//! logins ([`ratelimit`]), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
+//!
+//! **Architecture Invariant:** every query that touches a user's data is scoped to the user the
+//! request authenticated as; an id belonging to another account answers "not found".
+//!
+//! **Architecture Invariant:** the server shares nothing with the desktop side but the wire types
+//! in `skylark-locker-api`.
+
+pub mod accounts;
+pub mod config;
+mod db;
+mod error;
+pub mod http;
+pub mod ratelimit;
+pub mod sessions;
+
+pub use crate::db::open_database;
+pub use crate::error::{Error, Result};
+
+/// Milliseconds since the Unix epoch, the time unit of the API and the database.
+pub type UnixMillis = i64;
+
+/// The current time in [`UnixMillis`]; the one place the server reads the clock for stored times.
+pub fn now_millis() -> UnixMillis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
