@@ -31,6 +31,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Play files one after another, gaplessly; with --out, render them to a WAV file instead.
+    Play {
+        /// Audio files, in play order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Render the whole list to this WAV file instead of playing it.
+        #[arg(long, value_name = "OUT.wav")]
+        out: Option<PathBuf>,
+        /// Output sample rate in Hz (default: the first file's rate).
+        #[arg(long, value_name = "N")]
+        rate: Option<u32>,
+        /// Sample format of the WAV file.
+        #[arg(long, value_enum, default_value_t = WavFormatArg::F32)]
+        format: WavFormatArg,
+    },
+    #[command(flatten)]
+    Library(LibraryCommand),
+}
+
+/// The subcommands that work on the library database.
+#[derive(Debug, Subcommand)]
+enum LibraryCommand {
     /// Import folders into the library, or rescan them (all roots when none are given).
     Scan {
         /// Folders to import or rescan.
@@ -252,6 +274,50 @@ impl From<SortArg> for TrackSort {
     }
 }
 
+/// The `--format` of `skylark play --out`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum WavFormatArg {
+    /// 32-bit float: the decoded samples unchanged.
+    F32,
+    /// 16-bit PCM, clipped at full scale.
+    S16,
+}
+
+/// `skylark play`: renders `files` to `out`; device playback is not built yet.
+fn play(
+    out: &mut impl Write,
+    files: Vec<PathBuf>,
+    wav: Option<PathBuf>,
+    rate: Option<u32>,
+    format: WavFormatArg,
+) -> Result<()> {
+    let Some(wav) = wav else {
+        bail!(
+            "playing through a sound device is not built yet; render to a file with --out OUT.wav"
+        );
+    };
+    let format = match format {
+        WavFormatArg::F32 => skylark_player::WavSampleFormat::F32,
+        WavFormatArg::S16 => skylark_player::WavSampleFormat::S16,
+    };
+    let mut sink = skylark_player::WavSink::new(&wav, format);
+    let report = skylark_player::render(
+        files.into_iter().map(skylark_player::Source::path),
+        &mut sink,
+        &skylark_player::RenderOptions { sample_rate: rate },
+    )
+    .with_context(|| format!("rendering to {}", wav.display()))?;
+    writeln!(
+        out,
+        "rendered {} tracks, {} frames at {} Hz, to {}",
+        report.tracks.len(),
+        report.frames_written,
+        report.spec.sample_rate,
+        wav.display()
+    )?;
+    Ok(())
+}
+
 fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -298,11 +364,24 @@ fn open(db: Option<PathBuf>) -> Result<Catalog> {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let mut catalog = open(cli.db)?;
+    match cli.command {
+        // `play` needs no library: it plays the files it is given.
+        Command::Play {
+            files,
+            out,
+            rate,
+            format,
+        } => play(&mut std::io::stdout().lock(), files, out, rate, format),
+        Command::Library(command) => library(cli.db, command),
+    }
+}
+
+fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
+    let mut catalog = open(db)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match cli.command {
-        Command::Scan { dirs, json } => {
+    match command {
+        LibraryCommand::Scan { dirs, json } => {
             let report = scan(&mut catalog, &dirs)?;
             if json {
                 serde_json::to_writer(&mut out, &report)?;
@@ -311,8 +390,8 @@ fn run(cli: Cli) -> Result<()> {
                 print_report(&mut out, &report)?;
             }
         }
-        Command::Watch { dirs, json } => watch(catalog, &dirs, json)?,
-        Command::Tracks {
+        LibraryCommand::Watch { dirs, json } => watch(catalog, &dirs, json)?,
+        LibraryCommand::Tracks {
             json,
             sort,
             desc,
@@ -338,7 +417,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Search { query, json, limit } => {
+        LibraryCommand::Search { query, json, limit } => {
             let results = catalog.search(&query, limit)?;
             if json {
                 serde_json::to_writer(&mut out, &results)?;
@@ -359,7 +438,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Albums { json } => {
+        LibraryCommand::Albums { json } => {
             for a in catalog.albums()? {
                 if json {
                     json_line(&mut out, &a)?;
@@ -373,7 +452,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Artists { json, all } => {
+        LibraryCommand::Artists { json, all } => {
             let artists = if all {
                 catalog.artists()?
             } else {
@@ -391,7 +470,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Genres { json } => {
+        LibraryCommand::Genres { json } => {
             for g in catalog.genres()? {
                 if json {
                     json_line(&mut out, &g)?;
@@ -400,7 +479,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Roots { json } => {
+        LibraryCommand::Roots { json } => {
             for r in catalog.roots()? {
                 if json {
                     json_line(&mut out, &r)?;
@@ -410,18 +489,20 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Recent { json, limit } => {
+        LibraryCommand::Recent { json, limit } => {
             for t in catalog.recently_added(limit)? {
                 print_track(&mut out, &t, json)?;
             }
         }
-        Command::Top { json, limit } => {
+        LibraryCommand::Top { json, limit } => {
             for t in catalog.most_played(limit)? {
                 print_track(&mut out, &t, json)?;
             }
         }
-        Command::Played { track } => catalog.record_play(TrackId(track), SystemTime::now())?,
-        Command::Rate { track, stars } => {
+        LibraryCommand::Played { track } => {
+            catalog.record_play(TrackId(track), SystemTime::now())?
+        }
+        LibraryCommand::Rate { track, stars } => {
             let rating = if stars == 0 {
                 None
             } else {
@@ -429,8 +510,8 @@ fn run(cli: Cli) -> Result<()> {
             };
             catalog.set_rating(TrackId(track), rating)?;
         }
-        Command::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
-        Command::Stats { json } => {
+        LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
+        LibraryCommand::Stats { json } => {
             let s = catalog.stats()?;
             if json {
                 json_line(&mut out, &s)?;

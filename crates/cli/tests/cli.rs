@@ -395,3 +395,46 @@ fn a_scan_killed_midway_leaves_a_consistent_catalog() {
         after.iter().map(|t| t["path"].as_str().unwrap()).collect();
     assert_eq!(paths.len(), total, "no track is written twice");
 }
+
+#[test]
+fn play_renders_the_files_gaplessly_to_a_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let tone = Tone::default();
+    let flac = dir.path().join("a.flac");
+    write_audio(&flac, Format::Flac, &tone, &TagSpec::default()).unwrap();
+    let out = dir.path().join("out.wav");
+    let output = Command::new(env!("CARGO_BIN_EXE_skylark"))
+        .arg("play")
+        .args([&flac, &flac])
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "s16", "--rate", "48000"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Two one-second tracks at 44.1 kHz, resampled to 48 kHz: two seconds, no gap.
+    let bytes = std::fs::read(&out).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+    let data_len = u32::from_le_bytes(bytes[data + 4..data + 8].try_into().unwrap());
+    assert_eq!(data_len, 2 * 48_000 * 2 * 2);
+}
+
+#[test]
+fn play_without_out_says_device_playback_is_not_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = dir.path().join("a.flac");
+    write_audio(&flac, Format::Flac, &Tone::default(), &TagSpec::default()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_skylark"))
+        .arg("play")
+        .arg(&flac)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not built yet"), "{stderr}");
+}

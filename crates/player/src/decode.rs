@@ -1,0 +1,415 @@
+//! Opening a source and decoding it to f32 interleaved blocks, gapless-trimmed, panic-isolated.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
+
+use symphonia::core::audio::Channels;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackFlags};
+use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+use symphonia_adapter_libopus::OpusDecoder;
+use tracing::{debug, warn};
+
+use crate::error::{Error, Result};
+use crate::gapless::{self, TrimWindow};
+use crate::source::Source;
+
+/// How many unreadable packets in a row end decoding. A few corrupt packets are skipped; a
+/// stream where nothing decodes any more is broken, and reading it to the end would only log.
+const MAX_CONSECUTIVE_BAD_PACKETS: u32 = 64;
+
+/// How many frames a demuxer may lose resynchronising over corrupt data before a short stream
+/// counts as truncated: four MP3 frames of 1152 (ISO/IEC 11172-3 §2.4.2.1), which covers a
+/// damaged frame plus the frames whose bit reservoir pointed into it.
+const MAX_RESYNC_LOSS_FRAMES: u64 = 4 * 1152;
+
+/// symphonia's decoders plus libopus for Opus (symphonia 0.6 has no Opus decoder of its own).
+static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+    let mut registry = CodecRegistry::new();
+    symphonia::default::register_enabled_codecs(&mut registry);
+    registry.register_audio_decoder::<OpusDecoder>();
+    registry
+});
+
+/// A block of decoded audio: interleaved f32 frames, with the rate and layout they are in.
+#[derive(Debug)]
+pub struct AudioBlock<'a> {
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// The channel layout; planes are in symphonia's canonical (position bit) order.
+    pub channels: &'a Channels,
+    /// Interleaved samples, `channels.count()` per frame, nominally in -1.0..=1.0.
+    pub samples: &'a [f32],
+}
+
+impl AudioBlock<'_> {
+    /// The number of frames in the block.
+    pub fn frames(&self) -> usize {
+        self.samples.len() / self.channels.count().max(1)
+    }
+}
+
+/// Decodes one source to f32 interleaved blocks.
+///
+/// Encoder delay and padding are already gone from the blocks: symphonia trims MP3 (LAME/Xing),
+/// Vorbis and Ogg granule positions, the libopus adapter trims Opus pre-skip, and this type trims
+/// MP4 (AAC, ALAC) from iTunSMPB or the edit list (see the `gapless` module). A corrupt packet is
+/// logged and skipped. Every call into symphonia runs under `catch_unwind`: a decoder panic ends
+/// this source with [`Error::DecoderPanicked`] and never unwinds into the caller.
+pub struct Decoder {
+    name: String,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    codec_params: AudioCodecParameters,
+    track_id: u32,
+    trim: Option<TrimWindow>,
+    /// The playable length the container declares (after delay and padding), if it does and
+    /// counts in frames (its time base is one over the sample rate).
+    declared_frames: Option<u64>,
+    /// The end timestamp of the latest packet read, in the track's time base.
+    packets_end: i64,
+    samples: Vec<f32>,
+    channels: Channels,
+    sample_rate: u32,
+    frames_decoded: u64,
+    packets_skipped: u64,
+    consecutive_bad_packets: u32,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("name", &self.name)
+            .field("sample_rate", &self.sample_rate)
+            .field("channels", &self.channels)
+            .field("frames_decoded", &self.frames_decoded)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `f`, turning a panic into [`Error::DecoderPanicked`] for `name`.
+fn isolated<T>(name: &str, f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| Error::DecoderPanicked {
+        source_name: name.to_owned(),
+    })
+}
+
+impl Decoder {
+    /// Opens `source`: probes its container, picks its audio track and builds the decoder.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be opened, [`Error::UnrecognisedFormat`] for an empty or
+    /// unrecognised file, [`Error::NoAudioTrack`], [`Error::UnsupportedCodec`],
+    /// [`Error::UnplayableSignal`], or [`Error::DecoderPanicked`].
+    pub fn open(source: Source) -> Result<Self> {
+        let name = source.name();
+        let extension = source.extension();
+        let mut media: Box<dyn MediaSource> = match source {
+            Source::Path(path) => Box::new(File::open(&path).map_err(|e| Error::Io {
+                source_name: name.clone(),
+                source: e,
+            })?),
+            Source::Stream { reader, .. } => reader,
+        };
+
+        let mp4_trim = isolated(&name, || read_mp4_trim(&mut media))?.map_err(|e| Error::Io {
+            source_name: name.clone(),
+            source: e,
+        })?;
+
+        let mut hint = Hint::new();
+        if let Some(extension) = &extension {
+            hint.with_extension(extension);
+        }
+        let stream = MediaSourceStream::new(media, MediaSourceStreamOptions::default());
+        let format = isolated(&name, || {
+            symphonia::default::get_probe().probe(
+                &hint,
+                stream,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+        })?
+        .map_err(|e| Error::UnrecognisedFormat {
+            source_name: name.clone(),
+            source: e,
+        })?;
+
+        // The default audio track if it has a decoder, else the first audio track that does.
+        let playable = |track: &&symphonia::core::formats::Track| {
+            track
+                .codec_params
+                .as_ref()
+                .and_then(|params| params.audio())
+                .is_some_and(|params| CODECS.get_audio_decoder(params.codec).is_some())
+        };
+        let track = format
+            .tracks()
+            .iter()
+            .filter(playable)
+            .find(|t| t.flags.contains(TrackFlags::DEFAULT))
+            .or_else(|| format.tracks().iter().find(playable))
+            .ok_or_else(|| Error::NoAudioTrack {
+                source_name: name.clone(),
+            })?;
+        let track_id = track.id;
+        let counts_frames = match (track.time_base, codec_params_rate(track)) {
+            (Some(base), Some(rate)) => base.numer.get() == 1 && base.denom.get() == rate,
+            _ => false,
+        };
+        let declared_frames = track.num_frames.filter(|_| counts_frames);
+        let symphonia_trims = track.delay.is_some() || track.padding.is_some();
+        let codec_params = track
+            .codec_params
+            .as_ref()
+            .and_then(|params| params.audio())
+            .cloned()
+            .ok_or_else(|| Error::NoAudioTrack {
+                source_name: name.clone(),
+            })?;
+        let decoder = make_decoder(&name, &codec_params)?;
+
+        let sample_rate = codec_params.sample_rate.unwrap_or(0);
+        let channels = codec_params.channels.clone().unwrap_or_default();
+        // Only MP4 needs our own trim, and only while symphonia does not signal one itself: if a
+        // later symphonia applies the edit list, trimming again would cut real audio.
+        let trim = match mp4_trim {
+            Some(trim) if format.format_info().short_name == "isomp4" && !symphonia_trims => {
+                let trim = trim.in_frames(sample_rate);
+                debug!(source = %name, ?trim, "trimming MP4 encoder delay and padding");
+                Some(TrimWindow::new(trim))
+            }
+            _ => None,
+        };
+
+        Ok(Decoder {
+            name,
+            format,
+            decoder,
+            codec_params,
+            track_id,
+            trim,
+            declared_frames,
+            packets_end: 0,
+            samples: Vec::new(),
+            channels,
+            sample_rate,
+            frames_decoded: 0,
+            packets_skipped: 0,
+            consecutive_bad_packets: 0,
+            finished: false,
+        })
+    }
+
+    /// The path or label of the source.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The sample rate the container declares (blocks carry their own, which normally agrees);
+    /// 0 if the container does not say.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// The channel layout the container declares, or of the last block decoded.
+    pub fn channels(&self) -> &Channels {
+        &self.channels
+    }
+
+    /// Frames handed out so far (after gapless trimming).
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames_decoded
+    }
+
+    /// Corrupt packets skipped so far.
+    pub fn packets_skipped(&self) -> u64 {
+        self.packets_skipped
+    }
+
+    /// Decodes the next non-empty block, or `None` at the end of the track.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`] if the stream ends inside the audio, [`Error::Decode`] if too many
+    /// packets in a row are unreadable or symphonia reports an unrecoverable error,
+    /// [`Error::DecoderPanicked`], or [`Error::UnplayableSignal`]. After an error the decoder is
+    /// finished and returns `None`.
+    pub fn next_block(&mut self) -> Result<Option<AudioBlock<'_>>> {
+        let result = self.decode_next();
+        if result.is_err() {
+            self.finished = true;
+        }
+        let Some(range) = result? else {
+            return Ok(None);
+        };
+        Ok(Some(AudioBlock {
+            sample_rate: self.sample_rate,
+            channels: &self.channels,
+            samples: &self.samples[range],
+        }))
+    }
+
+    /// Decodes until a block with frames is ready; returns the sample range of it to hand out.
+    fn decode_next(&mut self) -> Result<Option<std::ops::Range<usize>>> {
+        while !self.finished {
+            let format = &mut self.format;
+            let packet = match isolated(&self.name, || format.next_packet())? {
+                Ok(Some(packet)) => packet,
+                Ok(None) => {
+                    self.finished = true;
+                    return self.check_complete().map(|()| None);
+                }
+                Err(SymphoniaError::IoError(e))
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    warn!(source = %self.name, "stream ends inside the audio");
+                    return Err(Error::Truncated {
+                        source_name: self.name.clone(),
+                        frames_decoded: self.frames_decoded,
+                    });
+                }
+                Err(SymphoniaError::ResetRequired) => {
+                    // A new logical stream (a chained Ogg file): this slice plays the first.
+                    debug!(source = %self.name, "container changed its tracks; ending here");
+                    self.finished = true;
+                    return Ok(None);
+                }
+                Err(e @ (SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_))) => {
+                    self.skip_bad_packet(e)?;
+                    continue;
+                }
+                Err(e) => return Err(self.decode_error(e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let end = packet.pts.get().saturating_add_unsigned(packet.dur.get());
+            self.packets_end = self.packets_end.max(end);
+
+            let decoder = &mut self.decoder;
+            let samples = &mut self.samples;
+            let decoded = isolated(&self.name, || {
+                decoder.decode(&packet).map(|buffer| {
+                    buffer.copy_to_vec_interleaved::<f32>(samples);
+                    (buffer.spec().rate(), buffer.spec().channels().clone())
+                })
+            })?;
+            let (rate, channels) = match decoded {
+                Ok(spec) => spec,
+                Err(SymphoniaError::ResetRequired) => {
+                    // The codec parameters changed mid-stream; a fresh decoder takes the rest.
+                    self.decoder = make_decoder(&self.name, &self.codec_params)?;
+                    continue;
+                }
+                Err(e @ (SymphoniaError::DecodeError(_) | SymphoniaError::IoError(_))) => {
+                    self.skip_bad_packet(e)?;
+                    continue;
+                }
+                Err(e) => return Err(self.decode_error(e)),
+            };
+            self.consecutive_bad_packets = 0;
+            let channel_count = channels.count();
+            if channel_count == 0 || rate == 0 {
+                return Err(Error::UnplayableSignal {
+                    source_name: self.name.clone(),
+                    reason: "no channels or a zero sample rate",
+                });
+            }
+            self.sample_rate = rate;
+            self.channels = channels;
+
+            let frames = self.samples.len() / channel_count;
+            let keep = match &mut self.trim {
+                Some(trim) => trim.keep(frames),
+                None => 0..frames,
+            };
+            if keep.is_empty() {
+                continue;
+            }
+            self.frames_decoded += keep.len() as u64;
+            return Ok(Some(keep.start * channel_count..keep.end * channel_count));
+        }
+        Ok(None)
+    }
+
+    /// At the end of the packets: a stream whose packets stop well before the length its
+    /// container declares was cut short (for an MP3 this is the only sign). Packet timestamps,
+    /// not decoded frames, are compared, so a FLAC frame skipped mid-stream is not mistaken for
+    /// it; the MP3 demuxer, though, counts timestamps from the packets it finds, so frames it
+    /// resynchronises over shorten the stream too. Hence the tolerance (2% plus
+    /// [`MAX_RESYNC_LOSS_FRAMES`]): a file cut by less than that is not reported. With our own
+    /// MP4 trim the declared count includes delay and padding, so it is not checked.
+    fn check_complete(&self) -> Result<()> {
+        match self.declared_frames {
+            Some(declared)
+                if self.trim.is_none()
+                    && declared.saturating_sub(u64::try_from(self.packets_end).unwrap_or(0))
+                        > declared / 50 + MAX_RESYNC_LOSS_FRAMES =>
+            {
+                warn!(source = %self.name, declared, packets_end = self.packets_end, "stream ends early");
+                Err(Error::Truncated {
+                    source_name: self.name.clone(),
+                    frames_decoded: self.frames_decoded,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn skip_bad_packet(&mut self, error: SymphoniaError) -> Result<()> {
+        self.packets_skipped += 1;
+        self.consecutive_bad_packets += 1;
+        warn!(source = %self.name, %error, "skipping a corrupt packet");
+        if self.consecutive_bad_packets > MAX_CONSECUTIVE_BAD_PACKETS {
+            return Err(self.decode_error(error));
+        }
+        Ok(())
+    }
+
+    fn decode_error(&self, source: SymphoniaError) -> Error {
+        Error::Decode {
+            source_name: self.name.clone(),
+            source,
+        }
+    }
+}
+
+/// The sample rate a track's audio codec parameters declare.
+fn codec_params_rate(track: &symphonia::core::formats::Track) -> Option<u32> {
+    track.codec_params.as_ref()?.audio()?.sample_rate
+}
+
+fn make_decoder(name: &str, params: &AudioCodecParameters) -> Result<Box<dyn AudioDecoder>> {
+    isolated(name, || {
+        CODECS.make_audio_decoder(params, &AudioDecoderOptions::default())
+    })?
+    .map_err(|e| Error::UnsupportedCodec {
+        source_name: name.to_owned(),
+        source: e,
+    })
+}
+
+/// Reads the MP4 encoder trim if `media` is an MP4 file, and rewinds it for the prober.
+fn read_mp4_trim(media: &mut Box<dyn MediaSource>) -> std::io::Result<Option<gapless::Mp4Trim>> {
+    if !media.is_seekable() {
+        return Ok(None);
+    }
+    let mut head = [0u8; 8];
+    let read = media.read(&mut head)?;
+    let trim = if gapless::looks_like_mp4(&head[..read]) {
+        gapless::read_mp4_trim(media)
+    } else {
+        None
+    };
+    media.seek(SeekFrom::Start(0))?;
+    Ok(trim)
+}

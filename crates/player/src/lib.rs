@@ -1,0 +1,34 @@
+//! The playback engine: sources -> decode -> gapless trim -> channel map -> resample -> sink.
+//!
+//! This slice is the headless half of the engine. [`Decoder`] opens a [`Source`] (a local path or
+//! any `Read + Seek + Send` byte source) with symphonia, plus libopus for Opus, and yields f32
+//! interleaved blocks with encoder delay and padding already removed. [`render`] plays a list of
+//! sources one after another into a [`Sink`] (today [`WavSink`]), mapping channels to stereo and
+//! resampling through one [`StreamResampler`] that runs across track joins, so an album split from
+//! one continuous recording renders as that recording.
+//!
+//! **Architecture Invariant:** `player` never touches the catalog or the network; it plays the
+//! sources it is handed.
+//!
+//! **Architecture Invariant:** no decoder panic reaches the caller. Probing, demuxing and
+//! decoding run under `catch_unwind`, and a panic becomes [`Error::DecoderPanicked`].
+//!
+//! **Architecture Invariant:** when the output rate equals a source's rate and its channel count
+//! is the output's, its samples reach the sink bit-exact: no resampler, no gain, no dither.
+
+mod channels;
+mod decode;
+mod error;
+mod gapless;
+mod render;
+mod resample;
+mod sink;
+mod source;
+
+pub use channels::{ChannelMap, OUTPUT_CHANNELS};
+pub use decode::{AudioBlock, Decoder};
+pub use error::{Error, Result};
+pub use render::{RenderOptions, RenderReport, TrackReport, render};
+pub use resample::StreamResampler;
+pub use sink::{OutputSpec, Sink, WavSampleFormat, WavSink};
+pub use source::Source;
