@@ -43,6 +43,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The account's storage quota would be exceeded.
     QuotaExceeded,
+    /// Uploaded bytes do not match their declared checksum or hash; they were not kept.
+    ChecksumMismatch,
     /// The server failed; the request may be retried.
     Internal,
 }
@@ -58,6 +60,8 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::QuotaExceeded => 507,
+            // tus 1.0 checksum extension: "460 Checksum Mismatch".
+            ErrorCode::ChecksumMismatch => 460,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }

@@ -20,6 +20,10 @@ pub struct Config {
     pub login_attempts: u32,
     /// The window failed logins are counted in, in seconds.
     pub login_window_secs: u64,
+    /// The largest file an upload may declare, in bytes.
+    pub max_upload_bytes: u64,
+    /// Hours after which an upload nobody continued is deleted.
+    pub upload_expiry_hours: u32,
 }
 
 impl Default for Config {
@@ -29,6 +33,8 @@ impl Default for Config {
             session_days: 90,
             login_attempts: 10,
             login_window_secs: 15 * 60,
+            max_upload_bytes: 4 * 1024 * 1024 * 1024,
+            upload_expiry_hours: 24,
         }
     }
 }
@@ -78,6 +84,14 @@ impl Config {
                 }
                 "SKYLARK_LOCKER_LOGIN_ATTEMPTS" => {
                     config.login_attempts = value.parse().map_err(|_| bad("a number"))?;
+                }
+                "SKYLARK_LOCKER_MAX_UPLOAD_BYTES" => {
+                    config.max_upload_bytes =
+                        value.parse().map_err(|_| bad("a number of bytes"))?;
+                }
+                "SKYLARK_LOCKER_UPLOAD_EXPIRY_HOURS" => {
+                    config.upload_expiry_hours =
+                        value.parse().map_err(|_| bad("a number of hours"))?;
                 }
                 "SKYLARK_LOCKER_LOGIN_WINDOW_SECS" => {
                     config.login_window_secs =

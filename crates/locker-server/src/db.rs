@@ -9,8 +9,12 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::error::{DbContext, Error, Result};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../migrations/001_accounts.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/001_accounts.sql")),
+        M::up(include_str!("../migrations/002_blobs_uploads.sql")),
+    ])
+});
 
 /// Opens (creating if needed) the database in the data folder `data` and migrates it.
 pub fn open_database(data: &Path) -> Result<Connection> {

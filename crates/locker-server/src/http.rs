@@ -4,6 +4,7 @@
 //! ([`AppState::db`]); the async executor never waits on them.
 
 use std::net::SocketAddr;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, S
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
@@ -24,6 +25,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
+use crate::storage::BlobStore;
+use crate::uploads;
 use crate::{accounts, now_millis};
 
 /// What every handler shares.
@@ -32,24 +35,43 @@ pub struct AppState {
     db: Arc<Mutex<Connection>>,
     limiter: Arc<LoginLimiter>,
     config: Arc<Config>,
+    data: Arc<PathBuf>,
+    blobs: BlobStore,
 }
 
 impl AppState {
-    /// State over an open database.
-    pub fn new(conn: Connection, config: Config) -> Self {
+    /// State over an open database and the data folder `data`.
+    pub fn new(conn: Connection, config: Config, data: &FsPath) -> Result<Self> {
         let limiter = LoginLimiter::new(
             config.login_attempts.max(1) as usize,
             Duration::from_secs(config.login_window_secs.max(1)),
         );
-        Self {
+        Ok(Self {
             db: Arc::new(Mutex::new(conn)),
             limiter: Arc::new(limiter),
             config: Arc::new(config),
-        }
+            data: Arc::new(data.to_owned()),
+            blobs: BlobStore::local(&data.join("store"))?,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The data folder.
+    pub fn data_dir(&self) -> &FsPath {
+        &self.data
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
     }
 
     /// Runs `work` with the database on the blocking pool.
-    async fn db<T: Send + 'static>(
+    pub(crate) async fn db<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -138,6 +160,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/sessions", get(list_sessions))
         .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
         .route("/api/v1/me", get(me))
+        .route(
+            "/api/v1/uploads",
+            post(uploads::create).options(uploads::options),
+        )
+        .route(
+            "/api/v1/uploads/{id}",
+            patch(uploads::patch)
+                .head(uploads::head)
+                .delete(uploads::terminate),
+        )
         .fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
 }
@@ -253,8 +285,29 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let expiry = tokio::spawn(expire_uploads(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    expiry.abort();
+    result
+}
+
+/// Deletes abandoned uploads every ten minutes.
+async fn expire_uploads(state: AppState) {
+    let max_age_ms = i64::from(state.config.upload_expiry_hours) * 3600 * 1000;
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let data = state.data_dir().to_owned();
+        match state
+            .db(move |conn| uploads::expire(conn, &data, now_millis(), max_age_ms))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "deleted abandoned uploads"),
+            Err(e) => tracing::warn!(error = %e, "cannot expire uploads"),
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! `skylark-locker`: the self-hosted server that holds each Skylark user's music.
 //!
-//! This slice holds accounts ([`accounts`]), sign-in sessions ([`sessions`]) with rate-limited
-//! logins ([`ratelimit`]), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
+//! This part holds accounts ([`accounts`]), sign-in sessions ([`sessions`]) with rate-limited
+//! logins ([`ratelimit`]), resumable tus uploads ([`uploads`]) into the content-addressed blob
+//! store ([`storage`]), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
 //!
 //! **Architecture Invariant:** every query that touches a user's data is scoped to the user the
 //! request authenticated as; an id belonging to another account answers "not found".
@@ -16,6 +17,8 @@ mod error;
 pub mod http;
 pub mod ratelimit;
 pub mod sessions;
+pub mod storage;
+pub mod uploads;
 
 pub use crate::db::open_database;
 pub use crate::error::{Error, Result};

@@ -133,7 +133,12 @@ fn run(cli: Cli) -> Result<()> {
                     .await
                     .with_context(|| format!("listening on {}", config.listen))?;
                 tracing::info!(address = %listener.local_addr()?, "skylark-locker listening");
-                serve(listener, AppState::new(conn, config), shutdown_signal()).await?;
+                serve(
+                    listener,
+                    AppState::new(conn, config, &data)?,
+                    shutdown_signal(),
+                )
+                .await?;
                 tracing::info!("stopped");
                 Ok(())
             })

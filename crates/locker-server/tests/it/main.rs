@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod uploads;
 mod users;
 
 use std::net::SocketAddr;
@@ -39,7 +40,8 @@ impl Locker {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, AppState::new(conn, config), async move {
+        let state = AppState::new(conn, config, dir.path()).unwrap();
+        let task = tokio::spawn(serve(listener, state, async move {
             let _ = stopped.await;
         }));
         Self {
