@@ -4,6 +4,8 @@
 //! **Architecture Invariant:** this crate holds data types only: no I/O, no HTTP library, no
 //! database. Both sides depend on it and on nothing of each other.
 
+pub mod ops;
+
 use serde::{Deserialize, Serialize};
 
 /// Every error the API returns, as `{"error": {"code": "...", "message": "..."}}`.

@@ -13,6 +13,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../migrations/001_accounts.sql")),
         M::up(include_str!("../migrations/002_blobs_uploads.sql")),
+        M::up(include_str!("../migrations/003_catalog.sql")),
     ])
 });
 

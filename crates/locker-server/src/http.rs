@@ -8,8 +8,8 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
+use skylark_locker_api::ops::{ChangesResponse, OpsRequest, OpsResponse};
 use skylark_locker_api::{
     ErrorBody, ErrorCode, ErrorDetail, Health, LoginRequest, LoginResponse, Session, User,
 };
@@ -27,7 +28,7 @@ use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::storage::BlobStore;
 use crate::uploads;
-use crate::{accounts, now_millis};
+use crate::{accounts, catalog, now_millis};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -160,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/sessions", get(list_sessions))
         .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/ops", post(post_ops))
+        .route("/api/v1/changes", get(get_changes))
         .route(
             "/api/v1/uploads",
             post(uploads::create).options(uploads::options),
@@ -271,6 +274,43 @@ async fn revoke_session(
     } else {
         Err(Error::api(ErrorCode::NotFound, "no such session"))
     }
+}
+
+async fn post_ops(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(req): ApiJson<OpsRequest>,
+) -> Result<Json<OpsResponse>> {
+    let now = now_millis();
+    let results = state
+        .db(move |conn| catalog::apply(conn, who.user, &req.ops, now))
+        .await?;
+    Ok(Json(OpsResponse { results }))
+}
+
+/// Query of `GET /api/v1/changes`.
+#[derive(Debug, serde::Deserialize)]
+struct ChangesQuery {
+    #[serde(default)]
+    since: i64,
+    #[serde(default = "default_page")]
+    limit: u32,
+}
+
+fn default_page() -> u32 {
+    500
+}
+
+async fn get_changes(
+    State(state): State<AppState>,
+    who: Authenticated,
+    query: std::result::Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Json<ChangesResponse>> {
+    let Query(q) = query.map_err(|e| Error::api(ErrorCode::BadRequest, e.body_text()))?;
+    let page = state
+        .db(move |conn| catalog::changes(conn, who.user, q.since, q.limit))
+        .await?;
+    Ok(Json(page))
 }
 
 async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<User>> {

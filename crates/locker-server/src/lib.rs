@@ -11,6 +11,7 @@
 //! in `skylark-locker-api`.
 
 pub mod accounts;
+pub mod catalog;
 pub mod config;
 mod db;
 mod error;
