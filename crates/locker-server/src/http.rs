@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::storage::BlobStore;
-use crate::uploads;
 use crate::{accounts, catalog, now_millis};
+use crate::{stream, uploads};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me", get(me))
         .route("/api/v1/ops", post(post_ops))
         .route("/api/v1/changes", get(get_changes))
+        .route("/api/v1/tracks/{id}/stream", get(stream::stream))
         .route(
             "/api/v1/uploads",
             post(uploads::create).options(uploads::options),

@@ -19,6 +19,7 @@ pub mod http;
 pub mod ratelimit;
 pub mod sessions;
 pub mod storage;
+pub mod stream;
 pub mod uploads;
 
 pub use crate::db::open_database;

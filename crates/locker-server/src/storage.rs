@@ -92,6 +92,28 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Bytes `range` of the blob `hash`, as a stream of chunks (the store reads as it is sent).
+    pub async fn read_range(
+        &self,
+        hash: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>> {
+        use futures::StreamExt;
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        let result = self
+            .store
+            .get_opts(&key(hash), options)
+            .await
+            .map_err(store_error("reading a blob"))?;
+        Ok(result
+            .into_stream()
+            .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())))
+            .boxed())
+    }
+
     /// The whole blob `hash`.
     pub async fn read(&self, hash: &str) -> Result<bytes::Bytes> {
         self.store

@@ -5,6 +5,7 @@
 
 mod auth;
 mod ops;
+mod stream;
 mod uploads;
 mod users;
 
@@ -95,4 +96,41 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
             .is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+}
+
+/// Uploads `bytes` in one request and returns their BLAKE3 hash.
+pub async fn upload(locker: &Locker, token: &str, bytes: &[u8]) -> String {
+    use base64::Engine;
+    let hash = blake3::hash(bytes).to_hex().to_string();
+    let created = locker
+        .http
+        .post(locker.url("/api/v1/uploads"))
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", bytes.len().to_string())
+        .header(
+            "upload-metadata",
+            format!(
+                "blake3 {}",
+                base64::engine::general_purpose::STANDARD.encode(&hash)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let done = locker
+        .http
+        .patch(locker.url(&location))
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 204);
+    hash
 }

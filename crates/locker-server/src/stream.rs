@@ -1,0 +1,235 @@
+//! Streaming a track's file: `GET /api/v1/tracks/{id}/stream` with HTTP ranges (RFC 9110 §14),
+//! so players can seek by asking for the bytes they need.
+//!
+//! Blobs are content-addressed, so the BLAKE3 hash is a strong validator: it is the `ETag`, and an
+//! `If-Range` naming it lets a client resume a download safely.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{OptionalExtension, params};
+use skylark_locker_api::ErrorCode;
+
+use crate::error::{DbContext, Error, Result};
+use crate::http::AppState;
+use crate::sessions::Authenticated;
+
+/// A byte range to send, resolved against the file's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// The whole file.
+    Whole,
+    /// `start..end` (end exclusive).
+    Part(u64, u64),
+    /// A range that cannot be satisfied (416).
+    Unsatisfiable,
+}
+
+/// Resolves a `Range` header value against a file of `len` bytes. Forms other than one
+/// `bytes=` range (several ranges, other units, garbage) are ignored and the whole file is sent,
+/// as RFC 9110 §14.2 allows.
+pub fn parse_range(value: Option<&str>, len: u64) -> RangeRequest {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Whole;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parse = |s: &str| s.parse::<u64>().ok();
+    match (first.is_empty(), last.is_empty()) {
+        // bytes=-N: the last N bytes.
+        (true, false) => match parse(last) {
+            Some(0) => RangeRequest::Unsatisfiable,
+            Some(n) if len > 0 => RangeRequest::Part(len.saturating_sub(n), len),
+            Some(_) => RangeRequest::Unsatisfiable,
+            None => RangeRequest::Whole,
+        },
+        // bytes=N-: from N to the end.
+        (false, true) => match parse(first) {
+            Some(start) if start < len => RangeRequest::Part(start, len),
+            Some(_) => RangeRequest::Unsatisfiable,
+            None => RangeRequest::Whole,
+        },
+        (false, false) => match (parse(first), parse(last)) {
+            (Some(start), Some(end)) if start <= end && start < len => {
+                RangeRequest::Part(start, end.saturating_add(1).min(len))
+            }
+            (Some(start), Some(end)) if start <= end => RangeRequest::Unsatisfiable,
+            _ => RangeRequest::Whole,
+        },
+        (true, true) => RangeRequest::Whole,
+    }
+}
+
+/// The MIME type of an audio file from its first bytes.
+pub fn content_type(head: &[u8]) -> &'static str {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(0, b"fLaC") {
+        "audio/flac"
+    } else if at(0, b"OggS") {
+        if head.windows(8).any(|w| w == b"OpusHead") {
+            "audio/ogg; codecs=opus"
+        } else {
+            "audio/ogg"
+        }
+    } else if at(4, b"ftyp") {
+        "audio/mp4"
+    } else if at(0, b"RIFF") && at(8, b"WAVE") {
+        "audio/wav"
+    } else if at(0, b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
+        "audio/aiff"
+    } else if at(0, b"wvpk") {
+        "audio/x-wavpack"
+    } else if at(0, b"MAC ") {
+        "audio/x-ape"
+    } else if at(0, b"ID3") || (head.len() > 1 && head[0] == 0xff && head[1] & 0xe0 == 0xe0) {
+        "audio/mpeg"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+/// `GET` and `HEAD /api/v1/tracks/{id}/stream`.
+pub async fn stream(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(track): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let user = who.user.0;
+    let found: Option<(String, u64)> = state
+        .db(move |conn| {
+            conn.query_row(
+                "SELECT t.blob, b.size FROM tracks t JOIN blobs b ON b.hash = t.blob
+                 WHERE t.user_id = ?1 AND t.uid = ?2
+                   AND (t.deleted_hlc IS NULL OR t.deleted_hlc < t.blob_hlc)",
+                params![user, track],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .ctx("finding a track's file")
+        })
+        .await?;
+    let (hash, len) = found.ok_or_else(|| {
+        Error::api(
+            ErrorCode::NotFound,
+            "no such track, or it has no file in the locker",
+        )
+    })?;
+    let etag = format!("\"{hash}\"");
+    let if_range_ok = headers
+        .get(header::IF_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == etag);
+    let range = if if_range_ok {
+        parse_range(
+            headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+            len,
+        )
+    } else {
+        RangeRequest::Whole
+    };
+    let mut head = Vec::new();
+    if len > 0 {
+        use futures::TryStreamExt;
+        let chunks: Vec<bytes::Bytes> = state
+            .blobs()
+            .read_range(&hash, 0..len.min(64))
+            .await?
+            .try_collect()
+            .await
+            .map_err(|source| Error::Io {
+                context: "reading a blob".to_owned(),
+                source,
+            })?;
+        head = chunks.concat();
+    }
+    let (status, start, end) = match range {
+        RangeRequest::Whole => (StatusCode::OK, 0, len),
+        RangeRequest::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => {
+            let mut response =
+                Error::api(ErrorCode::BadRequest, format!("the file has {len} bytes"))
+                    .into_response();
+            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(response);
+        }
+    };
+    let body = if method == Method::HEAD || start == end {
+        Body::empty()
+    } else {
+        Body::from_stream(state.blobs().read_range(&hash, start..end).await?)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&head)),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&(end - start).to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let check = |value: Option<&str>, expect: RangeRequest| {
+            assert_eq!(parse_range(value, 1000), expect, "{value:?}");
+        };
+        check(None, RangeRequest::Whole);
+        check(Some("bytes=0-99"), RangeRequest::Part(0, 100));
+        check(Some("bytes=900-"), RangeRequest::Part(900, 1000));
+        check(Some("bytes=-10"), RangeRequest::Part(990, 1000));
+        check(Some("bytes=-5000"), RangeRequest::Part(0, 1000));
+        check(Some("bytes=500-99999"), RangeRequest::Part(500, 1000));
+        check(Some("bytes=1000-"), RangeRequest::Unsatisfiable);
+        check(Some("bytes=2000-3000"), RangeRequest::Unsatisfiable);
+        check(Some("bytes=-0"), RangeRequest::Unsatisfiable);
+        check(Some("bytes=5-1"), RangeRequest::Whole);
+        check(Some("bytes=0-1,5-6"), RangeRequest::Whole);
+        check(Some("items=0-1"), RangeRequest::Whole);
+        check(Some("bytes=x-y"), RangeRequest::Whole);
+    }
+
+    #[test]
+    fn content_types_from_magic() {
+        assert_eq!(content_type(b"fLaC\0\0"), "audio/flac");
+        assert_eq!(content_type(b"ID3\x04"), "audio/mpeg");
+        assert_eq!(content_type(&[0xff, 0xfb, 0x90, 0x64]), "audio/mpeg");
+        assert_eq!(content_type(b"\0\0\0\x20ftypM4A "), "audio/mp4");
+        assert_eq!(
+            content_type(b"OggS\0\x02........................OpusHead"),
+            "audio/ogg; codecs=opus"
+        );
+        assert_eq!(content_type(b"RIFF\0\0\0\0WAVE"), "audio/wav");
+        assert_eq!(content_type(b"hello"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,162 @@
+//! Streaming a track's file with ranges.
+
+use serde_json::json;
+use skylark_locker::config::Config;
+
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, upload};
+
+/// A FLAC-looking file: the magic, then deterministic bytes.
+fn file() -> Vec<u8> {
+    let mut bytes = b"fLaC".to_vec();
+    bytes.extend((0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    bytes
+}
+
+async fn link(locker: &Locker, token: &str, track: &str, blob: &str) {
+    let ops = json!({"ops": [{
+        "id": format!("link-{track}"), "hlc": {"wall_ms": 1, "counter": 0, "device": "d"},
+        "type": "track_set", "track": track, "blob": blob, "fields": {"title": "Song"}
+    }]});
+    let r = locker
+        .http
+        .post(locker.url("/api/v1/ops"))
+        .bearer_auth(token)
+        .json(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn whole_files_and_ranges() {
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let bytes = file();
+    let hash = upload(&locker, &token, &bytes).await;
+    link(&locker, &token, "t1", &hash).await;
+    let url = locker.url("/api/v1/tracks/t1/stream");
+    let get = |range: Option<&str>| {
+        let mut req = locker.http.get(&url).bearer_auth(&token);
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send()
+    };
+
+    let whole = get(None).await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "audio/flac");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.headers()["etag"], format!("\"{hash}\""));
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    // Seeking: several ranges one after another, as a player asks for them.
+    for (range, start, end) in [
+        ("bytes=100-199", 100, 200),
+        ("bytes=50000-", 50_000, bytes.len()),
+        ("bytes=-10", bytes.len() - 10, bytes.len()),
+    ] {
+        let part = get(Some(range)).await.unwrap();
+        assert_eq!(part.status(), 206, "{range}");
+        assert_eq!(
+            part.headers()["content-range"],
+            format!("bytes {start}-{}/{}", end - 1, bytes.len())
+        );
+        assert_eq!(part.headers()["content-length"], (end - start).to_string());
+        assert_eq!(
+            part.bytes().await.unwrap().as_ref(),
+            &bytes[start..end],
+            "{range}"
+        );
+    }
+    let beyond = get(Some("bytes=999999-")).await.unwrap();
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(
+        beyond.headers()["content-range"],
+        format!("bytes */{}", bytes.len())
+    );
+
+    // If-Range: the ETag matches, so the range is honoured; a stale one gets the whole file.
+    let fresh = locker
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("range", "bytes=0-9")
+        .header("if-range", format!("\"{hash}\""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), 206);
+    let stale = locker
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("range", "bytes=0-9")
+        .header("if-range", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+
+    let head = locker
+        .http
+        .head(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], bytes.len().to_string());
+    locker.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_owner_streams_and_deleted_tracks_are_gone() {
+    let locker = Locker::start(Config::default()).await;
+    let alice = locker.login("alice", ALICE_PASSWORD).await;
+    let bob = locker.login("bob", BOB_PASSWORD).await;
+    let hash = upload(&locker, &alice, &file()).await;
+    link(&locker, &alice, "t1", &hash).await;
+    let url = locker.url("/api/v1/tracks/t1/stream");
+    assert_error(
+        locker
+            .http
+            .get(&url)
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        locker.http.get(&url).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    let delete = json!({"ops": [{"id": "del", "hlc": {"wall_ms": 5, "counter": 0, "device": "d"}, "type": "track_delete", "track": "t1"}]});
+    locker
+        .http
+        .post(locker.url("/api/v1/ops"))
+        .bearer_auth(&alice)
+        .json(&delete)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        locker
+            .http
+            .get(&url)
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    locker.stop().await;
+}
