@@ -157,3 +157,73 @@ mod tests {
         assert_eq!(req.device, "");
     }
 }
+
+/// `POST /api/v1/match`: what the client has, asking what the locker needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchRequest {
+    /// Files, at most 10,000 per request.
+    pub files: Vec<MatchFile>,
+}
+
+/// One local file offered for matching.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchFile {
+    /// BLAKE3 over the file's audio packets (unchanged by tag edits); may be empty if unknown.
+    #[serde(default)]
+    pub audio_id: String,
+    /// BLAKE3 of the whole file, hex.
+    pub file_hash: String,
+    /// The file's size in bytes.
+    pub size: u64,
+}
+
+/// The answer to `POST /api/v1/match`, one verdict per file, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchResponse {
+    /// Verdicts.
+    pub results: Vec<MatchVerdict>,
+}
+
+/// What the locker needs for one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MatchVerdict {
+    /// The account already holds this file (or a file with the same audio).
+    Have,
+    /// The locker holds these bytes for another account: prove you have them too.
+    Claim {
+        /// The challenge to answer at `POST /api/v1/claims`.
+        challenge: ClaimChallenge,
+    },
+    /// Upload the file.
+    Upload,
+}
+
+/// A proof-of-possession challenge: hash the nonce followed by the file's bytes in each range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimChallenge {
+    /// The claim's id.
+    pub id: String,
+    /// Random bytes, hex, that start the proof's input.
+    pub nonce: String,
+    /// Byte ranges of the file, `[offset, length]`, hashed in this order after the nonce.
+    pub ranges: Vec<(u64, u64)>,
+    /// When the challenge stops being accepted, in milliseconds since the Unix epoch.
+    pub expires_at: i64,
+}
+
+/// `POST /api/v1/claims`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRequest {
+    /// The challenge's id.
+    pub id: String,
+    /// BLAKE3, hex, of the nonce's bytes followed by the bytes of each range.
+    pub proof: String,
+}
+
+/// The answer to an accepted claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    /// The file hash now linked to the account.
+    pub file_hash: String,
+}

@@ -14,6 +14,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/001_accounts.sql")),
         M::up(include_str!("../migrations/002_blobs_uploads.sql")),
         M::up(include_str!("../migrations/003_catalog.sql")),
+        M::up(include_str!("../migrations/004_claims.sql")),
     ])
 });
 

@@ -19,7 +19,8 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use skylark_locker_api::ops::{ChangesResponse, OpsRequest, OpsResponse};
 use skylark_locker_api::{
-    ErrorBody, ErrorCode, ErrorDetail, Health, LoginRequest, LoginResponse, Session, User,
+    ClaimRequest, ClaimResponse, ErrorBody, ErrorCode, ErrorDetail, Health, LoginRequest,
+    LoginResponse, MatchRequest, MatchResponse, Session, User,
 };
 
 use crate::config::Config;
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::storage::BlobStore;
-use crate::{accounts, catalog, now_millis};
+use crate::{accounts, catalog, matching, now_millis};
 use crate::{stream, uploads};
 
 /// What every handler shares.
@@ -164,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ops", post(post_ops))
         .route("/api/v1/changes", get(get_changes))
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
+        .route("/api/v1/match", post(post_match))
+        .route("/api/v1/claims", post(post_claim))
         .route(
             "/api/v1/uploads",
             post(uploads::create).options(uploads::options),
@@ -287,6 +290,42 @@ async fn post_ops(
         .db(move |conn| catalog::apply(conn, who.user, &req.ops, now))
         .await?;
     Ok(Json(OpsResponse { results }))
+}
+
+async fn post_match(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(req): ApiJson<MatchRequest>,
+) -> Result<Json<MatchResponse>> {
+    let now = now_millis();
+    let results = state
+        .db(move |conn| matching::verdicts(conn, who.user, &req.files, now))
+        .await?;
+    Ok(Json(MatchResponse { results }))
+}
+
+async fn post_claim(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(req): ApiJson<ClaimRequest>,
+) -> Result<Json<ClaimResponse>> {
+    let now = now_millis();
+    let id = req.id.clone();
+    let claim = state
+        .db(move |conn| matching::take_claim(conn, who.user, &id, now))
+        .await?;
+    if !claim.verify(state.blobs(), &req.proof).await? {
+        return Err(Error::api(
+            ErrorCode::Forbidden,
+            "the proof does not match the file",
+        ));
+    }
+    let (hash, size) = (claim.hash().to_owned(), claim.size());
+    let linked = hash.clone();
+    state
+        .db(move |conn| matching::link_blob(conn, who.user, &linked, size, now))
+        .await?;
+    Ok(Json(ClaimResponse { file_hash: hash }))
 }
 
 /// Query of `GET /api/v1/changes`.

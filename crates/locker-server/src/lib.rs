@@ -16,6 +16,7 @@ pub mod config;
 mod db;
 mod error;
 pub mod http;
+pub mod matching;
 pub mod ratelimit;
 pub mod sessions;
 pub mod storage;
