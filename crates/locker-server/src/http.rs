@@ -25,6 +25,7 @@ use skylark_locker_api::{
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::metrics::{self, Metrics};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::storage::BlobStore;
@@ -39,6 +40,7 @@ pub struct AppState {
     config: Arc<Config>,
     data: Arc<PathBuf>,
     blobs: BlobStore,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             config: Arc::new(config),
             data: Arc::new(data.to_owned()),
             blobs: BlobStore::local(&data.join("store"))?,
+            metrics: Arc::new(Metrics::default()),
         })
     }
 
@@ -70,6 +73,11 @@ impl AppState {
     /// The blob store.
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
+    }
+
+    /// The running counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Runs `work` with the database on the blocking pool.
@@ -125,7 +133,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| ApiJson(v))
-            .map_err(|e: JsonRejection| Error::api(ErrorCode::BadRequest, e.body_text()))
+            .map_err(|e: JsonRejection| {
+                let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::PayloadTooLarge
+                } else {
+                    ErrorCode::BadRequest
+                };
+                Error::api(code, e.body_text())
+            })
     }
 }
 
@@ -157,6 +172,7 @@ impl FromRequestParts<AppState> for Authenticated {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/sessions", get(list_sessions))
@@ -165,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ops", post(post_ops))
         .route("/api/v1/changes", get(get_changes))
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
+        .route("/api/v1/blobs/{hash}", get(stream::blob))
         .route("/api/v1/match", post(post_match))
         .route("/api/v1/claims", post(post_claim))
         .route(
@@ -178,6 +195,10 @@ pub fn router(state: AppState) -> Router {
                 .delete(uploads::terminate),
         )
         .fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
         .with_state(state)
 }
 

@@ -17,6 +17,7 @@ mod db;
 mod error;
 pub mod http;
 pub mod matching;
+pub mod metrics;
 pub mod ratelimit;
 pub mod sessions;
 pub mod storage;

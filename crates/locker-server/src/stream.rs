@@ -122,6 +122,44 @@ pub async fn stream(
             "no such track, or it has no file in the locker",
         )
     })?;
+    send_blob(&state, &hash, len, &method, &headers).await
+}
+
+/// `GET` and `HEAD /api/v1/blobs/{hash}`: a blob the account holds (uploaded or claimed); any
+/// other hash, stored or not, is not found.
+pub async fn blob(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(hash): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let user = who.user.0;
+    let wanted = hash.to_ascii_lowercase();
+    let size: Option<u64> = state
+        .db(move |conn| {
+            conn.query_row(
+                "SELECT b.size FROM user_blobs u JOIN blobs b ON b.hash = u.hash
+                 WHERE u.user_id = ?1 AND u.hash = ?2",
+                params![user, wanted],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("finding a blob")
+        })
+        .await?;
+    let len = size.ok_or_else(|| Error::api(ErrorCode::NotFound, "no such blob"))?;
+    send_blob(&state, &hash.to_ascii_lowercase(), len, &method, &headers).await
+}
+
+/// Sends blob `hash` of `len` bytes, honouring `Range` and `If-Range`.
+async fn send_blob(
+    state: &AppState,
+    hash: &str,
+    len: u64,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response> {
     let etag = format!("\"{hash}\"");
     let if_range_ok = headers
         .get(header::IF_RANGE)
@@ -140,7 +178,7 @@ pub async fn stream(
         use futures::TryStreamExt;
         let chunks: Vec<bytes::Bytes> = state
             .blobs()
-            .read_range(&hash, 0..len.min(64))
+            .read_range(hash, 0..len.min(64))
             .await?
             .try_collect()
             .await
@@ -164,10 +202,10 @@ pub async fn stream(
             return Ok(response);
         }
     };
-    let body = if method == Method::HEAD || start == end {
+    let body = if *method == Method::HEAD || start == end {
         Body::empty()
     } else {
-        Body::from_stream(state.blobs().read_range(&hash, start..end).await?)
+        Body::from_stream(state.blobs().read_range(hash, start..end).await?)
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -448,6 +448,10 @@ async fn patch_inner(
                     source,
                 })?;
             received += take as u64;
+            state
+                .metrics()
+                .upload_bytes
+                .fetch_add(take as u64, std::sync::atomic::Ordering::Relaxed);
             if take < chunk.len() {
                 too_long = true;
                 break;

@@ -242,3 +242,48 @@ async fn health_and_graceful_shutdown() {
         "the server stopped listening"
     );
 }
+
+#[tokio::test]
+async fn metrics_in_prometheus_text() {
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let _ = locker
+        .http
+        .get(locker.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    let _ = locker
+        .http
+        .get(locker.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let r = locker
+        .http
+        .get(locker.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    let value = |line_start: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{line_start} missing in\n{text}"))
+    };
+    assert!(value("skylark_locker_http_requests_total{status=\"2xx\"}") >= 2);
+    assert!(value("skylark_locker_http_requests_total{status=\"4xx\"}") >= 1);
+    assert_eq!(value("skylark_locker_accounts "), 2);
+    assert_eq!(value("skylark_locker_sessions "), 1);
+    assert!(!text.contains("alice"), "no account's data in the metrics");
+    locker.stop().await;
+}

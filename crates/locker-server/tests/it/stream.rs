@@ -160,3 +160,94 @@ async fn only_the_owner_streams_and_deleted_tracks_are_gone() {
     .await;
     locker.stop().await;
 }
+
+#[tokio::test]
+async fn blobs_by_hash_for_the_accounts_that_hold_them() {
+    let locker = Locker::start(Config::default()).await;
+    let alice = locker.login("alice", ALICE_PASSWORD).await;
+    let bob = locker.login("bob", BOB_PASSWORD).await;
+    let bytes = file();
+    let hash = upload(&locker, &alice, &bytes).await;
+    let url = locker.url(&format!("/api/v1/blobs/{hash}"));
+    let whole = locker
+        .http
+        .get(&url)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let part = locker
+        .http
+        .get(&url)
+        .bearer_auth(&alice)
+        .header("range", "bytes=4-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[4..8]);
+    // Stored, but not Bob's: not found, exactly like a hash nobody has.
+    assert_error(
+        locker
+            .http
+            .get(&url)
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    let nobody = locker.url(&format!("/api/v1/blobs/{}", "cd".repeat(32)));
+    assert_error(
+        locker
+            .http
+            .get(&nobody)
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    locker.stop().await;
+}
+
+#[tokio::test]
+async fn huge_and_malformed_bodies_are_refused_and_the_server_keeps_serving() {
+    let locker = Locker::start(Config::default()).await;
+    let alice = locker.login("alice", ALICE_PASSWORD).await;
+    let huge = format!("{{\"ops\": [\"{}\"]}}", "x".repeat(3 * 1024 * 1024));
+    let r = locker
+        .http
+        .post(locker.url("/api/v1/ops"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 413, "payload_too_large").await;
+    let wrong_types = json!({"ops": [{"id": 5, "hlc": "yesterday", "type": "play"}]});
+    let r = locker
+        .http
+        .post(locker.url("/api/v1/ops"))
+        .bearer_auth(&alice)
+        .json(&wrong_types)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400, "bad_request").await;
+    let health = locker
+        .http
+        .get(locker.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    locker.stop().await;
+}
