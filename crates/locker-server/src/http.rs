@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{self, Metrics};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
+use crate::signed::{self, UrlSigner};
 use crate::storage::BlobStore;
 use crate::{accounts, catalog, matching, now_millis};
 use crate::{stream, uploads};
@@ -41,6 +42,7 @@ pub struct AppState {
     data: Arc<PathBuf>,
     blobs: BlobStore,
     metrics: Arc<Metrics>,
+    signer: UrlSigner,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             data: Arc::new(data.to_owned()),
             blobs: BlobStore::local(&data.join("store"))?,
             metrics: Arc::new(Metrics::default()),
+            signer: UrlSigner::load(data)?,
         })
     }
 
@@ -73,6 +76,11 @@ impl AppState {
     /// The blob store.
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
+    }
+
+    /// The stream URL signer.
+    pub fn signer(&self) -> &UrlSigner {
+        &self.signer
     }
 
     /// The running counters.
@@ -151,21 +159,25 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        let unauthorized = || Error::api(ErrorCode::Unauthorized, "sign in first");
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(unauthorized)?;
-        let now = now_millis();
-        state
-            .db(move |conn| sessions::authenticate(conn, &token, now))
-            .await?
-            .ok_or_else(unauthorized)
+        authenticate(&parts.headers, state).await
     }
+}
+
+/// The identity behind the bearer token in `headers`.
+pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Authenticated> {
+    let unauthorized = || Error::api(ErrorCode::Unauthorized, "sign in first");
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .ok_or_else(unauthorized)?;
+    let now = now_millis();
+    state
+        .db(move |conn| sessions::authenticate(conn, &token, now))
+        .await?
+        .ok_or_else(unauthorized)
 }
 
 /// The API's routes over `state`.
@@ -181,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ops", post(post_ops))
         .route("/api/v1/changes", get(get_changes))
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
+        .route("/api/v1/tracks/{id}/stream-url", post(signed::stream_url))
         .route("/api/v1/blobs/{hash}", get(stream::blob))
         .route("/api/v1/match", post(post_match))
         .route("/api/v1/claims", post(post_claim))

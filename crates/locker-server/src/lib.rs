@@ -20,6 +20,7 @@ pub mod matching;
 pub mod metrics;
 pub mod ratelimit;
 pub mod sessions;
+pub mod signed;
 pub mod storage;
 pub mod stream;
 pub mod uploads;

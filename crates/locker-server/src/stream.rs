@@ -5,7 +5,8 @@
 //! `If-Range` naming it lets a client resume a download safely.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rusqlite::{OptionalExtension, params};
@@ -13,7 +14,9 @@ use skylark_locker_api::ErrorCode;
 
 use crate::error::{DbContext, Error, Result};
 use crate::http::AppState;
+use crate::now_millis;
 use crate::sessions::Authenticated;
+use crate::signed::SignedQuery;
 
 /// A byte range to send, resolved against the file's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,14 +98,28 @@ pub fn content_type(head: &[u8]) -> &'static str {
 }
 
 /// `GET` and `HEAD /api/v1/tracks/{id}/stream`.
+///
+/// Authenticated by a bearer token, or by the query of a signed URL
+/// ([`crate::signed::stream_url`]) for players that cannot send headers.
 pub async fn stream(
     State(state): State<AppState>,
-    who: Authenticated,
     Path(track): Path<String>,
+    signed: std::result::Result<Query<SignedQuery>, QueryRejection>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let user = who.user.0;
+    let user = match signed {
+        Ok(Query(query)) => {
+            state
+                .signer()
+                .verify(&query, &track, now_millis())
+                .ok_or_else(|| {
+                    Error::api(ErrorCode::Unauthorized, "the link is wrong or has expired")
+                })?
+                .0
+        }
+        Err(_) => crate::http::authenticate(&headers, &state).await?.user.0,
+    };
     let found: Option<(String, u64)> = state
         .db(move |conn| {
             conn.query_row(

@@ -251,3 +251,78 @@ async fn huge_and_malformed_bodies_are_refused_and_the_server_keeps_serving() {
     assert_eq!(health.status(), 200);
     locker.stop().await;
 }
+
+#[tokio::test]
+async fn signed_urls_stream_without_a_header_until_they_expire() {
+    let locker = Locker::start(Config::default()).await;
+    let alice = locker.login("alice", ALICE_PASSWORD).await;
+    let bob = locker.login("bob", BOB_PASSWORD).await;
+    let bytes = file();
+    let hash = upload(&locker, &alice, &bytes).await;
+    link(&locker, &alice, "t1", &hash).await;
+    let signed: serde_json::Value = locker
+        .http
+        .post(locker.url("/api/v1/tracks/t1/stream-url"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = signed["url"].as_str().unwrap();
+    assert!(url.starts_with("/api/v1/tracks/t1/stream?"), "{url}");
+    // No header, as an <audio> element fetches it; ranges still work.
+    let r = locker
+        .http
+        .get(locker.url(url))
+        .header("range", "bytes=0-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"fLaC");
+    // Tampering with any part of it fails.
+    let other_track = url.replace("/tracks/t1/", "/tracks/t2/");
+    assert_error(
+        locker
+            .http
+            .get(locker.url(&other_track))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    let later = url.replace("exp=", "exp=9");
+    assert_error(
+        locker.http.get(locker.url(&later)).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    // Bob's signed URL for Alice's track id streams Bob's track of that id, which does not exist.
+    let bobs: serde_json::Value = locker
+        .http
+        .post(locker.url("/api/v1/tracks/t1/stream-url"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_error(
+        locker
+            .http
+            .get(locker.url(bobs["url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+    locker.stop().await;
+}
