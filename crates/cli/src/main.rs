@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play files one after another, gaplessly; with --out, render them to a WAV file instead.
+    /// Play files one after another, gaplessly, on the default audio device; with --out, render
+    /// them to a WAV file instead.
     Play {
         /// Audio files, in play order.
         #[arg(required = true)]
@@ -283,7 +284,7 @@ enum WavFormatArg {
     S16,
 }
 
-/// `skylark play`: renders `files` to `out`; device playback is not built yet.
+/// `skylark play`: renders `files` to `wav` when given, else plays them on the default device.
 fn play(
     out: &mut impl Write,
     files: Vec<PathBuf>,
@@ -292,9 +293,10 @@ fn play(
     format: WavFormatArg,
 ) -> Result<()> {
     let Some(wav) = wav else {
-        bail!(
-            "playing through a sound device is not built yet; render to a file with --out OUT.wav"
-        );
+        if rate.is_some() {
+            bail!("--rate applies to --out; a device plays at its own rate");
+        }
+        return play_on_device(out, files);
     };
     let format = match format {
         WavFormatArg::F32 => skylark_player::WavSampleFormat::F32,
@@ -316,6 +318,52 @@ fn play(
         wav.display()
     )?;
     Ok(())
+}
+
+/// Plays `files` gaplessly on the default output device until the queue ends, printing each
+/// track as it starts. A file that cannot be played is reported on stderr and skipped; the
+/// command fails only if none could be played.
+fn play_on_device(out: &mut impl Write, files: Vec<PathBuf>) -> Result<()> {
+    use skylark_player::{DeviceOutput, Player, PlayerCmd, PlayerEvent, Source};
+
+    let total = files.len();
+    let device = DeviceOutput::open_default().context("opening the default audio device")?;
+    let device_name = device.name().to_owned();
+    let player = Player::spawn(device).with_context(|| format!("playing on {device_name}"))?;
+    let events = player.subscribe().context("starting playback")?;
+    player
+        .send(PlayerCmd::Load(
+            files.into_iter().map(Source::path).collect(),
+        ))
+        .context("starting playback")?;
+    player.send(PlayerCmd::Play).context("starting playback")?;
+    let mut played = 0;
+    for event in events.iter() {
+        match event {
+            PlayerEvent::TrackStarted { index, name } => {
+                played += 1;
+                writeln!(out, "[{}/{total}] {name}", index + 1)?;
+                out.flush()?;
+            }
+            PlayerEvent::Error { error, .. } => {
+                let mut message = error.to_string();
+                let mut cause = std::error::Error::source(error.as_ref());
+                while let Some(inner) = cause {
+                    message.push_str(&format!(": {inner}"));
+                    cause = inner.source();
+                }
+                eprintln!("skylark: {message}");
+            }
+            PlayerEvent::QueueEnded => {
+                if played == 0 {
+                    bail!("none of the files could be played");
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    bail!("the playback engine stopped before the queue ended")
 }
 
 fn main() {

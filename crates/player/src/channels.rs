@@ -95,6 +95,27 @@ impl ChannelMap {
     }
 }
 
+/// Appends interleaved stereo `input` to `output` as frames of `channels` channels.
+///
+/// Stereo is copied untouched; a mono output gets the mean of left and right (-6 dB each, so a
+/// centred signal keeps its level); a wider output gets left and right on its first two
+/// channels (front left and right in every layout WAVE, ALSA and CoreAudio use) and silence on
+/// the others, which is how a stereo file plays on a surround device.
+pub(crate) fn spread_stereo(input: &[f32], channels: u16, output: &mut Vec<f32>) {
+    match channels {
+        2 => output.extend_from_slice(input),
+        0 => {}
+        1 => output.extend(input.chunks_exact(2).map(|f| 0.5 * (f[0] + f[1]))),
+        wide => {
+            let silent = usize::from(wide) - 2;
+            for frame in input.chunks_exact(2) {
+                output.extend_from_slice(frame);
+                output.extend(std::iter::repeat_n(0.0, silent));
+            }
+        }
+    }
+}
+
 /// The `[to_left, to_right]` gains of the channel at position bit `bit` (symphonia's
 /// `Position` bit numbering).
 fn gain_for_position_bit(bit: u32) -> [f32; 2] {
@@ -143,6 +164,20 @@ mod tests {
         let k = MINUS_3_DB;
         assert!((out[0] - (0.1 + k * 0.4 + k * 0.3)).abs() < 1e-6);
         assert!((out[1] - (0.2 + k * 0.4 + k * 0.5)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn stereo_spreads_to_mono_and_surround_outputs() {
+        let mut mono = Vec::new();
+        spread_stereo(&[0.2, 0.4], 1, &mut mono);
+        assert_eq!(mono.len(), 1);
+        assert!((mono[0] - 0.3).abs() < 1e-6);
+        let mut six = Vec::new();
+        spread_stereo(&[0.2, 0.4, 0.5, 0.6], 6, &mut six);
+        assert_eq!(
+            six,
+            [0.2, 0.4, 0.0, 0.0, 0.0, 0.0, 0.5, 0.6, 0.0, 0.0, 0.0, 0.0]
+        );
     }
 
     #[test]

@@ -4,20 +4,22 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackFlags};
+use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo, TrackFlags};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::units::{Time, TimeBase};
 use symphonia_adapter_libopus::OpusDecoder;
 use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
-use crate::gapless::{self, TrimWindow};
+use crate::gapless::{self, EncoderTrim, TrimWindow};
 use crate::source::Source;
 
 /// How many unreadable packets in a row end decoding. A few corrupt packets are skipped; a
@@ -69,6 +71,13 @@ pub struct Decoder {
     codec_params: AudioCodecParameters,
     track_id: u32,
     trim: Option<TrimWindow>,
+    /// The MP4 encoder trim behind `trim`, kept to rebuild the window after a seek.
+    encoder_trim: Option<EncoderTrim>,
+    /// The track's time base, which packet timestamps count in.
+    time_base: Option<TimeBase>,
+    /// After a seek, the timestamp of the first frame to hand out: demuxers land on the packet
+    /// at or before the requested time, and the frames before it are dropped here.
+    skip_until_ts: Option<i64>,
     /// The playable length the container declares (after delay and padding), if it does and
     /// counts in frames (its time base is one over the sample rate).
     declared_frames: Option<u64>,
@@ -161,6 +170,7 @@ impl Decoder {
                 source_name: name.clone(),
             })?;
         let track_id = track.id;
+        let time_base = track.time_base;
         let counts_frames = match (track.time_base, codec_params_rate(track)) {
             (Some(base), Some(rate)) => base.numer.get() == 1 && base.denom.get() == rate,
             _ => false,
@@ -181,14 +191,15 @@ impl Decoder {
         let channels = codec_params.channels.clone().unwrap_or_default();
         // Only MP4 needs our own trim, and only while symphonia does not signal one itself: if a
         // later symphonia applies the edit list, trimming again would cut real audio.
-        let trim = match mp4_trim {
+        let encoder_trim = match mp4_trim {
             Some(trim) if format.format_info().short_name == "isomp4" && !symphonia_trims => {
                 let trim = trim.in_frames(sample_rate);
                 debug!(source = %name, ?trim, "trimming MP4 encoder delay and padding");
-                Some(TrimWindow::new(trim))
+                Some(trim)
             }
             _ => None,
         };
+        let trim = encoder_trim.map(TrimWindow::new);
 
         Ok(Decoder {
             name,
@@ -197,6 +208,9 @@ impl Decoder {
             codec_params,
             track_id,
             trim,
+            encoder_trim,
+            time_base,
+            skip_until_ts: None,
             declared_frames,
             packets_end: 0,
             samples: Vec::new(),
@@ -233,6 +247,79 @@ impl Decoder {
     /// Corrupt packets skipped so far.
     pub fn packets_skipped(&self) -> u64 {
         self.packets_skipped
+    }
+
+    /// Moves to `position` from the start of the (trimmed) track; the next block starts there.
+    ///
+    /// The demuxer seeks to the packet at or before `position` (symphonia's accurate mode) and
+    /// the frames before it are dropped as they decode, so for formats whose timestamps count
+    /// frames (FLAC, WAV, AIFF and the other PCM containers) the first frame out is exactly frame
+    /// `round(position * rate)`; elsewhere it is within a packet's timestamp precision. A
+    /// position past the end leaves the decoder at its end. Returns the position actually
+    /// reached, which is `position` unless the track is shorter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Decode`] if the source cannot seek (a stream without random access, a container
+    /// symphonia cannot seek in), or [`Error::DecoderPanicked`]. The decoder is then finished.
+    pub fn seek(&mut self, position: Duration) -> Result<Duration> {
+        let delay = self.encoder_trim.map_or(0, |trim| trim.delay);
+        let rate = u64::from(self.sample_rate.max(1));
+        let target_frames = u64::try_from(position.as_nanos() * u128::from(rate) / 1_000_000_000)
+            .unwrap_or(u64::MAX);
+        let raw_frames = target_frames.saturating_add(delay);
+        // Rounded up: the demuxer turns the time back into a timestamp by flooring, and a time
+        // a nanosecond short of the frame would land one frame early.
+        let time = Time::try_from_nanos_u128(
+            (u128::from(raw_frames) * 1_000_000_000).div_ceil(u128::from(rate)),
+        )
+        .unwrap_or(Time::MAX);
+        let format = &mut self.format;
+        let track_id = self.track_id;
+        let seeked = isolated(&self.name, || {
+            format.seek(
+                SeekMode::Accurate,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(track_id),
+                },
+            )
+        })
+        .and_then(|result| result.map_err(|e| self.decode_error(e)));
+        let seeked = match seeked {
+            Ok(seeked) => seeked,
+            Err(error) => {
+                self.finished = true;
+                return Err(error);
+            }
+        };
+        self.decoder.reset();
+        self.finished = false;
+        self.consecutive_bad_packets = 0;
+        self.packets_end = seeked.actual_ts.get();
+        self.skip_until_ts = Some(seeked.required_ts.get());
+        if let Some(trim) = self.encoder_trim {
+            self.trim = Some(TrimWindow::new(EncoderTrim {
+                delay: 0,
+                length: trim
+                    .length
+                    .map(|length| length.saturating_sub(target_frames)),
+            }));
+        }
+        Ok(position)
+    }
+
+    /// How many frames of a packet starting at `pts` come before `until` (a seek target).
+    fn frames_before(&self, pts: i64, until: i64) -> usize {
+        let ticks = u128::try_from(until.saturating_sub(pts)).unwrap_or(0);
+        let frames = match self.time_base {
+            Some(base) => {
+                ticks * u128::from(base.numer.get()) * u128::from(self.sample_rate)
+                    / u128::from(base.denom.get())
+            }
+            None => ticks,
+        };
+        usize::try_from(frames).unwrap_or(usize::MAX)
     }
 
     /// Decodes the next non-empty block, or `None` at the end of the track.
@@ -292,7 +379,8 @@ impl Decoder {
             if packet.track_id != self.track_id {
                 continue;
             }
-            let end = packet.pts.get().saturating_add_unsigned(packet.dur.get());
+            let pts = packet.pts.get();
+            let end = pts.saturating_add_unsigned(packet.dur.get());
             self.packets_end = self.packets_end.max(end);
 
             let decoder = &mut self.decoder;
@@ -328,10 +416,24 @@ impl Decoder {
             self.channels = channels;
 
             let frames = self.samples.len() / channel_count;
-            let keep = match &mut self.trim {
-                Some(trim) => trim.keep(frames),
-                None => 0..frames,
+            let before_seek_target = match self.skip_until_ts.take() {
+                Some(until) if until > pts => {
+                    let skip = self.frames_before(pts, until).min(frames);
+                    if skip == frames && end < until {
+                        self.skip_until_ts = Some(until);
+                    }
+                    skip
+                }
+                _ => 0,
             };
+            // The frames before a seek target were never asked for, so they do not count
+            // against the trim window's length either.
+            let after_target = frames - before_seek_target;
+            let keep = match &mut self.trim {
+                Some(trim) => trim.keep(after_target),
+                None => 0..after_target,
+            };
+            let keep = keep.start + before_seek_target..keep.end + before_seek_target;
             if keep.is_empty() {
                 continue;
             }

@@ -99,6 +99,36 @@ pub enum Error {
     /// The sink was used out of order (samples before `begin`, or after `finish`).
     #[error("sink used out of order: {0}")]
     SinkState(&'static str),
+    /// The audio device failed: it could not be listed, configured, opened or played.
+    #[error("audio device {device}")]
+    Device {
+        /// The device's name (or the host's, when listing failed).
+        device: String,
+        /// What cpal reported.
+        #[source]
+        source: cpal::Error,
+    },
+    /// The system has no default output device.
+    #[error("no default audio output device")]
+    NoOutputDevice,
+    /// No output device has the name asked for.
+    #[error("no audio output device called {name}")]
+    DeviceNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// The audio device reported an error while playing (unplugged, reconfigured).
+    #[error("the audio device stopped working")]
+    DeviceFailed,
+    /// A stream source was queued again after it had been played: its bytes are gone.
+    #[error("{source_name} was a one-time stream and has already been played")]
+    SourceConsumed {
+        /// The label of the source.
+        source_name: String,
+    },
+    /// The engine thread has ended, so a [`Player`](crate::Player) command cannot reach it.
+    #[error("the playback engine has stopped")]
+    EngineStopped,
     /// [`render`](crate::render) was given no sources.
     #[error("nothing to render: no sources")]
     NoSources,

@@ -7,6 +7,13 @@
 //! resampling through one [`StreamResampler`] that runs across track joins, so an album split from
 //! one continuous recording renders as that recording.
 //!
+//! For real-time playback, [`Player`] runs the engine as an actor: [`PlayerCmd`]s in,
+//! [`PlayerEvent`]s out. Its thread decodes the queue through the same conforming path as the
+//! render into a lock-free ring that an [`Output`] drains: a cpal [`DeviceOutput`], or a
+//! [`ClockedOutput`] that plays on its own clock for tests and headless use.
+//!
+//! **Architecture Invariant:** the output callback never locks, allocates, logs or does I/O.
+//!
 //! **Architecture Invariant:** `player` never touches the catalog or the network; it plays the
 //! sources it is handed.
 //!
@@ -17,9 +24,13 @@
 //! is the output's, its samples reach the sink bit-exact: no resampler, no gain, no dither.
 
 mod channels;
+mod conform;
 mod decode;
+mod device;
+mod engine;
 mod error;
 mod gapless;
+mod output;
 mod render;
 mod resample;
 mod sink;
@@ -27,7 +38,10 @@ mod source;
 
 pub use channels::{ChannelMap, OUTPUT_CHANNELS};
 pub use decode::{AudioBlock, Decoder};
+pub use device::{DeviceOutput, output_devices};
+pub use engine::{PlaybackState, Player, PlayerCmd, PlayerEvent};
 pub use error::{Error, Result};
+pub use output::{ClockedOutput, Output, OutputFeed, PlayedAudio, volume_gain};
 pub use render::{RenderOptions, RenderReport, TrackReport, render};
 pub use resample::StreamResampler;
 pub use sink::{OutputSpec, Sink, WavSampleFormat, WavSink};

@@ -2,10 +2,10 @@
 
 use tracing::{debug, info_span};
 
-use crate::channels::{ChannelMap, OUTPUT_CHANNELS};
+use crate::channels::OUTPUT_CHANNELS;
+use crate::conform::Conformer;
 use crate::decode::Decoder;
 use crate::error::{Error, Result};
-use crate::resample::StreamResampler;
 use crate::sink::{OutputSpec, Sink};
 use crate::source::Source;
 
@@ -64,11 +64,8 @@ pub fn render(
     let mut renderer = Renderer {
         sink,
         requested_rate: options.sample_rate,
-        spec: None,
-        resampler: None,
-        channel_map: None,
-        mapped: Vec::new(),
-        resampled: Vec::new(),
+        conformer: None,
+        conformed: Vec::new(),
         frames_written: 0,
     };
     let mut tracks = Vec::new();
@@ -98,9 +95,9 @@ pub fn render(
     };
     renderer.flush_resampler()?;
     // Sources that decoded to nothing still give a valid, empty file at the rate they declare.
-    let spec = match renderer.spec {
+    let spec = match renderer.spec() {
         Some(spec) => spec,
-        None => renderer.begin(first_declared_rate)?,
+        None => renderer.begin(first_declared_rate)?.spec(),
     };
     renderer.sink.finish()?;
     Ok(RenderReport {
@@ -114,17 +111,15 @@ pub fn render(
 struct Renderer<'s> {
     sink: &'s mut dyn Sink,
     requested_rate: Option<u32>,
-    spec: Option<OutputSpec>,
-    resampler: Option<StreamResampler>,
-    channel_map: Option<(symphonia::core::audio::Channels, ChannelMap)>,
-    mapped: Vec<f32>,
-    resampled: Vec<f32>,
+    /// Set once the sink has begun, at the first block's rate unless a rate was requested.
+    conformer: Option<Conformer>,
+    conformed: Vec<f32>,
     frames_written: u64,
 }
 
 impl Renderer<'_> {
     /// Starts the sink at the requested rate, or at `source_rate` if none was requested.
-    fn begin(&mut self, source_rate: u32) -> Result<OutputSpec> {
+    fn begin(&mut self, source_rate: u32) -> Result<&mut Conformer> {
         let sample_rate = self.requested_rate.unwrap_or(source_rate);
         if sample_rate == 0 {
             return Err(Error::UnplayableSignal {
@@ -137,8 +132,12 @@ impl Renderer<'_> {
             channels: OUTPUT_CHANNELS,
         };
         self.sink.begin(spec)?;
-        self.spec = Some(spec);
-        Ok(spec)
+        Ok(self.conformer.insert(Conformer::new(spec)))
+    }
+
+    /// The format the sink receives, if it has begun.
+    fn spec(&self) -> Option<OutputSpec> {
+        self.conformer.as_ref().map(Conformer::spec)
     }
 
     /// Maps, resamples if needed, and writes one decoded block.
@@ -148,61 +147,36 @@ impl Renderer<'_> {
         channels: &symphonia::core::audio::Channels,
         samples: &[f32],
     ) -> Result<()> {
-        let spec = match self.spec {
-            Some(spec) => spec,
+        let mut conformed = std::mem::take(&mut self.conformed);
+        conformed.clear();
+        let conformer = match self.conformer.as_mut() {
+            Some(conformer) => conformer,
             None => self.begin(rate)?,
         };
-        let map = match &self.channel_map {
-            Some((known, map)) if known == channels => map,
-            _ => {
-                let map = ChannelMap::for_channels(channels).ok_or(Error::UnplayableSignal {
-                    source_name: "decoded block".to_owned(),
-                    reason: "no channels",
-                })?;
-                &self.channel_map.insert((channels.clone(), map)).1
-            }
-        };
-        self.mapped.clear();
-        map.apply(samples, &mut self.mapped);
-
-        if rate == spec.sample_rate {
-            // A source at the output rate after one that was resampled: drain the resampler
-            // first so the earlier audio comes out before this, then pass through untouched.
-            self.flush_resampler()?;
-            self.sink.write(&self.mapped)?;
-            self.frames_written += (self.mapped.len() / usize::from(OUTPUT_CHANNELS)) as u64;
-            return Ok(());
-        }
-        if self
-            .resampler
-            .as_ref()
-            .is_some_and(|r| r.from_rate() != rate)
-        {
-            self.flush_resampler()?;
-        }
-        let resampler = match &mut self.resampler {
-            Some(resampler) => resampler,
-            None => self.resampler.insert(StreamResampler::try_new(
-                rate,
-                spec.sample_rate,
-                usize::from(OUTPUT_CHANNELS),
-            )?),
-        };
-        self.resampled.clear();
-        resampler.push(&self.mapped, &mut self.resampled)?;
-        self.sink.write(&self.resampled)?;
-        self.frames_written += (self.resampled.len() / usize::from(OUTPUT_CHANNELS)) as u64;
-        Ok(())
+        let result = conformer
+            .push(rate, channels, samples, &mut conformed)
+            .and_then(|()| self.write(&conformed));
+        self.conformed = conformed;
+        result
     }
 
-    /// Drains and drops the resampler, writing its tail.
+    /// Drains the resampler, writing its tail.
     fn flush_resampler(&mut self) -> Result<()> {
-        if let Some(mut resampler) = self.resampler.take() {
-            self.resampled.clear();
-            resampler.finish(&mut self.resampled)?;
-            self.sink.write(&self.resampled)?;
-            self.frames_written += (self.resampled.len() / usize::from(OUTPUT_CHANNELS)) as u64;
-        }
+        let Some(conformer) = self.conformer.as_mut() else {
+            return Ok(());
+        };
+        let mut conformed = std::mem::take(&mut self.conformed);
+        conformed.clear();
+        let result = conformer
+            .flush(&mut conformed)
+            .and_then(|()| self.write(&conformed));
+        self.conformed = conformed;
+        result
+    }
+
+    fn write(&mut self, samples: &[f32]) -> Result<()> {
+        self.sink.write(samples)?;
+        self.frames_written += (samples.len() / usize::from(OUTPUT_CHANNELS)) as u64;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Where rendered audio goes: the [`Sink`] seam and the WAV file sink.
 //!
-//! The seam exists because two real outputs do: the file written here, and the cpal device
-//! output of a later slice.
+//! A sink is pushed to as fast as the render decodes: the whole-queue, offline path. Real-time
+//! playback is pulled by the device's clock instead, through the [`Output`](crate::Output) seam
+//! (the cpal device, or the clocked test output), so the two are separate traits.
 
 use std::fs::File;
 use std::io::BufWriter;

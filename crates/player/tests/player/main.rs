@@ -7,7 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod device;
+mod engine;
 mod fixtures;
 mod formats;
 mod gapless;
 mod resample;
+mod seek;

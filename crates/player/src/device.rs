@@ -1,0 +1,140 @@
+//! The sound card: cpal output devices, listed, opened and played through an [`OutputFeed`].
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use crate::error::{Error, Result};
+use crate::output::{Output, OutputFeed};
+use crate::sink::OutputSpec;
+
+/// The names of the default host's output devices, as [`DeviceOutput::open`] takes them.
+///
+/// # Errors
+///
+/// [`Error::Device`] if the host cannot enumerate its devices.
+pub fn output_devices() -> Result<Vec<String>> {
+    let host = cpal::default_host();
+    let devices = host.output_devices().map_err(|source| Error::Device {
+        device: host.id().name().to_owned(),
+        source,
+    })?;
+    Ok(devices.filter_map(|device| device_name(&device)).collect())
+}
+
+fn device_name(device: &cpal::Device) -> Option<String> {
+    device.description().ok().map(|d| d.name().to_owned())
+}
+
+/// A cpal output device, played at its default rate and channel count in f32.
+///
+/// The engine conforms its audio to [`spec`](Output::spec) (resampling with the same
+/// [`StreamResampler`](crate::StreamResampler) the render uses, and mapping channels to the
+/// device's count), so the device never converts. The stream runs from
+/// [`start`](Output::start) until this value is dropped; its callback only calls
+/// [`OutputFeed::fill`]. A device error (a device unplugged) is flagged to the engine, which
+/// pauses and reports it.
+pub struct DeviceOutput {
+    device: cpal::Device,
+    name: String,
+    config: cpal::StreamConfig,
+    stream: Option<cpal::Stream>,
+}
+
+impl std::fmt::Debug for DeviceOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceOutput")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeviceOutput {
+    /// The system's default output device.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoOutputDevice`] if there is none, [`Error::Device`] if its configuration
+    /// cannot be read.
+    pub fn open_default() -> Result<Self> {
+        let device = cpal::default_host()
+            .default_output_device()
+            .ok_or(Error::NoOutputDevice)?;
+        Self::with_device(device)
+    }
+
+    /// The output device called `name` (one of [`output_devices`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DeviceNotFound`] if no output device has that name, [`Error::Device`] if the
+    /// devices cannot be listed or its configuration cannot be read.
+    pub fn open(name: &str) -> Result<Self> {
+        let host = cpal::default_host();
+        let mut devices = host.output_devices().map_err(|source| Error::Device {
+            device: name.to_owned(),
+            source,
+        })?;
+        let device = devices
+            .find(|device| device_name(device).as_deref() == Some(name))
+            .ok_or_else(|| Error::DeviceNotFound {
+                name: name.to_owned(),
+            })?;
+        Self::with_device(device)
+    }
+
+    fn with_device(device: cpal::Device) -> Result<Self> {
+        let name = device_name(&device).unwrap_or_else(|| "output device".to_owned());
+        let config = device
+            .default_output_config()
+            .map_err(|source| Error::Device {
+                device: name.clone(),
+                source,
+            })?
+            .config();
+        Ok(DeviceOutput {
+            device,
+            name,
+            config,
+            stream: None,
+        })
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Output for DeviceOutput {
+    fn spec(&self) -> OutputSpec {
+        OutputSpec {
+            sample_rate: self.config.sample_rate,
+            channels: self.config.channels,
+        }
+    }
+
+    fn start(&mut self, mut feed: OutputFeed) -> Result<()> {
+        let control = Arc::clone(feed.control());
+        let error = |source| Error::Device {
+            device: self.name.clone(),
+            source,
+        };
+        let stream = self
+            .device
+            .build_output_stream::<f32, _, _>(
+                self.config,
+                move |buffer: &mut [f32], _| feed.fill(buffer),
+                // Not the real-time callback, but it may run on the audio thread: a flag for the
+                // engine to report is all it does.
+                move |_| control.device_failed.store(true, Ordering::Release),
+                None,
+            )
+            .map_err(error)?;
+        stream.play().map_err(error)?;
+        self.stream = Some(stream);
+        Ok(())
+    }
+}
