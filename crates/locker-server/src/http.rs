@@ -30,7 +30,7 @@ use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::signed::{self, UrlSigner};
 use crate::storage::BlobStore;
-use crate::{accounts, catalog, matching, now_millis};
+use crate::{accounts, catalog, covers, matching, now_millis};
 use crate::{stream, uploads};
 
 /// What every handler shares.
@@ -195,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
         .route("/api/v1/tracks/{id}/stream-url", post(signed::stream_url))
         .route("/api/v1/blobs/{hash}", get(stream::blob))
+        .route("/api/v1/covers/{hash}", get(covers::cover))
         .route("/api/v1/match", post(post_match))
         .route("/api/v1/claims", post(post_claim))
         .route(

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod config;
+pub mod covers;
 mod db;
 mod error;
 pub mod http;

@@ -33,6 +33,11 @@ fn key(hash: &str) -> ObjectPath {
     ObjectPath::from(format!("blobs/{}/{hash}", hash.get(..2).unwrap_or("xx")))
 }
 
+/// The key of the cover picture with `hash`: `covers/ab/abcd...`.
+fn cover_key(hash: &str) -> ObjectPath {
+    ObjectPath::from(format!("covers/{}/{hash}", hash.get(..2).unwrap_or("xx")))
+}
+
 impl BlobStore {
     /// A store in the folder `dir` (created if missing).
     pub fn local(dir: &Path) -> Result<Self> {
@@ -112,6 +117,32 @@ impl BlobStore {
             .into_stream()
             .map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string())))
             .boxed())
+    }
+
+    /// Stores a cover picture under its hash (once).
+    pub async fn put_cover(&self, hash: &str, bytes: Vec<u8>) -> Result<()> {
+        let key = cover_key(hash);
+        match self.store.head(&key).await {
+            Ok(_) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(store_error("looking up a cover")(e)),
+        }
+        self.store
+            .put(&key, object_store::PutPayload::from(bytes))
+            .await
+            .map_err(store_error("storing a cover"))?;
+        Ok(())
+    }
+
+    /// The cover picture `hash`.
+    pub async fn read_cover(&self, hash: &str) -> Result<bytes::Bytes> {
+        self.store
+            .get(&cover_key(hash))
+            .await
+            .map_err(store_error("reading a cover"))?
+            .bytes()
+            .await
+            .map_err(store_error("reading a cover"))
     }
 
     /// The whole blob `hash`.

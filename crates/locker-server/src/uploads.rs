@@ -521,6 +521,7 @@ async fn finish(state: &AppState, user: i64, upload: &Upload, path: &Path) -> Re
         ));
     }
     state.blobs().put_file(&actual, path).await?;
+    let cover = crate::covers::extract(state, path).await;
     let (hash, size, now, part) = (actual, upload.length, now_millis(), path.to_owned());
     state
         .db(move |conn| {
@@ -542,6 +543,9 @@ async fn finish(state: &AppState, user: i64, upload: &Upload, path: &Path) -> Re
                     params![user, size],
                 )
                 .ctx("counting storage")?;
+            }
+            if let Some(cover) = &cover {
+                crate::covers::record(&tx, &hash, cover)?;
             }
             tx.execute("DELETE FROM uploads WHERE id = ?1", [&id])
                 .ctx("finishing an upload")?;

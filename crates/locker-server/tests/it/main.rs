@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod covers;
 mod matching;
 mod ops;
 mod stream;
