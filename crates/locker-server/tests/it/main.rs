@@ -5,6 +5,7 @@
 
 mod auth;
 mod covers;
+mod isolation;
 mod matching;
 mod ops;
 mod stream;
