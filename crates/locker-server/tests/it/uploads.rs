@@ -460,3 +460,59 @@ fn abandoned_uploads_expire() {
     assert!(!dir.path().join("uploads/old.part").exists());
     assert!(dir.path().join("uploads/new.part").exists());
 }
+
+#[tokio::test]
+async fn two_accounts_uploading_the_same_bytes_at_once_end_with_one_blob() {
+    let locker = Locker::start(Config::default()).await;
+    let alice = locker.login("alice", ALICE_PASSWORD).await;
+    let bob = locker.login("bob", BOB_PASSWORD).await;
+    let bytes = payload(2_000_000, 9);
+    let hash = blake3_hex(&bytes);
+    let a = create(&locker, &alice, bytes.len(), &hash).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let b = create(&locker, &bob, bytes.len(), &hash).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // Both send the first half, then both send the rest at the same moment.
+    assert_eq!(
+        patch(&locker, &alice, &a, 0, bytes[..1_000_000].to_vec())
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        patch(&locker, &bob, &b, 0, bytes[..1_000_000].to_vec())
+            .await
+            .status(),
+        204
+    );
+    let (ra, rb) = tokio::join!(
+        patch(&locker, &alice, &a, 1_000_000, bytes[1_000_000..].to_vec()),
+        patch(&locker, &bob, &b, 1_000_000, bytes[1_000_000..].to_vec()),
+    );
+    assert_eq!(
+        (ra.status(), rb.status()),
+        (
+            reqwest::StatusCode::NO_CONTENT,
+            reqwest::StatusCode::NO_CONTENT
+        )
+    );
+    let blobs = stored_blobs(&locker);
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert_eq!(std::fs::read(&blobs[0]).unwrap(), bytes);
+    for token in [&alice, &bob] {
+        assert_eq!(used_bytes(&locker, token).await, 2_000_000);
+        let r = locker
+            .http
+            .get(locker.url(&format!("/api/v1/blobs/{hash}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    locker.stop().await;
+}
