@@ -6,6 +6,7 @@
 mod auth;
 mod covers;
 mod isolation;
+mod kill;
 mod matching;
 mod ops;
 mod stream;
