@@ -35,6 +35,15 @@ pub enum Error {
         /// lofty's description of what was wrong.
         message: String,
     },
+    /// The file is audio, but in a container whose audio packets cannot be read (no demuxer for
+    /// it), so it has no [`AudioId`](crate::AudioId).
+    #[error("{}: {message}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is not supported.
+        message: String,
+    },
     /// The parser panicked; the file is treated as corrupt.
     #[error("{} could not be parsed (the tag reader failed on it)", path.display())]
     Panicked {
@@ -51,6 +60,7 @@ impl Error {
             | Error::Empty { path }
             | Error::NotAudio { path }
             | Error::Corrupt { path, .. }
+            | Error::Unsupported { path, .. }
             | Error::Panicked { path } => path,
         }
     }
@@ -62,6 +72,7 @@ impl Error {
             Error::Empty { .. } => "empty file (0 bytes)".to_owned(),
             Error::NotAudio { .. } => "not a recognised audio file".to_owned(),
             Error::Corrupt { message, .. } => format!("corrupt or truncated: {message}"),
+            Error::Unsupported { message, .. } => message.clone(),
             Error::Panicked { .. } => {
                 "could not be parsed (the tag reader failed on it)".to_owned()
             }

@@ -1,21 +1,29 @@
-//! Reading one audio file: its tags, audio properties and front cover.
+//! Reading one audio file: its tags, audio properties and front cover, and the two hashes that
+//! identify it ([`AudioId`], [`FileHash`]).
 //!
 //! This crate wraps [lofty] behind a small, owned data model ([`FileInfo`]) that the catalog and the
-//! locker share. It knows nothing of databases or the network.
+//! locker share. It knows nothing of databases or the network. The audio id demuxes the file with
+//! symphonia's format readers (see [`audio_id_path`]); nothing here decodes audio.
 //!
 //! **Architecture Invariant:** reading never panics into the caller. lofty is robust, but a music
 //! library holds files written by every tool ever made, so each read runs under
-//! [`std::panic::catch_unwind`] and a panic comes back as [`Error::Panicked`].
+//! [`std::panic::catch_unwind`] and a panic comes back as [`Error::Panicked`]. The same holds for
+//! demuxing.
 //!
 //! **Architecture Invariant:** nothing here writes to a file.
 
 mod codec;
 mod error;
+mod ids;
 mod integrity;
 mod read;
 
 pub use codec::Codec;
 pub use error::{Error, Result};
+pub use ids::{
+    AudioId, FileHash, ParseIdError, audio_id_path, audio_id_reader, file_hash_path,
+    file_hash_reader,
+};
 pub use read::{read_bytes, read_path};
 
 use std::time::Duration;
