@@ -333,16 +333,21 @@ fn play_on_device(out: &mut impl Write, files: Vec<PathBuf>) -> Result<()> {
     let events = player.subscribe().context("starting playback")?;
     player
         .send(PlayerCmd::Load(
-            files.into_iter().map(Source::path).collect(),
+            // Each source carries its position in the list, for the "[n/total]" line.
+            (0_i64..)
+                .zip(files)
+                .map(|(i, f)| Source::path(f).with_key(i))
+                .collect(),
         ))
         .context("starting playback")?;
     player.send(PlayerCmd::Play).context("starting playback")?;
     let mut played = 0;
     for event in events.iter() {
         match event {
-            PlayerEvent::TrackStarted { index, name } => {
+            PlayerEvent::TrackStarted { key, name, .. } => {
                 played += 1;
-                writeln!(out, "[{}/{total}] {name}", index + 1)?;
+                let position = key.map_or(played, |k| k + 1);
+                writeln!(out, "[{position}/{total}] {name}")?;
                 out.flush()?;
             }
             PlayerEvent::Error { error, .. } => {

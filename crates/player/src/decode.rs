@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use symphonia::core::audio::Channels;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -20,7 +21,8 @@ use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::gapless::{self, EncoderTrim, TrimWindow};
-use crate::source::Source;
+use crate::replaygain::GainInfo;
+use crate::source::{Origin, Source};
 
 /// How many unreadable packets in a row end decoding. A few corrupt packets are skipped; a
 /// stream where nothing decodes any more is broken, and reading it to the end would only log.
@@ -81,6 +83,11 @@ pub struct Decoder {
     /// The playable length the container declares (after delay and padding), if it does and
     /// counts in frames (its time base is one over the sample rate).
     declared_frames: Option<u64>,
+    /// The ReplayGain values in the file's tags.
+    gain_info: GainInfo,
+    /// A linear gain the stream's own header asks for (the Opus header's output gain), applied
+    /// to every frame handed out; 1.0 for every other format.
+    output_gain: f32,
     /// The end timestamp of the latest packet read, in the track's time base.
     packets_end: i64,
     samples: Vec<f32>,
@@ -121,12 +128,12 @@ impl Decoder {
     pub fn open(source: Source) -> Result<Self> {
         let name = source.name();
         let extension = source.extension();
-        let mut media: Box<dyn MediaSource> = match source {
-            Source::Path(path) => Box::new(File::open(&path).map_err(|e| Error::Io {
+        let mut media: Box<dyn MediaSource> = match source.origin {
+            Origin::Path(path) => Box::new(File::open(&path).map_err(|e| Error::Io {
                 source_name: name.clone(),
                 source: e,
             })?),
-            Source::Stream { reader, .. } => reader,
+            Origin::Stream { reader, .. } => reader,
         };
 
         let mp4_trim = isolated(&name, || read_mp4_trim(&mut media))?.map_err(|e| Error::Io {
@@ -139,7 +146,7 @@ impl Decoder {
             hint.with_extension(extension);
         }
         let stream = MediaSourceStream::new(media, MediaSourceStreamOptions::default());
-        let format = isolated(&name, || {
+        let mut format = isolated(&name, || {
             symphonia::default::get_probe().probe(
                 &hint,
                 stream,
@@ -186,6 +193,11 @@ impl Decoder {
                 source_name: name.clone(),
             })?;
         let decoder = make_decoder(&name, &codec_params)?;
+        let output_gain = opus_output_gain(&codec_params);
+        if output_gain != 1.0 {
+            debug!(source = %name, output_gain, "applying the Opus header's output gain");
+        }
+        let gain_info = isolated(&name, || read_gain_info(format.as_mut()))?;
 
         let sample_rate = codec_params.sample_rate.unwrap_or(0);
         let channels = codec_params.channels.clone().unwrap_or_default();
@@ -212,6 +224,8 @@ impl Decoder {
             time_base,
             skip_until_ts: None,
             declared_frames,
+            gain_info,
+            output_gain,
             packets_end: 0,
             samples: Vec::new(),
             channels,
@@ -249,6 +263,18 @@ impl Decoder {
         self.packets_skipped
     }
 
+    /// The ReplayGain values the file's tags carry (`REPLAYGAIN_*` Vorbis comments, ID3v2
+    /// `TXXX` frames, APEv2 items, iTunes freeform atoms); empty when it has none.
+    pub fn gain_info(&self) -> GainInfo {
+        self.gain_info
+    }
+
+    /// The linear gain the stream's header asks every decoder to apply: the output gain of an
+    /// Ogg Opus header (RFC 7845 §5.1), which the blocks already include; 1.0 elsewhere.
+    pub fn output_gain(&self) -> f32 {
+        self.output_gain
+    }
+
     /// Moves to `position` from the start of the (trimmed) track; the next block starts there.
     ///
     /// The demuxer seeks to the packet at or before `position` (symphonia's accurate mode) and
@@ -265,8 +291,11 @@ impl Decoder {
     pub fn seek(&mut self, position: Duration) -> Result<Duration> {
         let delay = self.encoder_trim.map_or(0, |trim| trim.delay);
         let rate = u64::from(self.sample_rate.max(1));
-        let target_frames = u64::try_from(position.as_nanos() * u128::from(rate) / 1_000_000_000)
-            .unwrap_or(u64::MAX);
+        // Rounded to the nearest frame, as documented: a position computed from a frame count
+        // (which truncates to whole nanoseconds) must come back to that frame.
+        let target_frames =
+            u64::try_from((position.as_nanos() * u128::from(rate) + 500_000_000) / 1_000_000_000)
+                .unwrap_or(u64::MAX);
         let raw_frames = target_frames.saturating_add(delay);
         // Rounded up: the demuxer turns the time back into a timestamp by flooring, and a time
         // a nanosecond short of the frame would land one frame early.
@@ -438,7 +467,14 @@ impl Decoder {
                 continue;
             }
             self.frames_decoded += keep.len() as u64;
-            return Ok(Some(keep.start * channel_count..keep.end * channel_count));
+            let range = keep.start * channel_count..keep.end * channel_count;
+            if self.output_gain != 1.0 {
+                let gain = self.output_gain;
+                self.samples[range.clone()]
+                    .iter_mut()
+                    .for_each(|sample| *sample *= gain);
+            }
+            return Ok(Some(range));
         }
         Ok(None)
     }
@@ -482,6 +518,56 @@ impl Decoder {
             source_name: self.name.clone(),
             source,
         }
+    }
+}
+
+/// The ReplayGain values in every metadata revision the reader holds (tags before the
+/// container, in it, and after it), newest last so they win.
+fn read_gain_info(format: &mut dyn FormatReader) -> GainInfo {
+    let mut info = GainInfo::default();
+    let mut metadata = format.metadata();
+    loop {
+        if let Some(revision) = metadata.current() {
+            let tags = revision.media.tags.iter().chain(
+                revision
+                    .per_track
+                    .iter()
+                    .flat_map(|track| track.metadata.tags.iter()),
+            );
+            let found = GainInfo::from_tags(tags);
+            info = GainInfo {
+                track_gain_db: found.track_gain_db.or(info.track_gain_db),
+                track_peak: found.track_peak.or(info.track_peak),
+                album_gain_db: found.album_gain_db.or(info.album_gain_db),
+                album_peak: found.album_peak.or(info.album_peak),
+            };
+        }
+        if metadata.pop().is_none() {
+            return info;
+        }
+    }
+}
+
+/// The linear output gain of an Ogg Opus stream: the signed Q7.8 dB value at bytes 16..18 of
+/// its identification header (RFC 7845 §5.1, "Output Gain"), which "MUST" be applied to the
+/// decoded output. The libopus adapter does not apply it, so the decoder does. 1.0 for other
+/// codecs or a header too short to hold it.
+fn opus_output_gain(params: &AudioCodecParameters) -> f32 {
+    if params.codec != CODEC_ID_OPUS {
+        return 1.0;
+    }
+    let Some(head) = params.extra_data.as_deref() else {
+        return 1.0;
+    };
+    if head.get(..8) != Some(b"OpusHead".as_slice()) {
+        return 1.0;
+    }
+    match head.get(16..18) {
+        Some(&[low, high]) => {
+            let q78 = i16::from_le_bytes([low, high]);
+            10f32.powf(f32::from(q78) / (20.0 * 256.0))
+        }
+        _ => 1.0,
     }
 }
 

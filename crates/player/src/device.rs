@@ -1,8 +1,5 @@
 //! The sound card: cpal output devices, listed, opened and played through an [`OutputFeed`].
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
 use crate::error::{Error, Result};
@@ -23,6 +20,51 @@ pub fn output_devices() -> Result<Vec<String>> {
     Ok(devices.filter_map(|device| device_name(&device)).collect())
 }
 
+/// An output device as [`list_devices`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// The name [`DeviceOutput::open`] takes.
+    pub name: String,
+    /// Whether it is the system's default output device.
+    pub is_default: bool,
+}
+
+/// The default host's output devices, with which one is the default.
+///
+/// # Errors
+///
+/// [`Error::Device`] if the host cannot enumerate its devices.
+pub fn list_devices() -> Result<Vec<DeviceInfo>> {
+    let host = cpal::default_host();
+    let default = host
+        .default_output_device()
+        .and_then(|device| device_name(&device));
+    let devices = host.output_devices().map_err(|source| Error::Device {
+        device: host.id().name().to_owned(),
+        source,
+    })?;
+    let mut listed: Vec<DeviceInfo> = devices
+        .filter_map(|device| device_name(&device))
+        .map(|name| DeviceInfo {
+            is_default: default.as_deref() == Some(name.as_str()),
+            name,
+        })
+        .collect();
+    // Some hosts (ALSA among them) do not list the default device among the others.
+    if let Some(default) = default
+        && !listed.iter().any(|device| device.name == default)
+    {
+        listed.insert(
+            0,
+            DeviceInfo {
+                name: default,
+                is_default: true,
+            },
+        );
+    }
+    Ok(listed)
+}
+
 fn device_name(device: &cpal::Device) -> Option<String> {
     device.description().ok().map(|d| d.name().to_owned())
 }
@@ -33,8 +75,11 @@ fn device_name(device: &cpal::Device) -> Option<String> {
 /// [`StreamResampler`](crate::StreamResampler) the render uses, and mapping channels to the
 /// device's count), so the device never converts. The stream runs from
 /// [`start`](Output::start) until this value is dropped; its callback only calls
-/// [`OutputFeed::fill`]. A device error (a device unplugged) is flagged to the engine, which
-/// pauses and reports it.
+/// [`OutputFeed::fill`]. A device error (a device unplugged) is reported to the engine, which
+/// pauses and sends an error naming the device and the reason; [`Player::set_output`] then
+/// plays on another device (or this one, opened again) from the held position.
+///
+/// [`Player::set_output`]: crate::Player::set_output
 pub struct DeviceOutput {
     device: cpal::Device,
     name: String,
@@ -65,7 +110,7 @@ impl DeviceOutput {
         Self::with_device(device)
     }
 
-    /// The output device called `name` (one of [`output_devices`]).
+    /// The output device called `name` (one of [`list_devices`]).
     ///
     /// # Errors
     ///
@@ -117,7 +162,8 @@ impl Output for DeviceOutput {
     }
 
     fn start(&mut self, mut feed: OutputFeed) -> Result<()> {
-        let control = Arc::clone(feed.control());
+        let reporter = feed.failure_reporter();
+        let device = self.name.clone();
         let error = |source| Error::Device {
             device: self.name.clone(),
             source,
@@ -127,9 +173,9 @@ impl Output for DeviceOutput {
             .build_output_stream::<f32, _, _>(
                 self.config,
                 move |buffer: &mut [f32], _| feed.fill(buffer),
-                // Not the real-time callback, but it may run on the audio thread: a flag for the
-                // engine to report is all it does.
-                move |_| control.device_failed.store(true, Ordering::Release),
+                // Not the real-time callback (it may run on the audio thread, but only when the
+                // stream has failed), so it may allocate the message it hands to the engine.
+                move |failure| reporter.report(&device, &failure),
                 None,
             )
             .map_err(error)?;

@@ -117,9 +117,15 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
-    /// The audio device reported an error while playing (unplugged, reconfigured).
-    #[error("the audio device stopped working")]
-    DeviceFailed,
+    /// The audio device reported an error while playing (unplugged, reconfigured); playback
+    /// is paused until [`Player::set_output`](crate::Player::set_output) names a device again.
+    #[error("the audio device {device} stopped working: {reason}")]
+    DeviceFailed {
+        /// The device's name.
+        device: String,
+        /// What the device or its host reported.
+        reason: String,
+    },
     /// A stream source was queued again after it had been played: its bytes are gone.
     #[error("{source_name} was a one-time stream and has already been played")]
     SourceConsumed {

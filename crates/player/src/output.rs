@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use rtrb::Consumer;
+use crossbeam_channel::{Receiver, Sender};
+use rtrb::{Consumer, Producer, RingBuffer};
 
 use crate::error::Result;
 use crate::sink::OutputSpec;
@@ -65,33 +66,118 @@ pub(crate) struct FeedControl {
     pub(crate) playing: AtomicBool,
     /// The target gain (volume curve and mute applied), as `f32` bits.
     pub(crate) gain_bits: AtomicU32,
-    /// Frames drained from the ring and played since the last flush.
+    /// Ring frames the feed has moved past: played, plus those a cut skipped. Frames are
+    /// numbered from 0 for the life of the ring, so the engine can name any frame it wrote.
     pub(crate) frames_played: AtomicU64,
-    /// Bumped by the engine to ask the feed to drop everything in the ring.
-    pub(crate) flush_requested: AtomicU64,
-    /// The last flush request the feed has carried out.
-    pub(crate) flush_done: AtomicU64,
-    /// Set when the device reports an error (from cpal's error callback, not the data one).
-    pub(crate) device_failed: AtomicBool,
+    /// The end of the furthest cut the feed has carried out.
+    pub(crate) skipped_to: AtomicU64,
 }
 
 impl FeedControl {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         FeedControl {
             playing: AtomicBool::new(false),
             gain_bits: AtomicU32::new(1.0f32.to_bits()),
             frames_played: AtomicU64::new(0),
-            flush_requested: AtomicU64::new(0),
-            flush_done: AtomicU64::new(0),
-            device_failed: AtomicBool::new(false),
+            skipped_to: AtomicU64::new(0),
         }
     }
+}
+
+/// A request to the feed: ring frames `at..end` are stale and must not be played. A cut with
+/// `at` at or before the feed's position skips at once (a seek or skip drops the ring); one
+/// ahead of it plays up to `at` and then jumps to `end` (a queue edit that replaces the track
+/// after the one playing, without a gap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cut {
+    pub(crate) at: u64,
+    pub(crate) end: u64,
+}
+
+/// How many cuts the feed keeps apart; more (which only a storm of edits on tracks shorter than
+/// the ring could ask for) merge into the last, skipping a little more than asked.
+const MAX_CUTS: usize = 8;
+
+/// A device failure, as the output reports it to the engine.
+#[derive(Clone, Debug)]
+pub(crate) struct OutputFailure {
+    pub(crate) device: String,
+    pub(crate) reason: String,
+}
+
+/// Lets an output report that its device failed (unplugged, reconfigured, gone): the engine
+/// pauses, holding the position, and sends an error event naming the device and the reason.
+///
+/// Reporting allocates, so call it from an error callback, never from the real-time one.
+#[derive(Clone, Debug)]
+pub struct FailureReporter {
+    failures: Sender<OutputFailure>,
+}
+
+impl FailureReporter {
+    /// Reports that `device` stopped working because of `reason`.
+    pub fn report(&self, device: &str, reason: &dyn std::fmt::Display) {
+        // A full channel means failures are already waiting to be handled; one more adds
+        // nothing, and a disconnected one means the engine is gone.
+        let _ = self.failures.try_send(OutputFailure {
+            device: device.to_owned(),
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// The engine's end of one output: the ring it writes, the cuts it asks for, the shared
+/// control, and the failures the output reports.
+pub(crate) struct FeedWriter {
+    pub(crate) producer: Producer<f32>,
+    pub(crate) cuts: Producer<Cut>,
+    pub(crate) control: Arc<FeedControl>,
+    pub(crate) failures: Receiver<OutputFailure>,
+}
+
+/// A new ring of `ring_frames` frames of `spec`, as the engine's writer and the output's feed.
+pub(crate) fn feed_pipeline(spec: OutputSpec, ring_frames: usize) -> (FeedWriter, OutputFeed) {
+    let channels = usize::from(spec.channels.max(1));
+    let (producer, consumer) = RingBuffer::new(ring_frames * channels);
+    // Cuts come one per queue edit or seek; 64 in flight is far more than an output period
+    // ever sees, and a full queue only delays a request to the engine's next try.
+    let (cut_producer, cut_consumer) = RingBuffer::new(64);
+    let (failure_sender, failure_receiver) = crossbeam_channel::bounded(16);
+    let control = Arc::new(FeedControl::new());
+    let fade_frames = (f64::from(spec.sample_rate) * FADE.as_secs_f64()).max(1.0);
+    let feed = OutputFeed {
+        consumer,
+        cut_requests: cut_consumer,
+        cuts: [Cut { at: 0, end: 0 }; MAX_CUTS],
+        cut_count: 0,
+        gain: f32::from_bits(control.gain_bits.load(Ordering::Relaxed)),
+        control: Arc::clone(&control),
+        failures: FailureReporter {
+            failures: failure_sender,
+        },
+        channels,
+        fade: 0.0,
+        step: (1.0 / fade_frames) as f32,
+        consumed: 0,
+    };
+    let writer = FeedWriter {
+        producer,
+        cuts: cut_producer,
+        control,
+        failures: failure_receiver,
+    };
+    (writer, feed)
 }
 
 /// The output's end of the engine: drains the ring into the buffers an output plays.
 pub struct OutputFeed {
     consumer: Consumer<f32>,
+    cut_requests: Consumer<Cut>,
+    /// Cuts not yet reached, sorted by `at`, none overlapping; the first `cut_count` are live.
+    cuts: [Cut; MAX_CUTS],
+    cut_count: usize,
     control: Arc<FeedControl>,
+    failures: FailureReporter,
     channels: usize,
     /// The pause/resume fade, 0.0 (silent) to 1.0 (playing).
     fade: f32,
@@ -99,6 +185,8 @@ pub struct OutputFeed {
     gain: f32,
     /// How far `fade` and `gain` move per frame: a full swing over [`FADE`].
     step: f32,
+    /// Ring frames moved past (played or skipped) since the ring was made.
+    consumed: u64,
 }
 
 impl std::fmt::Debug for OutputFeed {
@@ -107,30 +195,16 @@ impl std::fmt::Debug for OutputFeed {
             .field("channels", &self.channels)
             .field("fade", &self.fade)
             .field("gain", &self.gain)
+            .field("consumed", &self.consumed)
             .finish_non_exhaustive()
     }
 }
 
 impl OutputFeed {
-    pub(crate) fn new(
-        consumer: Consumer<f32>,
-        control: Arc<FeedControl>,
-        spec: OutputSpec,
-    ) -> Self {
-        let fade_frames = (f64::from(spec.sample_rate) * FADE.as_secs_f64()).max(1.0);
-        OutputFeed {
-            consumer,
-            gain: f32::from_bits(control.gain_bits.load(Ordering::Relaxed)),
-            control,
-            channels: usize::from(spec.channels.max(1)),
-            fade: 0.0,
-            step: (1.0 / fade_frames) as f32,
-        }
-    }
-
-    /// The control state shared with the engine.
-    pub(crate) fn control(&self) -> &Arc<FeedControl> {
-        &self.control
+    /// A handle for reporting that the device failed, to call from the output's error
+    /// callback (see [`FailureReporter`]).
+    pub fn failure_reporter(&self) -> FailureReporter {
+        self.failures.clone()
     }
 
     /// Fills `buffer` (interleaved frames) with the next audio, or silence when paused, stopped
@@ -138,21 +212,18 @@ impl OutputFeed {
     ///
     /// Real-time safe: no locks, no allocation, no logging, no I/O.
     pub fn fill(&mut self, buffer: &mut [f32]) {
-        let requested = self.control.flush_requested.load(Ordering::Acquire);
-        if requested != self.control.flush_done.load(Ordering::Relaxed) {
-            let stale = self.consumer.slots();
-            if let Ok(chunk) = self.consumer.read_chunk(stale) {
-                chunk.commit_all();
-            }
-            self.control.frames_played.store(0, Ordering::Relaxed);
-            self.control.flush_done.store(requested, Ordering::Release);
+        while let Ok(cut) = self.cut_requests.pop() {
+            self.add_cut(cut);
         }
+        self.apply_due_cuts();
 
         let playing = self.control.playing.load(Ordering::Acquire);
         let target_gain = f32::from_bits(self.control.gain_bits.load(Ordering::Relaxed));
         let target_fade = if playing { 1.0 } else { 0.0 };
-        let mut frames_played = 0u64;
         for frame in buffer.chunks_exact_mut(self.channels) {
+            if self.cut_count > 0 {
+                self.apply_due_cuts();
+            }
             if !playing && self.fade <= 0.0 {
                 frame.fill(0.0);
                 continue;
@@ -171,7 +242,7 @@ impl OutputFeed {
                 *out = if scale == 1.0 { sample } else { sample * scale };
             }
             chunk.commit_all();
-            frames_played += 1;
+            self.consumed += 1;
         }
         let leftover = buffer.len() % self.channels;
         if leftover != 0 {
@@ -180,7 +251,69 @@ impl OutputFeed {
         }
         self.control
             .frames_played
-            .fetch_add(frames_played, Ordering::Release);
+            .store(self.consumed, Ordering::Release);
+    }
+
+    /// Records a cut, merging it with any it overlaps or touches.
+    fn add_cut(&mut self, mut cut: Cut) {
+        if cut.end <= cut.at {
+            return;
+        }
+        // Take out every live cut the new one overlaps, widening the new one to cover it.
+        let mut kept = 0;
+        for i in 0..self.cut_count {
+            let other = self.cuts[i];
+            if other.at <= cut.end && cut.at <= other.end {
+                cut.at = cut.at.min(other.at);
+                cut.end = cut.end.max(other.end);
+            } else {
+                self.cuts[kept] = other;
+                kept += 1;
+            }
+        }
+        self.cut_count = kept;
+        if self.cut_count == MAX_CUTS {
+            let last = &mut self.cuts[MAX_CUTS - 1];
+            last.at = last.at.min(cut.at);
+            last.end = last.end.max(cut.end);
+            return;
+        }
+        let position = self.cuts[..self.cut_count]
+            .iter()
+            .position(|other| other.at > cut.at)
+            .unwrap_or(self.cut_count);
+        self.cuts
+            .copy_within(position..self.cut_count, position + 1);
+        self.cuts[position] = cut;
+        self.cut_count += 1;
+    }
+
+    /// Skips the stale frames of every cut the feed has reached.
+    fn apply_due_cuts(&mut self) {
+        while self.cut_count > 0 && self.consumed >= self.cuts[0].at {
+            let cut = self.cuts[0];
+            let stale = cut.end.saturating_sub(self.consumed);
+            let available = (self.consumer.slots() / self.channels) as u64;
+            let skip = stale.min(available);
+            if skip > 0
+                && let Ok(chunk) = self
+                    .consumer
+                    .read_chunk(usize::try_from(skip).unwrap_or(0) * self.channels)
+            {
+                chunk.commit_all();
+                self.consumed += skip;
+            }
+            if self.consumed < cut.end {
+                // The engine writes a cut's frames before asking for it, so this only happens
+                // if the ring was read elsewhere; try again on the next frame.
+                return;
+            }
+            self.cuts.copy_within(1..self.cut_count, 0);
+            self.cut_count -= 1;
+            self.control
+                .skipped_to
+                .fetch_max(cut.end, Ordering::Release);
+        }
     }
 }
 
@@ -198,12 +331,14 @@ fn approach(value: f32, target: f32, step: f32) -> f32 {
 ///
 /// It is what the engine's tests play through, and a stand-in for a device in headless use. It
 /// keeps every sample it plays (readable through [`PlayedAudio`]), so memory grows with play
-/// time: 11 MB a minute at 48 kHz stereo.
+/// time: 11 MB a minute at 48 kHz stereo. [`unplug_switch`](Self::unplug_switch) makes it fail
+/// the way a device that is pulled out does.
 pub struct ClockedOutput {
     spec: OutputSpec,
     period: Duration,
     played: PlayedAudio,
     stop: Arc<AtomicBool>,
+    unplug: UnplugSwitch,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -245,7 +380,26 @@ impl PlayedAudio {
     }
 }
 
+/// Pulls the plug on a [`ClockedOutput`]: its clock stops, and it reports a device failure
+/// with the reason given, as a sound card that disappears does.
+#[derive(Clone, Debug, Default)]
+pub struct UnplugSwitch {
+    reason: Arc<Mutex<Option<String>>>,
+    pulled: Arc<AtomicBool>,
+}
+
+impl UnplugSwitch {
+    /// Stops the output's clock and makes it report `reason` as a device failure.
+    pub fn unplug(&self, reason: &str) {
+        *self.reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        self.pulled.store(true, Ordering::Release);
+    }
+}
+
 impl ClockedOutput {
+    /// What a clocked output calls itself in device errors.
+    pub const NAME: &'static str = "clocked output";
+
     /// An output playing `spec`, pulling one buffer every `period` (a sound card's period is
     /// typically 5 to 20 ms).
     pub fn new(spec: OutputSpec, period: Duration) -> Self {
@@ -254,6 +408,7 @@ impl ClockedOutput {
             period: period.max(Duration::from_millis(1)),
             played: PlayedAudio::default(),
             stop: Arc::new(AtomicBool::new(false)),
+            unplug: UnplugSwitch::default(),
             thread: None,
         }
     }
@@ -261,6 +416,12 @@ impl ClockedOutput {
     /// A handle on what this output plays; it stays valid after the output moves into a player.
     pub fn played(&self) -> PlayedAudio {
         self.played.clone()
+    }
+
+    /// A switch that makes this output fail like an unplugged device; it stays valid after the
+    /// output moves into a player.
+    pub fn unplug_switch(&self) -> UnplugSwitch {
+        self.unplug.clone()
     }
 }
 
@@ -274,6 +435,8 @@ impl Output for ClockedOutput {
         let period = self.period;
         let played = self.played.clone();
         let stop = Arc::clone(&self.stop);
+        let unplug = self.unplug.clone();
+        let reporter = feed.failure_reporter();
         self.thread = Some(thread::spawn(move || {
             let channels = usize::from(spec.channels.max(1));
             let started = Instant::now();
@@ -281,6 +444,16 @@ impl Output for ClockedOutput {
             let mut buffer = Vec::new();
             while !stop.load(Ordering::Acquire) {
                 thread::sleep(period);
+                if unplug.pulled.load(Ordering::Acquire) {
+                    let reason = unplug
+                        .reason
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take()
+                        .unwrap_or_default();
+                    reporter.report(ClockedOutput::NAME, &reason);
+                    return;
+                }
                 // Frames due by the clock, so sleep overshoot does not slow playback down.
                 let due = (started.elapsed().as_secs_f64() * f64::from(spec.sample_rate)) as u64;
                 let frames = usize::try_from(due.saturating_sub(frames_done)).unwrap_or(0);
@@ -321,30 +494,58 @@ mod tests {
         assert_eq!(volume_gain(f32::NAN), 0.0);
     }
 
-    #[test]
-    fn feed_fades_out_on_pause_and_stops_draining() {
+    fn mono_1khz() -> (FeedWriter, OutputFeed) {
         let spec = OutputSpec {
             sample_rate: 1000,
             channels: 1,
         };
-        let (mut producer, consumer) = rtrb::RingBuffer::new(100);
-        for _ in 0..100 {
-            producer.push(1.0).unwrap();
-        }
-        let control = Arc::new(FeedControl::new());
-        control.playing.store(true, Ordering::Release);
-        let mut feed = OutputFeed::new(consumer, Arc::clone(&control), spec);
+        let (writer, mut feed) = feed_pipeline(spec, 100);
         // Playback starts at full level with no fade-in (only resume fades).
         feed.fade = 1.0;
+        writer.control.playing.store(true, Ordering::Release);
+        (writer, feed)
+    }
+
+    #[test]
+    fn feed_fades_out_on_pause_and_stops_draining() {
+        let (mut writer, mut feed) = mono_1khz();
+        for _ in 0..100 {
+            writer.producer.push(1.0).unwrap();
+        }
         let mut buffer = vec![0.0; 20];
         feed.fill(&mut buffer);
         assert!(buffer.iter().all(|&s| s == 1.0));
-        control.playing.store(false, Ordering::Release);
+        writer.control.playing.store(false, Ordering::Release);
         feed.fill(&mut buffer);
         // 10 ms at 1 kHz: ten frames down to silence, then nothing drained.
         assert!((buffer[0] - 0.9).abs() < 1e-6, "{buffer:?}");
         assert_eq!(buffer[9], 0.0);
         assert_eq!(buffer[19], 0.0);
-        assert_eq!(control.frames_played.load(Ordering::Acquire), 30);
+        assert_eq!(writer.control.frames_played.load(Ordering::Acquire), 30);
+    }
+
+    #[test]
+    fn a_cut_plays_up_to_its_start_then_jumps_to_its_end() {
+        let (mut writer, mut feed) = mono_1khz();
+        for i in 0..60 {
+            writer.producer.push(i as f32).unwrap();
+        }
+        // Frames 10..40 are stale; an immediate cut of nothing, and overlapping requests that
+        // merge into that one range.
+        writer.cuts.push(Cut { at: 10, end: 25 }).unwrap();
+        writer.cuts.push(Cut { at: 20, end: 40 }).unwrap();
+        writer.cuts.push(Cut { at: 0, end: 0 }).unwrap();
+        let mut buffer = vec![0.0; 20];
+        feed.fill(&mut buffer);
+        let expected: Vec<f32> = (0..10).chain(40..50).map(|i| i as f32).collect();
+        assert_eq!(buffer, expected);
+        assert_eq!(writer.control.frames_played.load(Ordering::Acquire), 50);
+        assert_eq!(writer.control.skipped_to.load(Ordering::Acquire), 40);
+
+        // A cut the feed has already passed skips at once, even while paused.
+        writer.control.playing.store(false, Ordering::Release);
+        writer.cuts.push(Cut { at: 0, end: 55 }).unwrap();
+        feed.fill(&mut []);
+        assert_eq!(writer.control.frames_played.load(Ordering::Acquire), 55);
     }
 }

@@ -45,7 +45,7 @@ pub struct RenderReport {
 ///
 /// Each source's encoder delay and padding are trimmed, so the last sample of one track is
 /// followed directly by the first real sample of the next: no silence inserted, none dropped.
-/// Output is stereo ([`OUTPUT_CHANNELS`]); see [`ChannelMap`] for how other layouts map. Runs
+/// Output is stereo ([`OUTPUT_CHANNELS`]); see [`ChannelMap`](crate::ChannelMap) for how other layouts map. Runs
 /// of consecutive sources at the same rate share one resampler, so joins are resampled as a
 /// continuous stream.
 ///

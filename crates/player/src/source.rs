@@ -7,8 +7,20 @@ use std::sync::{Mutex, PoisonError};
 
 use symphonia::core::io::MediaSource;
 
-/// A source of encoded audio bytes.
-pub enum Source {
+use crate::replaygain::GainInfo;
+
+/// A source of encoded audio bytes, with what the caller knows about it.
+///
+/// Built with [`Source::path`] or [`Source::from_reader`]; [`with_key`](Source::with_key) and
+/// [`with_gain`](Source::with_gain) attach the caller's id for it and its ReplayGain values.
+pub struct Source {
+    pub(crate) origin: Origin,
+    key: Option<i64>,
+    gain: Option<GainInfo>,
+}
+
+/// Where a source's bytes come from.
+pub(crate) enum Origin {
     /// A file on a local disk.
     Path(PathBuf),
     /// Any seekable byte source, with a label for logs and errors.
@@ -25,56 +37,112 @@ pub enum Source {
 impl Source {
     /// A source reading the file at `path`.
     pub fn path(path: impl Into<PathBuf>) -> Self {
-        Source::Path(path.into())
+        Source {
+            origin: Origin::Path(path.into()),
+            key: None,
+            gain: None,
+        }
     }
 
     /// A source reading any `Read + Seek + Send` byte source, called `label` in errors.
     ///
     /// `extension` (without the dot) helps the prober choose a format when the bytes are
-    /// ambiguous; it is only a hint.
+    /// ambiguous; it is only a hint. A read that blocks (a network stream waiting for data) is
+    /// fine: the player decodes each source on its own thread and reports
+    /// [`PlayerEvent::Buffering`](crate::PlayerEvent::Buffering) while it waits.
     pub fn from_reader<R>(label: impl Into<String>, reader: R, extension: Option<&str>) -> Self
     where
         R: Read + Seek + Send + 'static,
     {
-        Source::Stream {
-            label: label.into(),
-            reader: Box::new(SeekableReader::new(reader)),
-            extension: extension.map(str::to_owned),
+        Source {
+            origin: Origin::Stream {
+                label: label.into(),
+                reader: Box::new(SeekableReader::new(reader)),
+                extension: extension.map(str::to_owned),
+            },
+            key: None,
+            gain: None,
         }
+    }
+
+    /// The same source carrying `key`, an opaque id of the caller's (the app's catalog track id),
+    /// which the player echoes in its events and queue snapshots.
+    #[must_use]
+    pub fn with_key(mut self, key: i64) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The same source with its ReplayGain values known, so the player need not read them from
+    /// the file's tags (which it does for a source without them).
+    #[must_use]
+    pub fn with_gain(mut self, gain: GainInfo) -> Self {
+        self.gain = Some(gain);
+        self
+    }
+
+    /// The caller's key, if one was attached.
+    pub fn key(&self) -> Option<i64> {
+        self.key
+    }
+
+    /// The ReplayGain values the caller gave, if any.
+    pub fn gain(&self) -> Option<GainInfo> {
+        self.gain
+    }
+
+    /// Whether the bytes come from a local file (which can be opened again) rather than a
+    /// one-time reader.
+    pub fn is_path(&self) -> bool {
+        matches!(self.origin, Origin::Path(_))
     }
 
     /// The path or label of the source, as errors and logs name it.
     pub fn name(&self) -> String {
-        match self {
-            Source::Path(path) => path.display().to_string(),
-            Source::Stream { label, .. } => label.clone(),
+        match &self.origin {
+            Origin::Path(path) => path.display().to_string(),
+            Origin::Stream { label, .. } => label.clone(),
         }
     }
 
     /// The extension hint: the path's extension, or the one given for a stream.
     pub(crate) fn extension(&self) -> Option<String> {
-        match self {
-            Source::Path(path) => Path::new(path)
+        match &self.origin {
+            Origin::Path(path) => Path::new(path)
                 .extension()
                 .and_then(|e| e.to_str())
                 .map(str::to_ascii_lowercase),
-            Source::Stream { extension, .. } => extension.clone(),
+            Origin::Stream { extension, .. } => extension.clone(),
+        }
+    }
+
+    /// A second source for the same file, with the same key and gain; `None` for a reader,
+    /// whose bytes can only be read once.
+    pub(crate) fn reopen(&self) -> Option<Source> {
+        match &self.origin {
+            Origin::Path(path) => Some(Source {
+                origin: Origin::Path(path.clone()),
+                key: self.key,
+                gain: self.gain,
+            }),
+            Origin::Stream { .. } => None,
         }
     }
 }
 
 impl fmt::Debug for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Path(path) => f.debug_tuple("Path").field(path).finish(),
-            Source::Stream {
+        let mut debug = f.debug_struct("Source");
+        match &self.origin {
+            Origin::Path(path) => debug.field("path", path),
+            Origin::Stream {
                 label, extension, ..
-            } => f
-                .debug_struct("Stream")
-                .field("label", label)
-                .field("extension", extension)
-                .finish_non_exhaustive(),
-        }
+            } => debug.field("label", label).field("extension", extension),
+        };
+        debug
+            .field("key", &self.key)
+            .field("gain", &self.gain)
+            .finish_non_exhaustive()
     }
 }
 

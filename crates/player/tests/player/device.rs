@@ -10,9 +10,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use skylark_player::{DeviceOutput, Output, Player, PlayerCmd, PlayerEvent, Source};
+use skylark_player::{
+    ClockedOutput, DeviceOutput, Error, Output, OutputSpec, PlaybackState, Player, PlayerCmd,
+    PlayerEvent, Source, list_devices,
+};
 
-use crate::fixtures::{frequency, run};
+use crate::fixtures::{RATE, decode, find_frames, frequency, position_of, run, sine_wav, until};
 
 /// Set in the child: the tone to play.
 const CHILD_TONE: &str = "SKYLARK_TEST_ALSA_TONE";
@@ -150,6 +153,207 @@ fn child_plays_a_queue_on_the_default_device() {
         .send(PlayerCmd::Load(vec![Source::path(tone)]))
         .unwrap();
     player.send(PlayerCmd::Play).unwrap();
+    // Our own deadline: the null device plays as fast as it is fed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events
+            .recv_timeout(left)
+            .expect("the queue did not end in time")
+        {
+            PlayerEvent::QueueEnded => break,
+            PlayerEvent::Error { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+}
+
+/// Set in the child: play on a clocked output, unplug it, then go on on the default device.
+const CHILD_SWAP_TONE: &str = "SKYLARK_TEST_ALSA_SWAP_TONE";
+
+#[test]
+fn an_unplugged_output_pauses_with_an_error_and_a_new_one_resumes_at_the_held_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = sine_wav(dir.path(), "tone.wav", 440, 2.0, 0.5);
+    let spec = OutputSpec {
+        sample_rate: RATE,
+        channels: 2,
+    };
+    let first = ClockedOutput::new(spec, Duration::from_millis(5));
+    let (played_first, plug) = (first.played(), first.unplug_switch());
+    let player = Player::spawn(first).unwrap();
+    let events = player.subscribe().unwrap();
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: vec![Source::path(&wav)],
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+    until(&events, |e| {
+        position_of(e).is_some_and(|(_, p)| p >= Duration::from_millis(700))
+    });
+    plug.unplug("the USB DAC was unplugged");
+    let seen = until(&events, |e| {
+        matches!(e, PlayerEvent::StateChanged(PlaybackState::Paused))
+    });
+    let failure = seen
+        .iter()
+        .find_map(|(_, e)| match e {
+            PlayerEvent::Error { id, error, .. } => Some((*id, error.clone())),
+            _ => None,
+        })
+        .expect("an error event");
+    assert_eq!(failure.0, None);
+    match failure.1.as_ref() {
+        Error::DeviceFailed { device, reason } => {
+            assert_eq!(device, ClockedOutput::NAME);
+            assert_eq!(reason, "the USB DAC was unplugged");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        failure.1.to_string().contains("clocked output"),
+        "{}",
+        failure.1
+    );
+
+    let second = ClockedOutput::new(spec, Duration::from_millis(5));
+    let played_second = second.played();
+    player.set_output(second).unwrap();
+    // Paused: the new output plays silence until playback resumes.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(played_second.samples().iter().all(|&s| s == 0.0));
+    player.send(PlayerCmd::Resume).unwrap();
+    until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+
+    // The first output played `held` frames of the file (after its leading silence; the
+    // sine's first frame is 0, so the audio starts one frame before the first non-zero).
+    let first_samples = played_first.samples();
+    let lead = first_samples.iter().position(|&s| s != 0.0).unwrap() / 2 - 1;
+    let held = first_samples.len() / 2 - lead;
+    assert!(
+        held > RATE as usize / 2,
+        "only {held} frames played before the unplug"
+    );
+    // The second picks up at exactly that frame: past its 10 ms fade-in, the file's frames
+    // from `held` on, right after its own leading silence.
+    let expected = decode(&wav).unwrap().samples;
+    let skip = 2 * RATE as usize / 100;
+    let probe = &expected[2 * (held + skip)..2 * (held + skip + 1000)];
+    let second_samples = played_second.samples();
+    let found = find_frames(&second_samples, probe).expect("the rest of the file did not play");
+    let start = found - skip;
+    assert!(
+        second_samples[..2 * start].iter().all(|&s| s == 0.0) && second_samples[2 * start] != 0.0,
+        "the second output did not start at the held frame"
+    );
+    let rest = &expected[2 * (held + skip)..];
+    assert!(second_samples[2 * found..2 * found + rest.len()] == *rest);
+}
+
+#[test]
+fn an_unplugged_output_swapped_for_the_alsa_device_plays_the_rest_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tone = sine_wav(dir.path(), "tone.wav", 1000, 1.0, 0.5);
+    let capture = dir.path().join("capture.raw");
+    let config = dir.path().join("asound.conf");
+    std::fs::write(&config, alsa_config(&capture)).unwrap();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "device::child_swaps_an_unplugged_output_for_the_default_device",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ALSA_CONFIG_PATH", &config)
+        .env(CHILD_SWAP_TONE, &tone)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let field = |name: &str| -> Vec<u32> {
+        stdout
+            .lines()
+            .find_map(|line| line.split_once(name).map(|(_, v)| v.to_owned()))
+            .unwrap_or_else(|| panic!("no {name} in the child's output:\n{stdout}"))
+            .split_whitespace()
+            .map(|f| f.parse().unwrap())
+            .collect()
+    };
+    let spec = field("device spec: ");
+    let (rate, channels) = (spec[0], spec[1] as usize);
+    let held = field("held frames: ")[0];
+    assert!(
+        stdout.contains("default device listed: true"),
+        "list_devices has no default:\n{stdout}"
+    );
+
+    let bytes = std::fs::read(&capture).unwrap();
+    let samples: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let left: Vec<f32> = samples.iter().step_by(channels).copied().collect();
+    let sound = strip_silence(&left);
+    // The device got what the clocked output had not played, resampled to its rate.
+    let expected = (u64::from(RATE - held) * u64::from(rate) / u64::from(RATE)) as usize;
+    assert!(
+        sound.len().abs_diff(expected) < rate as usize / 50,
+        "{} frames of sound on the device, expected about {expected}",
+        sound.len()
+    );
+    let hz = frequency(&sound[sound.len() / 5..sound.len() * 4 / 5], rate);
+    assert!((hz - 1000.0).abs() < 2.0, "{hz} Hz");
+}
+
+/// The child half of the swap test. Does nothing when run as an ordinary test.
+#[test]
+#[allow(clippy::print_stdout)]
+fn child_swaps_an_unplugged_output_for_the_default_device() {
+    let Some(tone) = std::env::var_os(CHILD_SWAP_TONE) else {
+        return;
+    };
+    let listed = list_devices().unwrap();
+    println!(
+        "default device listed: {}",
+        listed.iter().any(|device| device.is_default)
+    );
+    let clocked = ClockedOutput::new(
+        OutputSpec {
+            sample_rate: RATE,
+            channels: 2,
+        },
+        Duration::from_millis(5),
+    );
+    let (played, plug) = (clocked.played(), clocked.unplug_switch());
+    let player = Player::spawn(clocked).unwrap();
+    let events = player.subscribe().unwrap();
+    player
+        .send(PlayerCmd::Load(vec![Source::path(tone)]))
+        .unwrap();
+    player.send(PlayerCmd::Play).unwrap();
+    until(&events, |e| {
+        position_of(e).is_some_and(|(_, p)| p >= Duration::from_millis(300))
+    });
+    plug.unplug("gone");
+    until(&events, |e| {
+        matches!(e, PlayerEvent::StateChanged(PlaybackState::Paused))
+    });
+    let samples = played.samples();
+    let lead = samples.iter().position(|&s| s != 0.0).unwrap() / 2 - 1;
+    println!("held frames: {}", samples.len() / 2 - lead);
+
+    let device = DeviceOutput::open_default().unwrap();
+    let spec = device.spec();
+    println!("device spec: {} {}", spec.sample_rate, spec.channels);
+    player.set_output(device).unwrap();
+    assert_eq!(player.spec(), spec);
+    player.send(PlayerCmd::Resume).unwrap();
     // Our own deadline: the null device plays as fast as it is fed.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,106 +1,20 @@
 //! The engine actor driven through its commands, played on a `ClockedOutput` (no sound card).
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-use skylark_player::{
-    ClockedOutput, OutputSpec, PlayedAudio, Player, PlayerCmd, PlayerEvent, Source, volume_gain,
+use skylark_player::{PlayerCmd, PlayerEvent, volume_gain};
+
+use crate::fixtures::{
+    RATE, channel, decode, frequency, id_of, last_snapshot, load_and_play, position_of,
+    sine_amplitude, sine_wav as tone, spawn_clocked as spawn_at, track_events, until,
 };
 
-use crate::fixtures::{channel, decode, frequency, run, sine_amplitude};
-
-const RATE: u32 = 44_100;
-
-/// A stereo 16-bit WAV sine of `hz` at `amplitude`, `seconds` long.
-fn tone(dir: &Path, name: &str, hz: u32, seconds: f64, amplitude: f64) -> PathBuf {
-    let path = dir.join(name);
-    run(
-        "sox",
-        &[
-            "-V1",
-            "-R",
-            "-D",
-            "-r",
-            &RATE.to_string(),
-            "-c",
-            "2",
-            "-n",
-            "-b",
-            "16",
-            path.to_str().unwrap(),
-            "synth",
-            &seconds.to_string(),
-            "sine",
-            &hz.to_string(),
-            "vol",
-            &amplitude.to_string(),
-        ],
-    );
-    path
-}
-
-fn spawn() -> (Player, PlayedAudio, Receiver<PlayerEvent>) {
-    let output = ClockedOutput::new(
-        OutputSpec {
-            sample_rate: RATE,
-            channels: 2,
-        },
-        Duration::from_millis(5),
-    );
-    let played = output.played();
-    let player = Player::spawn(output).unwrap();
-    let events = player.subscribe().unwrap();
-    (player, played, events)
-}
-
-fn load_and_play(player: &Player, paths: &[&Path]) {
-    player
-        .send(PlayerCmd::Load(
-            paths.iter().map(|path| Source::path(*path)).collect(),
-        ))
-        .unwrap();
-    player.send(PlayerCmd::Play).unwrap();
-}
-
-/// Receives events, each with its arrival time, until `done` says so; fails after 20 s.
-fn until(
-    events: &Receiver<PlayerEvent>,
-    mut done: impl FnMut(&PlayerEvent) -> bool,
-) -> Vec<(Instant, PlayerEvent)> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = events
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("timed out; events so far: {seen:#?}"));
-        let stop = done(&event);
-        seen.push((Instant::now(), event));
-        if stop {
-            return seen;
-        }
-    }
-}
-
-fn position_of(event: &PlayerEvent) -> Option<(usize, Duration)> {
-    match event {
-        PlayerEvent::Position { index, position } => Some((*index, *position)),
-        _ => None,
-    }
-}
-
-/// The track events (starts, ends, errors, queue end) as short strings, in order.
-fn track_events(seen: &[(Instant, PlayerEvent)]) -> Vec<String> {
-    seen.iter()
-        .filter_map(|(_, event)| match event {
-            PlayerEvent::TrackStarted { index, .. } => Some(format!("started {index}")),
-            PlayerEvent::TrackEnded { index, .. } => Some(format!("ended {index}")),
-            PlayerEvent::Error { index, .. } => Some(format!("error {index:?}")),
-            PlayerEvent::QueueEnded => Some("queue ended".to_owned()),
-            _ => None,
-        })
-        .collect()
+fn spawn() -> (
+    skylark_player::Player,
+    skylark_player::PlayedAudio,
+    crossbeam_channel::Receiver<PlayerEvent>,
+) {
+    spawn_at(RATE)
 }
 
 #[test]
@@ -117,12 +31,12 @@ fn a_three_track_queue_plays_gaplessly_with_events_in_order() {
     assert_eq!(
         track_events(&seen),
         [
-            "started 0",
-            "ended 0",
-            "started 1",
-            "ended 1",
-            "started 2",
-            "ended 2",
+            "started a.wav",
+            "ended a.wav",
+            "started b.wav",
+            "ended b.wav",
+            "started c.wav",
+            "ended c.wav",
             "queue ended"
         ]
     );
@@ -137,7 +51,7 @@ fn a_three_track_queue_plays_gaplessly_with_events_in_order() {
     for pair in times.windows(2) {
         assert!(pair[1] - pair[0] <= Duration::from_millis(250));
     }
-    let positions: Vec<(usize, Duration)> =
+    let positions: Vec<(skylark_player::ItemId, Duration)> =
         seen.iter().filter_map(|(_, e)| position_of(e)).collect();
     for pair in positions.windows(2) {
         if pair[0].0 == pair[1].0 {
@@ -229,7 +143,7 @@ fn seek_lands_within_10ms_and_the_position_goes_on_from_there() {
             .all(|e| !e.starts_with("started"))
     );
     let seen = until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
-    assert_eq!(track_events(&seen), ["ended 0", "queue ended"]);
+    assert_eq!(track_events(&seen), ["ended long.wav", "queue ended"]);
 }
 
 #[test]
@@ -239,18 +153,18 @@ fn next_and_previous_move_through_the_queue_and_previous_restarts_after_3s() {
     let b = tone(dir.path(), "b.wav", 660, 5.0, 0.5);
     let (player, _played, events) = spawn();
     load_and_play(&player, &[&a, &b]);
-    until(&events, |e| {
-        matches!(e, PlayerEvent::TrackStarted { index: 0, .. })
-    });
+    let seen = until(&events, |e| matches!(e, PlayerEvent::TrackStarted { .. }));
+    let first = id_of(&last_snapshot(&seen).unwrap(), "a.wav");
 
     player.send(PlayerCmd::Next).unwrap();
     let seen = until(&events, |e| matches!(e, PlayerEvent::TrackStarted { .. }));
-    assert_eq!(track_events(&seen), ["ended 0", "started 1"]);
+    assert_eq!(track_events(&seen), ["ended a.wav", "started b.wav"]);
+    assert_eq!(last_snapshot(&seen).unwrap().current, Some(1));
 
     // Early in track 1, previous goes back to track 0.
     player.send(PlayerCmd::Previous).unwrap();
     let seen = until(&events, |e| matches!(e, PlayerEvent::TrackStarted { .. }));
-    assert_eq!(track_events(&seen), ["ended 1", "started 0"]);
+    assert_eq!(track_events(&seen), ["ended b.wav", "started a.wav"]);
 
     // Past 3 s into track 0, previous restarts it.
     until(&events, |e| {
@@ -258,19 +172,18 @@ fn next_and_previous_move_through_the_queue_and_previous_restarts_after_3s() {
     });
     player.send(PlayerCmd::Previous).unwrap();
     let seen = until(&events, |e| position_of(e).is_some());
-    let (index, position) = position_of(&seen.last().unwrap().1).unwrap();
-    assert_eq!(index, 0);
+    let (id, position) = position_of(&seen.last().unwrap().1).unwrap();
+    assert_eq!(id, first);
     assert!(position < Duration::from_millis(100), "{position:?}");
     assert!(track_events(&seen).is_empty(), "{:?}", track_events(&seen));
 
     // Next from the last track ends the queue.
     player.send(PlayerCmd::Next).unwrap();
-    until(&events, |e| {
-        matches!(e, PlayerEvent::TrackStarted { index: 1, .. })
-    });
+    until(&events, |e| matches!(e, PlayerEvent::TrackStarted { .. }));
     player.send(PlayerCmd::Next).unwrap();
     let seen = until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
-    assert_eq!(track_events(&seen), ["ended 1", "queue ended"]);
+    assert_eq!(track_events(&seen), ["ended b.wav", "queue ended"]);
+    assert_eq!(last_snapshot(&seen).unwrap().current, None);
 }
 
 #[test]
@@ -303,14 +216,15 @@ fn a_missing_file_in_the_queue_raises_an_error_and_playback_goes_on() {
     let (player, _played, events) = spawn();
     load_and_play(&player, &[&a, &missing, &c]);
     let seen = until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    let snapshot = last_snapshot(&seen).unwrap();
     let error = seen
         .iter()
         .find_map(|(_, e)| match e {
-            PlayerEvent::Error { index, error } => Some((*index, error.to_string())),
+            PlayerEvent::Error { id, error, .. } => Some((*id, error.to_string())),
             _ => None,
         })
         .expect("an error event");
-    assert_eq!(error.0, Some(1));
+    assert_eq!(error.0, Some(id_of(&snapshot, "missing.flac")));
     assert!(error.1.contains("missing.flac"), "{}", error.1);
     let order: Vec<String> = track_events(&seen)
         .into_iter()
@@ -319,10 +233,10 @@ fn a_missing_file_in_the_queue_raises_an_error_and_playback_goes_on() {
     assert_eq!(
         order,
         [
-            "started 0",
-            "ended 0",
-            "started 2",
-            "ended 2",
+            "started a.wav",
+            "ended a.wav",
+            "started c.wav",
+            "ended c.wav",
             "queue ended"
         ]
     );

@@ -1,10 +1,13 @@
 //! Shared test plumbing: running encoders, decoding and rendering to memory, measuring signals.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::Receiver;
 use skylark_player::{
-    Decoder, OutputSpec, RenderOptions, RenderReport, Result, Sink, Source, render,
+    ClockedOutput, Decoder, ItemId, OutputSpec, PlayedAudio, Player, PlayerCmd, PlayerEvent,
+    QueueSnapshot, RenderOptions, RenderReport, Result, Sink, Source, render,
 };
 
 /// Runs a command-line tool and fails the test with its stderr if it fails.
@@ -130,4 +133,153 @@ pub fn sine_amplitude(signal: &[f32]) -> f64 {
 pub fn middle(signal: &[f32]) -> &[f32] {
     let margin = signal.len() / 5;
     &signal[margin..signal.len() - margin]
+}
+
+/// The rate the live tests play at: the rate of the files they make, so nothing is resampled.
+pub const RATE: u32 = 44_100;
+
+/// A stereo 16-bit WAV sine of `hz` at `amplitude`, `seconds` long, at [`RATE`].
+pub fn sine_wav(dir: &Path, name: &str, hz: u32, seconds: f64, amplitude: f64) -> PathBuf {
+    let path = dir.join(name);
+    run(
+        "sox",
+        &[
+            "-V1",
+            "-R",
+            "-D",
+            "-r",
+            &RATE.to_string(),
+            "-c",
+            "2",
+            "-n",
+            "-b",
+            "16",
+            path.to_str().unwrap(),
+            "synth",
+            &seconds.to_string(),
+            "sine",
+            &hz.to_string(),
+            "vol",
+            &amplitude.to_string(),
+        ],
+    );
+    path
+}
+
+/// A player on a clocked output at `rate` (5 ms periods), what it plays, and its events.
+pub fn spawn_clocked(rate: u32) -> (Player, PlayedAudio, Receiver<PlayerEvent>) {
+    let output = ClockedOutput::new(
+        OutputSpec {
+            sample_rate: rate,
+            channels: 2,
+        },
+        Duration::from_millis(5),
+    );
+    let played = output.played();
+    let player = Player::spawn(output).unwrap();
+    let events = player.subscribe().unwrap();
+    (player, played, events)
+}
+
+/// Loads `paths` and plays the first.
+pub fn load_and_play(player: &Player, paths: &[&Path]) {
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: paths.iter().map(|path| Source::path(*path)).collect(),
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+}
+
+/// Receives events, each with its arrival time, until `done` says so; fails after 20 s.
+pub fn until(
+    events: &Receiver<PlayerEvent>,
+    mut done: impl FnMut(&PlayerEvent) -> bool,
+) -> Vec<(Instant, PlayerEvent)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = events
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("timed out; events so far: {seen:#?}"));
+        let stop = done(&event);
+        seen.push((Instant::now(), event));
+        if stop {
+            return seen;
+        }
+    }
+}
+
+/// The position a `Position` event reports, with its item.
+pub fn position_of(event: &PlayerEvent) -> Option<(ItemId, Duration)> {
+    match event {
+        PlayerEvent::Position { id, position, .. } => Some((*id, *position)),
+        _ => None,
+    }
+}
+
+/// The file name of a source's path.
+pub fn file_name(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The track events (starts, ends, errors, queue end) as short strings naming the files, in
+/// order. An error is named by the item's file, found in the queue snapshots seen.
+pub fn track_events(seen: &[(Instant, PlayerEvent)]) -> Vec<String> {
+    let mut names = std::collections::HashMap::new();
+    let mut lines = Vec::new();
+    for (_, event) in seen {
+        match event {
+            PlayerEvent::QueueChanged(snapshot) => {
+                for entry in &snapshot.items {
+                    names.insert(entry.id, file_name(&entry.name));
+                }
+            }
+            PlayerEvent::TrackStarted { name, .. } => {
+                lines.push(format!("started {}", file_name(name)));
+            }
+            PlayerEvent::TrackEnded { name, .. } => {
+                lines.push(format!("ended {}", file_name(name)));
+            }
+            PlayerEvent::Error { id, .. } => lines.push(format!(
+                "error {}",
+                id.and_then(|id| names.get(&id).cloned())
+                    .unwrap_or_else(|| "-".to_owned())
+            )),
+            PlayerEvent::QueueEnded => lines.push("queue ended".to_owned()),
+            _ => {}
+        }
+    }
+    lines
+}
+
+/// The last queue snapshot among `seen`.
+pub fn last_snapshot(seen: &[(Instant, PlayerEvent)]) -> Option<QueueSnapshot> {
+    seen.iter().rev().find_map(|(_, event)| match event {
+        PlayerEvent::QueueChanged(snapshot) => Some(snapshot.clone()),
+        _ => None,
+    })
+}
+
+/// The id of the queue item whose file is `file`.
+pub fn id_of(snapshot: &QueueSnapshot, file: &str) -> ItemId {
+    snapshot
+        .items
+        .iter()
+        .find(|entry| file_name(&entry.name) == file)
+        .unwrap_or_else(|| panic!("{file} is not in {snapshot:#?}"))
+        .id
+}
+
+/// The index of the first frame of `needle` (whole frames, exact match) in `haystack`, both
+/// interleaved stereo.
+pub fn find_frames(haystack: &[f32], needle: &[f32]) -> Option<usize> {
+    let frames = haystack.len() / 2;
+    let needle_frames = needle.len() / 2;
+    (0..frames.saturating_sub(needle_frames) + 1)
+        .find(|&f| haystack[2 * f..2 * (f + needle_frames)] == *needle)
 }

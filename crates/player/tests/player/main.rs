@@ -7,10 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod buffering;
 mod device;
 mod engine;
 mod fixtures;
 mod formats;
 mod gapless;
+mod opus;
+mod queue;
+mod replaygain;
 mod resample;
 mod seek;

@@ -1,0 +1,226 @@
+//! ReplayGain: values read from each format's tags, and the level the player outputs in each
+//! mode, with clipping prevention and a change while a track plays.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use skylark_player::{Decoder, GainInfo, GainMode, PlayerCmd, PlayerEvent, ReplayGain, Source};
+use skylark_testsupport::{Format, ReplayGainSpec, TagSpec, Tone, write_audio};
+
+use crate::fixtures::{RATE, channel, position_of, sine_amplitude, spawn_clocked, until};
+
+/// -6.0206 dB is a linear gain of one half.
+const HALF_DB: f64 = -6.0206;
+
+fn tagged(dir: &Path, format: Format, gain: ReplayGainSpec) -> PathBuf {
+    let path = dir.join(format!("tagged.{}", format.extension()));
+    let tone = Tone {
+        seconds: 2.0,
+        frequency: 1000.0,
+        ..Tone::default()
+    };
+    let tags = TagSpec {
+        replaygain: Some(gain),
+        ..TagSpec::default()
+    };
+    write_audio(&path, format, &tone, &tags).unwrap();
+    path
+}
+
+#[test]
+fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ReplayGainSpec {
+        track_gain_db: -6.5,
+        track_peak: 0.5,
+        album_gain_db: -7.25,
+        album_peak: 0.75,
+    };
+    // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 TXXX (MP3), iTunes freeform atoms (M4A).
+    // symphonia 0.6 does not read the ID3 chunk of WAV and AIFF files, so for those the caller
+    // passes the values (`Source::with_gain`) or they play at unity.
+    for format in [
+        Format::Flac,
+        Format::OggVorbis,
+        Format::Opus,
+        Format::Mp3,
+        Format::M4aAac,
+        Format::M4aAlac,
+    ] {
+        let path = tagged(dir.path(), format, spec);
+        let info = Decoder::open(Source::path(&path)).unwrap().gain_info();
+        assert_eq!(
+            info,
+            GainInfo {
+                track_gain_db: Some(-6.5),
+                track_peak: Some(0.5),
+                album_gain_db: Some(-7.25),
+                album_peak: Some(0.75),
+            },
+            "{format:?}"
+        );
+    }
+    let untagged = dir.path().join("plain.flac");
+    write_audio(
+        &untagged,
+        Format::Flac,
+        &Tone::default(),
+        &TagSpec::default(),
+    )
+    .unwrap();
+    let info = Decoder::open(Source::path(&untagged)).unwrap().gain_info();
+    assert!(info.is_empty(), "{info:?}");
+}
+
+/// The amplitude of the steady middle of what the player outputs for `source` with `setting`.
+fn played_amplitude(source: Source, setting: ReplayGain) -> f64 {
+    let (player, played, events) = spawn_clocked(RATE);
+    player.send(PlayerCmd::SetReplayGain(setting)).unwrap();
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: vec![source],
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+    until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    let left = channel(&played.samples(), 2, 0);
+    let first = left.iter().position(|&s| s != 0.0).unwrap();
+    // Well past the fade-in, whole cycles of 1 kHz.
+    let steady = &left[first + RATE as usize / 4..first + RATE as usize];
+    sine_amplitude(steady)
+}
+
+fn setting(mode: GainMode, preamp_db: f32, prevent_clipping: bool) -> ReplayGain {
+    ReplayGain {
+        mode,
+        preamp_db,
+        prevent_clipping,
+    }
+}
+
+fn assert_close(measured: f64, expected: f64, what: &str) {
+    assert!(
+        (measured / expected - 1.0).abs() < 0.01,
+        "{what}: amplitude {measured}, expected {expected}"
+    );
+}
+
+#[test]
+fn track_and_album_gain_from_tags_scale_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // The tone is a 0.5 sine; the album gain is -12 dB, the track gain -6 dB.
+    let path = tagged(
+        dir.path(),
+        Format::Flac,
+        ReplayGainSpec {
+            track_gain_db: HALF_DB,
+            track_peak: 0.5,
+            album_gain_db: 2.0 * HALF_DB,
+            album_peak: 0.5,
+        },
+    );
+    let play = |mode, preamp| played_amplitude(Source::path(&path), setting(mode, preamp, true));
+    assert_close(play(GainMode::Off, 0.0), 0.5, "off");
+    assert_close(play(GainMode::Track, 0.0), 0.25, "track");
+    assert_close(play(GainMode::Album, 0.0), 0.125, "album");
+    // +6 dB of pre-amp on the album gain: back to a quarter.
+    assert_close(
+        play(GainMode::Album, -HALF_DB as f32),
+        0.25,
+        "album + preamp",
+    );
+}
+
+#[test]
+fn album_mode_falls_back_to_track_gain_and_callers_values_win_over_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    // The tags say -12 dB for the album; the caller's values, which have no album gain, win.
+    let path = tagged(
+        dir.path(),
+        Format::Flac,
+        ReplayGainSpec {
+            track_gain_db: 0.0,
+            track_peak: 0.5,
+            album_gain_db: 2.0 * HALF_DB,
+            album_peak: 0.5,
+        },
+    );
+    let track_only = GainInfo {
+        track_gain_db: Some(HALF_DB as f32),
+        track_peak: Some(0.5),
+        ..GainInfo::default()
+    };
+    let amplitude = played_amplitude(
+        Source::path(&path).with_gain(track_only),
+        setting(GainMode::Album, 0.0, true),
+    );
+    assert_close(
+        amplitude,
+        0.25,
+        "album mode on a track with only track values",
+    );
+}
+
+#[test]
+fn clipping_prevention_caps_the_gain_at_one_over_the_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tagged(
+        dir.path(),
+        Format::Flac,
+        ReplayGainSpec {
+            track_gain_db: 12.0,
+            track_peak: 0.5,
+            album_gain_db: 12.0,
+            album_peak: 0.5,
+        },
+    );
+    let loud =
+        |prevent| played_amplitude(Source::path(&path), setting(GainMode::Track, 0.0, prevent));
+    // +12 dB would take the 0.5 peak to 1.99; prevention holds it at full scale.
+    assert_close(loud(true), 1.0, "with clipping prevention");
+    assert_close(loud(false), 0.5 * 10f64.powf(0.6), "without");
+}
+
+#[test]
+fn a_new_setting_takes_effect_on_the_playing_track_within_the_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tagged(
+        dir.path(),
+        Format::Flac,
+        ReplayGainSpec {
+            track_gain_db: HALF_DB,
+            track_peak: 0.5,
+            album_gain_db: HALF_DB,
+            album_peak: 0.5,
+        },
+    );
+    let (player, played, events) = spawn_clocked(RATE);
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: vec![Source::path(&path)],
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+    until(&events, |e| {
+        position_of(e).is_some_and(|(_, p)| p >= Duration::from_millis(500))
+    });
+    let changed_at = played.len() / 2;
+    player
+        .send(PlayerCmd::SetReplayGain(setting(
+            GainMode::Track,
+            0.0,
+            true,
+        )))
+        .unwrap();
+    until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    let left = channel(&played.samples(), 2, 0);
+    let window = RATE as usize / 10;
+    let before = sine_amplitude(&left[changed_at - window..changed_at]);
+    // The ring holds a quarter second at the old gain; 300 ms on, the new one is in force.
+    let after_start = changed_at + 3 * RATE as usize / 10;
+    let after = sine_amplitude(&left[after_start..after_start + window]);
+    assert_close(before, 0.5, "before the change");
+    assert_close(after, 0.25, "300 ms after the change");
+}
