@@ -22,6 +22,7 @@ bench: deps
 	python3 -m pip install --quiet -r crates/catalog/benches/python/requirements.txt
 	$(CARGO) bench --locked -p skylark-catalog --bench library | tee target/bench-results.md
 	$(CARGO) bench --locked -p skylark-player --bench decode | tee -a target/bench-results.md
+	$(CARGO) bench --locked -p skylark-player --bench playback | tee -a target/bench-results.md
 
 ## locker: run a development locker on 127.0.0.1:8750 with its data in target/locker-data
 ## (add an account first: cargo run -p skylark-locker -- user add NAME --data target/locker-data).
