@@ -172,6 +172,8 @@ fn every_sort_pages_through_every_track_once() {
             }
             let ids: Vec<TrackId> = whole.tracks.iter().map(|t| t.id).collect();
             assert_eq!(paged, ids, "{sort:?} desc={descending}");
+            let by_position = lib.catalog.track_ids(sort, descending).unwrap();
+            assert_eq!(by_position, ids, "track_ids {sort:?} desc={descending}");
             assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), all, "{sort:?}");
         }
     }
