@@ -1,0 +1,79 @@
+// What can be done with a set of tracks, shared by every list's context menu and by drag and drop.
+
+import { api } from './api';
+import { app } from './app.svelte';
+import type { MenuItem } from './menu.svelte';
+import type { Track } from './types';
+
+/** The MIME type of dragged track ids. */
+export const TRACKS_MIME = 'application/x-skylark-tracks';
+
+/** Puts track ids on a drag. */
+export function dragTracks(e: DragEvent, ids: number[]): void {
+  if (!e.dataTransfer) return;
+  e.dataTransfer.setData(TRACKS_MIME, JSON.stringify(ids));
+  e.dataTransfer.setData('text/plain', `${ids.length} track${ids.length === 1 ? '' : 's'}`);
+  e.dataTransfer.effectAllowed = 'copyMove';
+}
+
+/** The track ids a drop carries, if it carries any. */
+export function droppedTracks(e: DragEvent): number[] | null {
+  const raw = e.dataTransfer?.getData(TRACKS_MIME);
+  if (!raw) return null;
+  try {
+    const ids: unknown = JSON.parse(raw);
+    return Array.isArray(ids) && ids.every((i) => Number.isInteger(i)) ? (ids as number[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function addToPlaylist(playlist: number, ids: number[]): Promise<void> {
+  const name = app.playlists.find((p) => p.id === playlist)?.name ?? 'the playlist';
+  const done = await app.attempt(() => api.addToPlaylist(playlist, ids));
+  if (done !== undefined) app.notify(`Added ${ids.length === 1 ? '1 song' : `${ids.length} songs`} to ${name}`);
+}
+
+export async function newPlaylistWith(ids: number[]): Promise<void> {
+  const name = window.prompt('Name of the new playlist', 'New Playlist');
+  if (!name?.trim()) return;
+  const id = await app.attempt(() => api.createPlaylist(name.trim(), ids));
+  if (id !== undefined) app.go({ view: 'playlist', id });
+}
+
+/** The context menu for these tracks (the first one decides "go to album/artist"). */
+export function trackMenu(ids: number[], first: Track | undefined, extra: MenuItem[] = []): MenuItem[] {
+  const items: MenuItem[] = [
+    { label: 'Play', action: () => void app.attempt(() => api.playTracks(ids, 0)) },
+    { label: 'Play Next', action: () => void app.attempt(() => api.playNext(ids)) },
+    { label: 'Add to Queue', action: () => void app.attempt(() => api.enqueue(ids)) },
+    { label: '', separator: true },
+    {
+      label: 'Add to Playlist',
+      items: [
+        { label: 'New Playlist…', action: () => void newPlaylistWith(ids) },
+        ...(app.playlists.length ? [{ label: '', separator: true }] : []),
+        ...app.playlists.map((p) => ({ label: p.name, action: () => void addToPlaylist(p.id, ids) })),
+      ],
+    },
+  ];
+  if (first) {
+    items.push(
+      { label: '', separator: true },
+      { label: 'Go to Album', action: () => app.go({ view: 'album', id: first.album_id }) },
+    );
+    items.push({
+      label: 'Rating',
+      items: [0, 1, 2, 3, 4, 5].map((n) => ({
+        label: n === 0 ? 'None' : '★'.repeat(n),
+        action: () =>
+          void app.attempt(async () => {
+            for (const id of ids) await api.setRating(id, n === 0 ? null : n * 20);
+            app.libraryVersion += 1;
+          }),
+      })),
+    });
+  }
+  if (extra.length) items.push({ label: '', separator: true }, ...extra);
+  return items;
+}

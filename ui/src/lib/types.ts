@@ -1,0 +1,205 @@
+// The shapes the app's commands and events carry (mirrors of the Rust types they serialize).
+
+export type Availability = 'local' | 'missing';
+
+export interface Track {
+  id: number;
+  uid: string;
+  path: string | null;
+  title: string;
+  artist: string;
+  artists: string[];
+  album: string;
+  album_id: number;
+  album_artist: string;
+  track_no: number | null;
+  track_total: number | null;
+  disc_no: number | null;
+  disc_total: number | null;
+  year: number | null;
+  date: string | null;
+  genre: string;
+  composer: string | null;
+  duration_ms: number;
+  sample_rate: number | null;
+  channels: number | null;
+  bit_depth: number | null;
+  bitrate_kbps: number | null;
+  codec: string;
+  has_cover: boolean;
+  cover_hash: string | null;
+  play_count: number;
+  last_played: number | null;
+  rating: number | null;
+  added: number;
+  availability: Availability;
+}
+
+export interface Album {
+  id: number;
+  title: string;
+  album_artist: string;
+  album_artist_id: number;
+  year: number | null;
+  track_count: number;
+  duration_ms: number;
+  cover_hash: string | null;
+  compilation: boolean;
+}
+
+export interface Artist {
+  id: number;
+  name: string;
+  album_count: number;
+  track_count: number;
+}
+
+export interface Genre {
+  id: number;
+  name: string;
+  track_count: number;
+}
+
+export interface Root {
+  id: number;
+  path: string;
+  reachable: boolean;
+}
+
+export interface AppInfo {
+  version: string;
+  data_dir: string;
+  cover_dir: string;
+  roots: Root[];
+  track_count: number;
+  wizard_done: boolean;
+  scanning: boolean;
+}
+
+export interface ScanProgress {
+  discovered: number;
+  processed: number;
+  failed: number;
+  current: string | null;
+  walk_done: boolean;
+}
+
+export interface ScanFailure {
+  path: string;
+  reason: string;
+}
+
+export interface ScanReport {
+  scanned: number;
+  added: number;
+  updated: number;
+  moved: number;
+  removed: number;
+  unchanged: number;
+  failed: ScanFailure[];
+  missing_roots: string[];
+  cancelled: boolean;
+  elapsed_ms: number;
+}
+
+export interface AppError {
+  kind: 'not_found' | 'invalid_input' | 'io' | 'database' | 'playback' | 'internal';
+  message: string;
+}
+
+export interface ScanFinished {
+  report: ScanReport | null;
+  error: AppError | null;
+}
+
+export interface LibraryStats {
+  tracks: number;
+  albums: number;
+  album_artists: number;
+  artists: number;
+  genres: number;
+  playlists: number;
+  duration_ms: number;
+  bytes: number;
+  missing: number;
+}
+
+export interface SearchResults {
+  artists: Artist[];
+  albums: Album[];
+  tracks: Track[];
+}
+
+export interface Playlist {
+  id: number;
+  uid: string;
+  name: string;
+  item_count: number;
+  duration_ms: number;
+}
+
+export interface PlaylistItem {
+  id: number;
+  track: Track;
+}
+
+export interface M3uImport {
+  playlist: number;
+  added: number;
+  unresolved: string[];
+}
+
+export type TrackSort =
+  | 'title'
+  | 'artist'
+  | 'album'
+  | 'album_artist'
+  | 'year'
+  | 'genre'
+  | 'duration'
+  | 'date_added'
+  | 'play_count'
+  | 'last_played'
+  | 'rating';
+
+export type RepeatMode = 'off' | 'one' | 'all';
+export type GainMode = 'off' | 'track' | 'album';
+
+export interface ReplayGainSetting {
+  mode: GainMode;
+  preamp_db: number;
+  prevent_clipping: boolean;
+}
+
+export interface QueueRow {
+  item: number;
+  track: number | null;
+}
+
+export interface NowPlaying {
+  state: 'stopped' | 'playing' | 'paused';
+  queue: QueueRow[];
+  current: number | null;
+  position_ms: number;
+  shuffle: boolean;
+  repeat: RepeatMode;
+  volume: number;
+  muted: boolean;
+  buffering: boolean;
+  device: string | null;
+}
+
+export interface PlaybackError {
+  track: number | null;
+  message: string;
+}
+
+export interface Settings {
+  volume: number;
+  muted: boolean;
+  shuffle: boolean;
+  repeat: RepeatMode;
+  replay_gain: ReplayGainSetting;
+  output_device: string | null;
+  wizard_done: boolean;
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { missing, scrollToRow, visibleWindow } from './virtual';
+
+describe('visibleWindow', () => {
+  it('renders only the rows in view plus overscan', () => {
+    const w = visibleWindow(3200, 640, 32, 100_000, 8);
+    expect(w.start).toBe(92);
+    expect(w.end).toBe(100 + 20 + 8 + 1);
+    expect(w.offset).toBe(92 * 32);
+    expect(w.end - w.start).toBeLessThan(50);
+  });
+
+  it('stays inside the list at both ends', () => {
+    expect(visibleWindow(0, 640, 32, 5)).toEqual({ start: 0, end: 5, offset: 0 });
+    const last = visibleWindow(1e9, 640, 32, 1000);
+    expect(last.end).toBe(1000);
+    expect(last.start).toBeLessThan(1000);
+    expect(visibleWindow(0, 640, 32, 0)).toEqual({ start: 0, end: 0, offset: 0 });
+  });
+});
+
+describe('missing', () => {
+  it('lists ids in range that are not loaded, once each', () => {
+    const have = new Set([2, 4]);
+    expect(missing([1, 2, 3, 4, 5, 3], 0, 6, have)).toEqual([1, 3, 5]);
+    expect(missing([1, 2, 3], 1, 99, have)).toEqual([3]);
+  });
+});
+
+describe('scrollToRow', () => {
+  it('scrolls the least needed to show a row', () => {
+    expect(scrollToRow(5, 0, 320, 32)).toBeNull();
+    expect(scrollToRow(20, 0, 320, 32)).toBe(21 * 32 - 320);
+    expect(scrollToRow(2, 320, 320, 32)).toBe(64);
+  });
+});

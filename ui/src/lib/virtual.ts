@@ -1,0 +1,58 @@
+// The arithmetic of a virtualized list: which rows to render for a scroll position, and which of
+// them still need fetching.
+
+export interface Window {
+  /** First row to render. */
+  start: number;
+  /** One past the last row to render. */
+  end: number;
+  /** Pixels above the first rendered row. */
+  offset: number;
+}
+
+/** The rows to render when `scrollTop` px are scrolled away in a viewport `height` px tall. */
+export function visibleWindow(
+  scrollTop: number,
+  height: number,
+  rowHeight: number,
+  count: number,
+  overscan = 8,
+): Window {
+  if (count <= 0 || rowHeight <= 0) return { start: 0, end: 0, offset: 0 };
+  const first = Math.floor(Math.max(0, scrollTop) / rowHeight);
+  const start = Math.max(0, Math.min(count - 1, first) - overscan);
+  const end = Math.min(count, first + Math.ceil(Math.max(0, height) / rowHeight) + overscan + 1);
+  return { start, end, offset: start * rowHeight };
+}
+
+/** The ids in `ids[start..end]` not in `have`, in order, without repeats. */
+export function missing(
+  ids: readonly number[],
+  start: number,
+  end: number,
+  have: { has(id: number): boolean },
+): number[] {
+  const out: number[] = [];
+  const seen = new Set<number>();
+  for (let i = Math.max(0, start); i < Math.min(ids.length, end); i++) {
+    const id = ids[i]!;
+    if (!have.has(id) && !seen.has(id)) {
+      seen.add(id);
+      out.push(id);
+    }
+  }
+  return out;
+}
+
+/** The scrollTop that brings row `index` into view, or null when it is already visible. */
+export function scrollToRow(
+  index: number,
+  scrollTop: number,
+  height: number,
+  rowHeight: number,
+): number | null {
+  const top = index * rowHeight;
+  if (top < scrollTop) return top;
+  if (top + rowHeight > scrollTop + height) return top + rowHeight - height;
+  return null;
+}
