@@ -5,16 +5,57 @@ SHELL := /bin/bash
 CARGO ?= cargo
 ARGS ?= --help
 
-.PHONY: run test bench locker deps lint tidy clean
+NPM ?= npm
+TAURI_DRIVER_VERSION ?= 2.1.0
+TOOLS := $(CURDIR)/target/tools
 
-## run: build the `skylark` command and run it (pass arguments with ARGS="scan ~/Music").
-run: deps
-	$(CARGO) build --release -p skylark-cli
+.PHONY: run cli test test-rust test-ui e2e bench bench-desktop locker package deps ui lint tidy clean
+
+## run: build and open the desktop app (the library lives in the platform's data folder, or in
+## $SKYLARK_DATA_DIR).
+run: deps ui
+	$(CARGO) build --release --locked -p skylark-desktop
+	./target/release/skylark-desktop
+
+## cli: build the `skylark` command and run it (pass arguments with ARGS="scan ~/Music").
+cli: deps
+	$(CARGO) build --release --locked -p skylark-cli
 	./target/release/skylark $(ARGS)
 
-## test: format check, lints, then every test in the workspace.
-test: deps lint
+## test: format check, lints, every Rust test, the UI's checks and tests, then the desktop app
+## end to end under Xvfb.
+test: deps ui lint test-rust test-ui e2e
+
+test-rust:
 	$(CARGO) test --workspace --locked
+
+## test-ui: the UI's linter, type checks and unit tests.
+test-ui: ui/node_modules/.package-lock.json
+	$(NPM) --prefix ui run lint
+	$(NPM) --prefix ui run check
+	$(NPM) --prefix ui test
+
+## e2e: the real app under Xvfb through tauri-driver and WebKitWebDriver; screenshots in target/e2e.
+e2e: deps ui tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/tauri-driver
+	$(CARGO) build --locked -p skylark-desktop
+	PATH="$(TOOLS)/bin:$$PATH" xvfb-run -a -s "-screen 0 1280x800x24" $(NPM) --prefix tests/e2e run desktop
+
+## package: the Linux .deb, through Tauri's bundler.
+package: deps ui
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+
+## ui: install the UI's packages (exactly as locked) and build it into ui/dist, which the app embeds.
+ui: ui/node_modules/.package-lock.json
+	$(NPM) --prefix ui run build
+
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	$(NPM) --prefix ui ci --no-audit --no-fund
+
+tests/e2e/node_modules/.package-lock.json: tests/e2e/package-lock.json
+	$(NPM) --prefix tests/e2e ci --no-audit --no-fund --ignore-scripts
+
+$(TOOLS)/bin/tauri-driver:
+	$(CARGO) install tauri-driver --locked --version $(TAURI_DRIVER_VERSION) --root $(TOOLS)
 
 ## bench: the library and player benchmarks whose figures are in docs/benchmarks.md (several minutes; the
 ## generated libraries are kept in target/bench-data).
@@ -23,6 +64,16 @@ bench: deps
 	$(CARGO) bench --locked -p skylark-catalog --bench library | tee target/bench-results.md
 	$(CARGO) bench --locked -p skylark-player --bench decode | tee -a target/bench-results.md
 	$(CARGO) bench --locked -p skylark-player --bench playback | tee -a target/bench-results.md
+	$(MAKE) bench-desktop
+
+## bench-desktop: the desktop app with a synthetic 100,000-track catalog: Songs and search latency,
+## idle memory (results appended to target/bench-results.md).
+bench-desktop: deps ui tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/tauri-driver
+	$(CARGO) build --release --locked -p skylark-desktop --bin skylark-desktop --example synthetic_library
+	./target/release/examples/synthetic_library target/bench-data/desktop 100000
+	PATH="$(TOOLS)/bin:$$PATH" SKYLARK_DESKTOP_BIN="$(CURDIR)/target/release/skylark-desktop" \
+	  SKYLARK_BENCH_DATA="$(CURDIR)/target/bench-data/desktop" \
+	  xvfb-run -a -s "-screen 0 1280x800x24" node tests/e2e/bench.mjs | tee -a target/bench-results.md
 
 ## locker: run a development locker on 127.0.0.1:8750 with its data in target/locker-data
 ## (add an account first: cargo run -p skylark-locker -- user add NAME --data target/locker-data).
@@ -33,8 +84,9 @@ locker:
 deps:
 	@scripts/install-deps
 
-## lint: rustfmt, clippy with warnings as errors, and the tidy checks.
-lint: tidy
+## lint: rustfmt, clippy with warnings as errors, and the tidy checks (clippy compiles the desktop
+## app, which embeds ui/dist: build the UI first).
+lint: tidy ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 

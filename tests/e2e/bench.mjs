@@ -1,0 +1,196 @@
+// Desktop app benchmark (`make bench`): the real release app under Xvfb with a synthetic
+// 100,000-track catalog, driven through WebDriver. Measures, in the page, the time from opening
+// Songs to its first rows, a search keystroke to its results, a jump in the Songs list to its
+// rows; then the idle memory of the app's whole process tree. Prints a Markdown section.
+//
+// Env: SKYLARK_DESKTOP_BIN (the app), SKYLARK_BENCH_DATA (a data folder made by the
+// synthetic_library example).
+
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { remote } from 'webdriverio';
+
+const application = process.env.SKYLARK_DESKTOP_BIN;
+const data = process.env.SKYLARK_BENCH_DATA;
+if (!application || !data) throw new Error('set SKYLARK_DESKTOP_BIN and SKYLARK_BENCH_DATA');
+const port = 4600 + (process.pid % 300);
+
+async function waitForPort(p) {
+  for (let i = 0; i < 200; i++) {
+    const open = await new Promise((resolve) => {
+      const s = net.connect(p, '127.0.0.1');
+      s.once('connect', () => (s.end(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('tauri-driver did not start');
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.round((sorted.length - 1) * p))];
+}
+
+function summary(values) {
+  return `p50 ${percentile(values, 0.5).toFixed(1)} ms, p99 ${percentile(values, 0.99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms (n=${values.length})`;
+}
+
+/** PIDs of `root` and all its descendants. */
+function tree(root) {
+  const children = new Map();
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(pid));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const out = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop();
+    out.push(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
+function memoryKb(pid, field) {
+  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const m = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+
+const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
+  env: { ...process.env, SKYLARK_DATA_DIR: data, WEBKIT_DISABLE_COMPOSITING_MODE: '1' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+let browser;
+try {
+  await waitForPort(port);
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port,
+    logLevel: 'warn',
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application },
+    },
+  });
+  await browser.$('h1=Songs').waitForDisplayed({ timeout: 30_000 });
+  await browser.$('[aria-label="Songs"] [data-track] .title .text').waitForDisplayed({ timeout: 30_000 });
+  const total = await browser.execute(() => Number(document.querySelector('[aria-label="Songs"]')?.getAttribute('aria-rowcount') ?? 0) - 1);
+
+  // Opening Songs: from the click to the first row with its title, over 30 openings.
+  const open = [];
+  for (let i = 0; i < 30; i++) {
+    open.push(
+      await browser.executeAsync((done) => {
+        const nav = (label) => [...document.querySelectorAll('nav button')].find((b) => b.textContent.trim() === label);
+        const until = (check, then) => (check() ? then() : requestAnimationFrame(() => until(check, then)));
+        nav('Genres').click();
+        until(
+          () => document.querySelector('h1')?.textContent === 'Genres',
+          () => {
+            const t0 = performance.now();
+            nav('Songs').click();
+            until(
+              () => !!document.querySelector('[aria-label="Songs"] [data-track] .title .text')?.textContent,
+              () => done(performance.now() - t0),
+            );
+          },
+        );
+      }),
+    );
+  }
+
+  // Jumps in the list: rows rendered and filled after scrolling to a random place.
+  const jumps = [];
+  let rendered = 0;
+  for (let i = 0; i < 40; i++) {
+    const [ms, rows] = await browser.executeAsync((seed, done) => {
+      const viewport = document.querySelector('[aria-label="Songs"] .viewport');
+      const until = (check, then) => (check() ? then() : requestAnimationFrame(() => until(check, then)));
+      const t0 = performance.now();
+      viewport.scrollTop = Math.floor(((seed * 7919) % 997) / 997 * (viewport.scrollHeight - viewport.clientHeight));
+      viewport.dispatchEvent(new Event('scroll'));
+      requestAnimationFrame(() =>
+        until(
+          () => {
+            const rows = [...document.querySelectorAll('[aria-label="Songs"] [data-track]')];
+            return rows.length > 0 && rows.every((r) => !r.querySelector('.loading'));
+          },
+          () => done([performance.now() - t0, document.querySelectorAll('[aria-label="Songs"] [data-track]').length]),
+        ),
+      );
+    }, i + 1);
+    jumps.push(ms);
+    rendered = Math.max(rendered, rows);
+  }
+
+  // Typing in search: from each keystroke to the results for the text so far.
+  const words = ['ka', 'lo', 'mi', 'sen', 'vel', 'bri', 'dor', 'hal', 'ros', 'zor'];
+  const keys = [];
+  for (const word of words) {
+    for (let n = 1; n <= word.length + 3; n++) {
+      const text = (word + ' lin').slice(0, n);
+      keys.push(
+        await browser.executeAsync((q, done) => {
+          const input = document.querySelector('input[aria-label="Search your library"]');
+          const until = (check, then) => (check() ? then() : requestAnimationFrame(() => until(check, then)));
+          const t0 = performance.now();
+          input.value = q;
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          until(
+            () => document.querySelector('[data-results-for]')?.getAttribute('data-results-for') === q.trim(),
+            () => done(performance.now() - t0),
+          );
+        }, text),
+      );
+    }
+    await browser.execute(() => {
+      const input = document.querySelector('input[aria-label="Search your library"]');
+      input.value = '';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+  }
+
+  // Idle memory of every process of the app (the Rust process and WebKit's web and network
+  // processes): Pss shares the shared libraries fairly between processes; Rss counts them in each.
+  await browser.$('//nav//button[normalize-space(.)="Songs"]').click();
+  await new Promise((r) => setTimeout(r, 5000));
+  const appPid = Number(execFileSync('pgrep', ['-n', '-f', application]).toString().trim());
+  const pids = tree(appPid);
+  let pss = 0;
+  let rss = 0;
+  const names = [];
+  for (const pid of pids) {
+    try {
+      pss += memoryKb(pid, 'Pss');
+      rss += memoryKb(pid, 'Rss');
+      names.push(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+    } catch {
+      // Gone.
+    }
+  }
+
+  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
+  console.log(`\n## Desktop app with ${total.toLocaleString('en-US')} tracks\n`);
+  console.log(`Machine: ${os.cpus().length} cores, ${cpu}; Xvfb, WebKitGTK, release build.\n`);
+  console.log(`| Measure | Result | Target |\n|---|---|---|`);
+  console.log(`| Songs opened to first rows | ${summary(open)} | < 300 ms |`);
+  console.log(`| Jump anywhere in Songs to filled rows | ${summary(jumps)}; at most ${rendered} rows in the DOM | only visible rows |`);
+  console.log(`| Search keystroke to results | ${summary(keys)} | < 50 ms |`);
+  console.log(`| Idle memory, all processes (${names.join(', ')}) | PSS ${(pss / 1024).toFixed(0)} MB (RSS sum ${(rss / 1024).toFixed(0)} MB) | < 250 MB |`);
+} finally {
+  await browser?.deleteSession().catch(() => {});
+  driver.kill();
+}

@@ -1,0 +1,303 @@
+// End-to-end test of the real desktop app: `skylark-desktop` under Xvfb, driven through WebDriver
+// (tauri-driver in front of WebKitWebDriver), with a library generated here by ffmpeg and its audio
+// going to an ALSA `file` PCM over `null` that this test reads back.
+//
+// Run by `make e2e` (part of `make test`). Screenshots of each step land in target/e2e/.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { remote } from 'webdriverio';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const application = process.env.SKYLARK_DESKTOP_BIN ?? path.join(root, 'target/debug/skylark-desktop');
+const shots = path.join(root, 'target/e2e');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'skylark-e2e-'));
+const music = path.join(work, 'Music');
+const data = path.join(work, 'data');
+const stats = path.join(work, 'device-stats.txt');
+const driverPort = 4444 + (process.pid % 1000);
+
+let driver;
+let browser;
+
+function ffmpeg(...args) {
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+}
+
+/** Two albums: one FLAC with an embedded cover, one MP3 with a folder cover; and a broken file. */
+function makeLibrary() {
+  const north = path.join(music, 'Aurora Ensemble', 'Northern Lights');
+  const desert = path.join(music, 'The Wanderers', 'Desert Roads');
+  fs.mkdirSync(north, { recursive: true });
+  fs.mkdirSync(desert, { recursive: true });
+  const blue = path.join(work, 'blue.png');
+  ffmpeg('-f', 'lavfi', '-i', 'color=c=0x2a4d9b:s=320x320', '-frames:v', '1', blue);
+  ffmpeg('-f', 'lavfi', '-i', 'color=c=0xc9743a:s=320x320', '-frames:v', '1', path.join(desert, 'cover.jpg'));
+  const northTracks = ['Polaris', 'Solar Wind', 'Magnetosphere'];
+  northTracks.forEach((title, i) => {
+    ffmpeg(
+      '-f', 'lavfi', '-i', `sine=frequency=${330 + i * 110}:duration=${i === 0 ? 240 : 20}`,
+      '-i', blue, '-map', '0:a', '-map', '1:v', '-c:v', 'png', '-disposition:v', 'attached_pic',
+      '-metadata', `title=${title}`, '-metadata', 'artist=Aurora Ensemble',
+      '-metadata', 'album=Northern Lights', '-metadata', `track=${i + 1}/3`,
+      '-metadata', 'date=2021', '-metadata', 'genre=Ambient',
+      path.join(north, `0${i + 1} ${title}.flac`),
+    );
+  });
+  ['Mirage', 'Dust Devil'].forEach((title, i) => {
+    ffmpeg(
+      '-f', 'lavfi', '-i', `sine=frequency=${500 + i * 90}:duration=20`,
+      '-c:a', 'libmp3lame', '-b:a', '128k',
+      '-metadata', `title=${title}`, '-metadata', 'artist=The Wanderers',
+      '-metadata', 'album=Desert Roads', '-metadata', `track=${i + 1}/2`,
+      '-metadata', 'date=2019', '-metadata', 'genre=Rock',
+      path.join(desert, `0${i + 1} ${title}.mp3`),
+    );
+  });
+  fs.writeFileSync(path.join(desert, 'broken.mp3'), Buffer.alloc(4096, 0x5a));
+}
+
+/**
+ * ALSA's default device: a `file` PCM over `null` whose stream is piped to sox, which measures it
+ * and prints its statistics when the app closes the device. (The `null` PCM is not paced, so an
+ * open device streams silence as fast as it is fed; piping keeps that off the disk.)
+ */
+function alsaConfig() {
+  const config = path.join(work, 'asound.conf');
+  const sox = `sox -q -t raw -e floating-point -b 32 -c 2 -r 48000 - -n stat 2> ${stats}`;
+  fs.writeFileSync(
+    config,
+    `</usr/share/alsa/alsa.conf>\npcm.!default {\n\ttype file\n\tslave.pcm "null"\n\tfile "|${sox}"\n\tformat "raw"\n}\n`,
+  );
+  return config;
+}
+
+async function waitForPort(port, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on port ${port}`);
+}
+
+/** A button in the sidebar, by its visible text. */
+function nav(text) {
+  return browser.$(`//nav//button[contains(normalize-space(.), "${text}")]`);
+}
+
+async function shot(name) {
+  await browser.saveScreenshot(path.join(shots, `${name}.png`));
+}
+
+/** The rendered text of the first element matching `selector`, read fresh from the page. */
+async function textOf(selector) {
+  return browser.execute((sel) => document.querySelector(sel)?.innerText ?? '', selector);
+}
+
+/** The text of the seek bar's elapsed time, as milliseconds. */
+async function elapsedMs() {
+  return browser.execute(() => {
+    const input = document.querySelector('input[aria-label="Position"]');
+    return input ? Number(input.value) : 0;
+  });
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(application), `build the app first: ${application} is missing`);
+  fs.mkdirSync(shots, { recursive: true });
+  fs.mkdirSync(data, { recursive: true });
+  makeLibrary();
+  const env = {
+    ...process.env,
+    SKYLARK_DATA_DIR: data,
+    ALSA_CONFIG_PATH: alsaConfig(),
+    // WebKitGTK renders (and so can take screenshots) with Mesa's software GL under Xvfb.
+    LIBGL_ALWAYS_SOFTWARE: '1',
+    GDK_SCALE: '1',
+  };
+  driver = spawn('tauri-driver', ['--port', String(driverPort), '--native-port', String(driverPort + 1)], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForPort(driverPort, 20_000);
+  browser = await remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    connectionRetryCount: 0,
+    // A loaded 2-core machine can take a while to render a screenshot.
+    connectionRetryTimeout: 180_000,
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application },
+    },
+  });
+  await browser.setWindowSize?.(1280, 800).catch(() => {});
+});
+
+after(async () => {
+  await browser?.deleteSession().catch(() => {});
+  driver?.kill();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('the import wizard imports a generated library and reports the broken file', async () => {
+  const start = await browser.$('button=Choose music folders');
+  await start.waitForDisplayed({ timeout: 30_000 });
+  await shot('01-welcome');
+  await start.click();
+  await browser.$('input[aria-label="Folder path"]').setValue(music);
+  await browser.$('button=Add').click();
+  await browser.$('button*=Import 1 folder').click();
+  const done = await browser.$('h1=Your library is ready');
+  await done.waitForDisplayed({ timeout: 60_000 }).catch(async (e) => {
+    await shot('02-import-failed');
+    throw e;
+  });
+  const totals = await browser.$('.totals').getText();
+  assert.match(totals, /5\s+songs/);
+  assert.match(totals, /2\s+albums/);
+  const problems = await browser.$('summary').getText();
+  assert.match(problems, /1 file could not be read/);
+  await shot('02-import-results');
+  await browser.$('button=Go to my library').click();
+  await browser.$('h1=Songs').waitForDisplayed({ timeout: 10_000 });
+  await browser.$('[data-track]').waitForDisplayed({ timeout: 10_000 });
+  assert.equal(await browser.$$('[role="grid"][aria-label="Songs"] [data-track]').length, 5);
+  await shot('03-songs');
+});
+
+test('the albums grid shows both covers', async () => {
+  await nav('Albums').click();
+  await browser.$('h1=Albums').waitForDisplayed();
+  await browser.waitUntil(
+    async () =>
+      browser.execute(() => {
+        const imgs = [...document.querySelectorAll('ul[aria-label="Albums"] img.cover')];
+        return imgs.length === 2 && imgs.every((img) => img.complete && img.naturalWidth > 0);
+      }),
+    { timeout: 15_000, timeoutMsg: 'the two album covers did not load' },
+  );
+  // Decoded and painted before the screenshot.
+  await browser.executeAsync((done) => {
+    const imgs = [...document.querySelectorAll('ul[aria-label="Albums"] img.cover')];
+    Promise.all(imgs.map((img) => img.decode())).then(() => requestAnimationFrame(() => requestAnimationFrame(() => done())));
+  });
+  await shot('04-albums');
+});
+
+test('search finds a track as the user types', async () => {
+  const box = await browser.$('input[aria-label="Search your library"]');
+  await box.setValue('pola');
+  const row = await browser.$('[role="grid"][aria-label="Matching songs"] [data-track]');
+  await browser
+    .waitUntil(async () => /Polaris/.test(await textOf('[aria-label="Matching songs"] [data-track]')), {
+      timeout: 5_000,
+      timeoutMsg: 'the search did not show Polaris',
+    })
+    .catch(async (e) => {
+      await shot('05-search-failed');
+      console.log(await browser.execute(() => document.querySelector('main').innerText));
+      throw e;
+    });
+  await shot('05-search');
+});
+
+test('a double-click plays the track on the audio device and the position advances', async () => {
+  const row = await browser.$('[role="grid"][aria-label="Matching songs"] [data-track]');
+  await row.doubleClick();
+  // The null device is not paced: the track plays faster than real time. Watch the seek bar move.
+  let furthest = 0;
+  await browser.waitUntil(
+    async () => {
+      furthest = Math.max(furthest, await elapsedMs());
+      return furthest > 0;
+    },
+    { timeout: 20_000, interval: 20, timeoutMsg: 'the position never advanced' },
+  );
+  await browser.waitUntil(async () => (await textOf('footer[aria-label="Now playing"] .title')) === 'Polaris', {
+    timeout: 5_000,
+    timeoutMsg: 'the now-playing bar does not show Polaris',
+  });
+  await shot('06-playing');
+});
+
+test('a playlist is created, filled from the context menu and reordered', async () => {
+  await browser.$('button[aria-label="New playlist"]').click();
+  const name = await browser.$('input[aria-label="New playlist name"]');
+  await name.setValue('Road Trip');
+  await browser.keys('Enter');
+  await browser.$('h1=Road Trip').waitForDisplayed({ timeout: 5_000 });
+
+  await nav('Songs').click();
+  const grid = await browser.$('[role="grid"][aria-label="Songs"]');
+  await grid.$('[data-track]').waitForDisplayed();
+  // Select all songs and add them through the context menu.
+  await grid.$('[data-track]').click();
+  await browser.keys(['Control', 'a']);
+  await grid.$('[data-track]').click({ button: 'right' });
+  await browser.$('button=Add to Playlist').click();
+  await browser.$('//div[contains(@class,"submenu")]//button[normalize-space(.)="Road Trip"]').click();
+  await nav('Road Trip').click();
+  const list = await browser.$('[role="grid"][aria-label="Songs in Road Trip"]');
+  await list.$('[data-track]').waitForDisplayed({ timeout: 5_000 });
+  const titles = async () =>
+    browser.execute(() =>
+      [...document.querySelectorAll('[aria-label="Songs in Road Trip"] [data-track] .title .text')].map((e) => e.textContent),
+    );
+  const before = await titles();
+  assert.equal(before.length, 5);
+  // Move the first song down one place with the keyboard (Alt+Down), as a drag would.
+  await list.$('[data-track]').click();
+  await browser.keys(['Alt', 'ArrowDown']);
+  const expected = [before[1], before[0], ...before.slice(2)];
+  await browser.waitUntil(async () => JSON.stringify(await titles()) === JSON.stringify(expected), {
+    timeout: 5_000,
+    timeoutMsg: 'the playlist was not reordered',
+  });
+  // The new order is stored: it survives a reload of the playlist from the library.
+  await nav('Albums').click();
+  await nav('Road Trip').click();
+  await list.$('[data-track]').waitForDisplayed();
+  await browser.waitUntil(async () => JSON.stringify(await titles()) === JSON.stringify(expected), {
+    timeout: 5_000,
+    timeoutMsg: 'the reordered playlist was not saved',
+  });
+  await shot('07-playlist');
+});
+
+test('the audio reached the device', async () => {
+  // Closing the app closes the device; sox then reports what it received.
+  await browser.deleteSession();
+  browser = null;
+  await new Promise((resolve, reject) => {
+    const end = Date.now() + 20_000;
+    const poll = () => {
+      if (fs.existsSync(stats) && /RMS\s+amplitude/.test(fs.readFileSync(stats, 'utf8'))) resolve();
+      else if (Date.now() > end) reject(new Error(`sox reported nothing: ${fs.existsSync(stats) ? fs.readFileSync(stats, 'utf8') : 'no file'}`));
+      else setTimeout(poll, 200);
+    };
+    poll();
+  });
+  const report = fs.readFileSync(stats, 'utf8');
+  const maximum = Number(report.match(/Maximum amplitude:\s+([\d.]+)/)?.[1]);
+  const samples = Number(report.match(/Samples read:\s+(\d+)/)?.[1]);
+  // ffmpeg's sine source writes amplitude 1/8; the default volume (0.8 on a cubic curve) halves it.
+  assert.ok(maximum > 0.02, `the device only received silence: ${report}`);
+  assert.ok(samples > 48_000, `too little audio reached the device: ${report}`);
+});
