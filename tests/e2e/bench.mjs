@@ -174,9 +174,10 @@ try {
   const names = [];
   for (const pid of pids) {
     try {
-      pss += memoryKb(pid, 'Pss');
+      const own = memoryKb(pid, 'Pss');
+      pss += own;
       rss += memoryKb(pid, 'Rss');
-      names.push(fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+      names.push(`${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${(own / 1024).toFixed(0)} MB`);
     } catch {
       // Gone.
     }
