@@ -9,7 +9,7 @@ NPM ?= npm
 TAURI_DRIVER_VERSION ?= 2.1.0
 TOOLS := $(CURDIR)/target/tools
 
-.PHONY: run cli test test-rust test-ui e2e bench bench-desktop locker package deps ui lint tidy clean
+.PHONY: run cli test test-rust test-ui e2e bench bench-desktop locker locker-test-deps package deps ui lint tidy clean
 
 ## run: build and open the desktop app (the library lives in the platform's data folder, or in
 ## $SKYLARK_DATA_DIR).
@@ -26,8 +26,12 @@ cli: deps
 ## end to end under Xvfb.
 test: deps ui lint test-rust test-ui e2e
 
-test-rust:
+test-rust: locker-test-deps
 	$(CARGO) test --workspace --locked
+
+## locker-test-deps: the PyPI packages the locker's tests run (moto's S3 server, the tuspy client).
+locker-test-deps:
+	python3 -m pip install --quiet -r crates/locker-server/tests/requirements.txt
 
 ## test-ui: the UI's linter, type checks and unit tests.
 test-ui: ui/node_modules/.package-lock.json

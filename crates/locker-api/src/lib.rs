@@ -158,10 +158,13 @@ mod tests {
     }
 }
 
+/// Files per `POST /api/v1/match`, at most; a longer list is refused with `bad_request`.
+pub const MAX_MATCH_FILES: usize = 10_000;
+
 /// `POST /api/v1/match`: what the client has, asking what the locker needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchRequest {
-    /// Files, at most 10,000 per request.
+    /// Files, at most [`MAX_MATCH_FILES`] per request.
     pub files: Vec<MatchFile>,
 }
 
@@ -226,4 +229,14 @@ pub struct ClaimRequest {
 pub struct ClaimResponse {
     /// The file hash now linked to the account.
     pub file_hash: String,
+}
+
+/// The answer to `POST /api/v1/tracks/{id}/stream-url`: a short-lived link that streams the track
+/// without an `Authorization` header (for an `<audio>` element, or a player that cannot send one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedUrl {
+    /// A path and query, relative to the server, that streams the track without a header.
+    pub url: String,
+    /// When it stops working, in milliseconds since the Unix epoch.
+    pub expires_at: i64,
 }

@@ -10,6 +10,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// Ops per `POST /api/v1/ops`, at most; a longer batch is refused with `bad_request`.
+pub const MAX_OPS_PER_REQUEST: usize = 1000;
+/// Feed entries one `GET /api/v1/changes` returns, at most; a larger `limit` is lowered to it.
+pub const MAX_FEED_PAGE: u32 = 5000;
+
 /// A hybrid logical clock stamp: wall-clock milliseconds, a counter for events in the same
 /// millisecond, and the id of the device that made it. Stamps order totally (wall, counter,
 /// device), so every device resolves concurrent writes the same way.

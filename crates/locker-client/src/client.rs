@@ -21,8 +21,7 @@ use crate::error::{Error, Result};
 const JSON_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Ops per `POST /api/v1/ops`, at most (the locker's `MAX_OPS_PER_REQUEST`).
-pub const MAX_OPS_PER_REQUEST: usize = 1000;
+pub use skylark_locker_api::ops::MAX_OPS_PER_REQUEST;
 
 /// Who is signed in where: what a device keeps to talk to its locker without the password.
 #[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

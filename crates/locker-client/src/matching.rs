@@ -15,8 +15,7 @@ use skylark_tags::{AudioId, FileHash};
 use crate::client::Client;
 use crate::error::{Error, Result};
 
-/// Files per `POST /api/v1/match`, at most (the locker's `MAX_MATCH_FILES`).
-pub const MAX_MATCH_FILES: usize = 10_000;
+pub use skylark_locker_api::MAX_MATCH_FILES;
 
 /// A local file with the hashes matching needs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

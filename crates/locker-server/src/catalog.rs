@@ -15,10 +15,7 @@ use crate::UnixMillis;
 use crate::accounts::UserId;
 use crate::error::{DbContext, Error, Result};
 
-/// Ops accepted in one request.
-pub const MAX_OPS_PER_REQUEST: usize = 1000;
-/// Feed entries returned by one pull, at most.
-pub const MAX_FEED_PAGE: u32 = 5000;
+pub use skylark_locker_api::ops::{MAX_FEED_PAGE, MAX_OPS_PER_REQUEST};
 /// The largest value of one track field, as JSON.
 const MAX_FIELD_BYTES: usize = 4096;
 

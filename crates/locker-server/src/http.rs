@@ -30,6 +30,8 @@ use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::signed::{self, UrlSigner};
 use crate::storage::BlobStore;
+use crate::upload_turns::UploadTurns;
+use crate::uploads::RunningHashes;
 use crate::{accounts, catalog, covers, matching, now_millis};
 use crate::{stream, uploads};
 
@@ -43,10 +45,13 @@ pub struct AppState {
     blobs: BlobStore,
     metrics: Arc<Metrics>,
     signer: UrlSigner,
+    upload_turns: Arc<UploadTurns>,
+    running_hashes: Arc<RunningHashes>,
 }
 
 impl AppState {
-    /// State over an open database and the data folder `data`.
+    /// State over an open database and the data folder `data`, with the blob store `config`
+    /// names.
     pub fn new(conn: Connection, config: Config, data: &FsPath) -> Result<Self> {
         let limiter = LoginLimiter::new(
             config.login_attempts.max(1) as usize,
@@ -55,11 +60,13 @@ impl AppState {
         Ok(Self {
             db: Arc::new(Mutex::new(conn)),
             limiter: Arc::new(limiter),
+            blobs: BlobStore::open(&config, data)?,
             config: Arc::new(config),
             data: Arc::new(data.to_owned()),
-            blobs: BlobStore::local(&data.join("store"))?,
             metrics: Arc::new(Metrics::default()),
             signer: UrlSigner::load(data)?,
+            upload_turns: Arc::default(),
+            running_hashes: Arc::default(),
         })
     }
 
@@ -86,6 +93,16 @@ impl AppState {
     /// The running counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The turns of uploads with a request in progress.
+    pub fn upload_turns(&self) -> &Arc<UploadTurns> {
+        &self.upload_turns
+    }
+
+    /// The running hashes of unfinished uploads.
+    pub fn running_hashes(&self) -> &RunningHashes {
+        &self.running_hashes
     }
 
     /// Runs `work` with the database on the blocking pool.
@@ -163,16 +180,25 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-/// The identity behind the bearer token in `headers`.
-pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Authenticated> {
-    let unauthorized = || Error::api(ErrorCode::Unauthorized, "sign in first");
-    let token = headers
+/// The error of a request without valid credentials.
+pub(crate) fn unauthorized() -> Error {
+    Error::api(ErrorCode::Unauthorized, "sign in first")
+}
+
+/// The bearer token in `headers`.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty() && t.len() <= 256)
-        .ok_or_else(unauthorized)?;
+        .ok_or_else(unauthorized)
+}
+
+/// The identity behind the bearer token in `headers`.
+pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Authenticated> {
+    let token = bearer_token(headers)?;
     let now = now_millis();
     state
         .db(move |conn| sessions::authenticate(conn, &token, now))
@@ -400,29 +426,45 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let expiry = tokio::spawn(expire_uploads(state.clone()));
+    let sweeper = tokio::spawn(sweep(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    expiry.abort();
+    sweeper.abort();
     result
 }
 
-/// Deletes abandoned uploads every ten minutes.
-async fn expire_uploads(state: AppState) {
-    let max_age_ms = i64::from(state.config.upload_expiry_hours) * 3600 * 1000;
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
+/// How often the server looks for abandoned uploads and staging files.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// At start-up and then every [`SWEEP_INTERVAL`]: deletes uploads nobody continued for
+/// `upload_expiry_hours` and their files, and the staging files that crashed store writes left
+/// that are as old.
+async fn sweep(state: AppState) {
+    let max_age = Duration::from_secs(u64::from(state.config.upload_expiry_hours) * 3600);
+    let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         tick.tick().await;
         let data = state.data_dir().to_owned();
+        let busy = state.upload_turns().busy();
+        state.running_hashes().prune(max_age);
         match state
-            .db(move |conn| uploads::expire(conn, &data, now_millis(), max_age_ms))
+            .db(move |conn| uploads::expire(conn, &data, now_millis(), max_age_ms, &busy))
             .await
         {
             Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "deleted abandoned uploads"),
+            Ok(n) => tracing::info!(deleted = n, "deleted abandoned uploads"),
             Err(e) => tracing::warn!(error = %e, "cannot expire uploads"),
+        }
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(max_age)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        match state.blobs().sweep_staging(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "deleted staging files of interrupted writes"),
+            Err(e) => tracing::warn!(error = %e, "cannot sweep the blob store"),
         }
     }
 }

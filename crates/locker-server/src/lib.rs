@@ -1,8 +1,9 @@
 //! `skylark-locker`: the self-hosted server that holds each Skylark user's music.
 //!
 //! This part holds accounts ([`accounts`]), sign-in sessions ([`sessions`]) with rate-limited
-//! logins ([`ratelimit`]), resumable tus uploads ([`uploads`]) into the content-addressed blob
-//! store ([`storage`]), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
+//! logins ([`ratelimit`]), resumable tus uploads ([`uploads`], one request at a time per upload:
+//! [`upload_turns`]) into the content-addressed blob store ([`storage`]: the data folder or an
+//! S3-compatible bucket), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
 //!
 //! **Architecture Invariant:** every query that touches a user's data is scoped to the user the
 //! request authenticated as; an id belonging to another account answers "not found".
@@ -24,6 +25,7 @@ pub mod sessions;
 pub mod signed;
 pub mod storage;
 pub mod stream;
+pub mod upload_turns;
 pub mod uploads;
 
 pub use crate::db::open_database;

@@ -21,7 +21,8 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve {
-        /// The data folder (database and, later, stored music).
+        /// The data folder: the database, uploads in progress, and the blob store (unless
+        /// locker.toml or SKYLARK_LOCKER_S3_BUCKET names an S3 bucket for it).
         #[arg(long)]
         data: PathBuf,
         /// Address to listen on (default 127.0.0.1:8750, or the config file's `listen`).

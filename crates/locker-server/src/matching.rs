@@ -16,8 +16,7 @@ use crate::accounts::UserId;
 use crate::error::{DbContext, Error, Result};
 use crate::storage::BlobStore;
 
-/// Files per match request, at most.
-pub const MAX_MATCH_FILES: usize = 10_000;
+pub use skylark_locker_api::MAX_MATCH_FILES;
 /// How long a claim challenge may be answered.
 pub const CLAIM_TTL_MS: i64 = 10 * 60 * 1000;
 /// Ranges per challenge, and the most bytes each covers.
@@ -188,25 +187,17 @@ impl PendingClaim {
 
     /// Whether `proof` is BLAKE3 of the nonce and the ranges of the stored blob.
     pub async fn verify(&self, blobs: &BlobStore, proof: &str) -> Result<bool> {
-        use futures::TryStreamExt;
         let mut hasher = blake3::Hasher::new();
         let nonce: Vec<u8> = (0..self.nonce.len() / 2)
             .filter_map(|i| u8::from_str_radix(&self.nonce[2 * i..2 * i + 2], 16).ok())
             .collect();
         hasher.update(&nonce);
         for &(offset, len) in &self.ranges {
-            let chunks: Vec<bytes::Bytes> = blobs
-                .read_range(&self.hash, offset..offset + len)
-                .await?
-                .try_collect()
-                .await
-                .map_err(|source| Error::Io {
-                    context: "reading a blob".to_owned(),
-                    source,
-                })?;
-            for chunk in chunks {
-                hasher.update(&chunk);
-            }
+            hasher.update(
+                &blobs
+                    .read_range_bytes(&self.hash, offset..offset.saturating_add(len))
+                    .await?,
+            );
         }
         Ok(hasher.finalize().to_hex().as_str() == proof.trim().to_ascii_lowercase())
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use skylark_locker_api::ErrorCode;
 
 use crate::accounts::UserId;
@@ -105,14 +105,7 @@ pub struct SignedQuery {
     pub sig: String,
 }
 
-/// The answer to `POST /api/v1/tracks/{id}/stream-url`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SignedUrl {
-    /// A path and query, relative to the server, that streams the track without a header.
-    pub url: String,
-    /// When it stops working, in milliseconds since the Unix epoch.
-    pub expires_at: i64,
-}
+pub use skylark_locker_api::SignedUrl;
 
 /// `POST /api/v1/tracks/{id}/stream-url`.
 pub async fn stream_url(

@@ -8,8 +8,14 @@
 //! becomes a blob (stored once for every account, counted against the uploader's quota), a
 //! mismatch is deleted and nothing is kept. Quota and the size limit are checked at creation,
 //! before any byte is accepted. Uploads untouched for a while expire ([`expire`]).
+//!
+//! Requests for one upload take turns ([`crate::upload_turns`]): a PATCH never appends while an
+//! older one is still reading, and a newer request makes an older one stop and hand over.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -26,6 +32,69 @@ use crate::error::{DbContext, Error, Result};
 use crate::http::AppState;
 use crate::sessions::Authenticated;
 use crate::{UnixMillis, now_millis};
+
+/// Bytes gathered before each write to an upload's file.
+const WRITE_BUFFER: usize = 1024 * 1024;
+/// Uploads whose running hash is kept between requests, at most (about 2 KiB each); others are
+/// hashed from their file when they finish.
+const MAX_RUNNING_HASHES: usize = 1024;
+
+/// The BLAKE3 state of unfinished uploads between their PATCH requests, so the hash of a whole
+/// upload is known the moment its last byte arrives. An entry is good only for the offset it was
+/// kept at; a request that finds none (after a restart, say) leaves the hash to [`finish`].
+#[derive(Debug, Default)]
+pub struct RunningHashes {
+    entries: std::sync::Mutex<std::collections::HashMap<String, RunningHash>>,
+}
+
+#[derive(Debug)]
+struct RunningHash {
+    offset: u64,
+    hasher: blake3::Hasher,
+    kept_at: std::time::Instant,
+}
+
+impl RunningHashes {
+    fn entries(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, RunningHash>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hash of upload `id`'s first `offset` bytes, if known (a new hash at offset 0).
+    fn take(&self, id: &str, offset: u64) -> Option<blake3::Hasher> {
+        match self.entries().remove(id) {
+            Some(entry) if entry.offset == offset => Some(entry.hasher),
+            _ if offset == 0 => Some(blake3::Hasher::new()),
+            _ => None,
+        }
+    }
+
+    /// Keeps the hash of upload `id`'s first `offset` bytes for its next request.
+    fn keep(&self, id: &str, offset: u64, hasher: blake3::Hasher) {
+        let mut entries = self.entries();
+        if entries.len() < MAX_RUNNING_HASHES {
+            let kept_at = std::time::Instant::now();
+            entries.insert(
+                id.to_owned(),
+                RunningHash {
+                    offset,
+                    hasher,
+                    kept_at,
+                },
+            );
+        }
+    }
+
+    /// Forgets the hash of upload `id` (terminated).
+    pub fn forget(&self, id: &str) {
+        self.entries().remove(id);
+    }
+
+    /// Forgets hashes kept longer than `max_age` ago (their uploads expire).
+    pub fn prune(&self, max_age: Duration) {
+        self.entries()
+            .retain(|_, entry| entry.kept_at.elapsed() < max_age);
+    }
+}
 
 /// The tus protocol version spoken.
 pub const TUS_VERSION: &str = "1.0.0";
@@ -280,6 +349,8 @@ pub async fn head(
     if let Some(refusal) = refuse_other_versions(&headers) {
         return refusal;
     }
+    // The turn, so the offset reported is not one an older PATCH is still moving.
+    let _turn = state.upload_turns().take(&id).await;
     let data = state.data_dir().to_owned();
     match state
         .db(move |conn| load(conn, &data, who.user.0, &id))
@@ -300,6 +371,8 @@ pub async fn terminate(
     if let Some(refusal) = refuse_other_versions(&headers) {
         return refusal;
     }
+    let _turn = state.upload_turns().take(&id).await;
+    state.running_hashes().forget(&id);
     let data = state.data_dir().to_owned();
     let result = state
         .db(move |conn| {
@@ -351,6 +424,9 @@ async fn patch_inner(
         return Ok(r);
     }
     let user = who.user.0;
+    // Held until the response: the bytes, the recorded progress and the blob are this request's
+    // alone. Taking it asks an older request still reading a body to stop.
+    let turn = state.upload_turns().take(&id).await;
     let lookup = id.clone();
     let data = state.data_dir().to_owned();
     let upload = state
@@ -386,7 +462,7 @@ async fn patch_inner(
     };
 
     let path = part_path(state.data_dir(), &id);
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .append(true)
         .open(&path)
         .await
@@ -394,6 +470,13 @@ async fn patch_inner(
             context: "opening an upload".to_owned(),
             source,
         })?;
+    // Bodies arrive in small chunks; each write to a tokio file is a trip to the blocking pool,
+    // so they are gathered into large writes. (Bytes still buffered when a request is cancelled
+    // are simply not in the file, and the file's length stays the record of what arrived.)
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    // The running hash covers exactly the bytes written, so a finished upload need not be read
+    // again to verify it.
+    let mut hasher = state.running_hashes().take(&id, upload.received);
     let room = upload.length - upload.received;
     let mut received = upload.received;
     let mut too_long = false;
@@ -402,7 +485,18 @@ async fn patch_inner(
         // tus checksum extension: a chunk is kept only once verified, so it is collected first
         // (at most the bytes the upload still lacks) and appended after the check.
         let mut chunk = Vec::new();
-        while let Some(part) = stream.next().await {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = turn.wanted() => {
+                    return Err(Error::api(
+                        ErrorCode::Conflict,
+                        "a newer request for this upload took over; the chunk was not kept",
+                    ));
+                }
+                next = stream.next() => next,
+            };
+            let Some(part) = next else { break };
             let part = part.map_err(|_| {
                 Error::api(
                     ErrorCode::BadRequest,
@@ -434,11 +528,25 @@ async fn patch_inner(
             context: "writing an upload".to_owned(),
             source,
         })?;
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
         received += chunk.len() as u64;
+        state
+            .metrics()
+            .upload_bytes
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     } else {
-        while let Some(chunk) = stream.next().await {
+        loop {
+            let next = tokio::select! {
+                biased;
+                // A newer request for this upload is waiting: what arrived so far is kept, and
+                // it resumes from there.
+                () = turn.wanted() => break,
+                next = stream.next() => next,
+            };
             // A dropped connection ends the body early; what arrived is kept for the resume.
-            let Ok(chunk) = chunk else { break };
+            let Some(Ok(chunk)) = next else { break };
             let left = upload.length - received;
             let take = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
             file.write_all(&chunk[..take])
@@ -447,11 +555,14 @@ async fn patch_inner(
                     context: "writing an upload".to_owned(),
                     source,
                 })?;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk[..take]);
+            }
             received += take as u64;
             state
                 .metrics()
                 .upload_bytes
-                .fetch_add(take as u64, std::sync::atomic::Ordering::Relaxed);
+                .fetch_add(take as u64, Ordering::Relaxed);
             if take < chunk.len() {
                 too_long = true;
                 break;
@@ -482,25 +593,40 @@ async fn patch_inner(
         ));
     }
     if upload.received == upload.length {
-        finish(&state, user, &upload, &path).await?;
+        finish(&state, user, &upload, &path, hasher).await?;
+    } else if let Some(hasher) = hasher {
+        state.running_hashes().keep(&id, upload.received, hasher);
     }
+    drop(turn);
     Ok(offset_response(StatusCode::NO_CONTENT, &upload))
 }
 
-/// Verifies a complete upload's hash and turns it into a blob of the account, or discards it.
-async fn finish(state: &AppState, user: i64, upload: &Upload, path: &Path) -> Result<()> {
-    let file = path.to_owned();
-    let actual = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(std::fs::File::open(&file)?)?;
-        Ok(hasher.finalize().to_hex().to_string())
-    })
-    .await
-    .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))?
-    .map_err(|source| Error::Io {
-        context: "hashing an upload".to_owned(),
-        source,
-    })?;
+/// Verifies a complete upload's hash (`running`, the hash of its bytes as they arrived, or else
+/// by reading the file) and turns it into a blob of the account, or discards it.
+async fn finish(
+    state: &AppState,
+    user: i64,
+    upload: &Upload,
+    path: &Path,
+    running: Option<blake3::Hasher>,
+) -> Result<()> {
+    let actual = match running {
+        Some(hasher) => hasher.finalize().to_hex().to_string(),
+        None => {
+            let file = path.to_owned();
+            tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+                let mut hasher = blake3::Hasher::new();
+                hasher.update_reader(std::fs::File::open(&file)?)?;
+                Ok(hasher.finalize().to_hex().to_string())
+            })
+            .await
+            .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))?
+            .map_err(|source| Error::Io {
+                context: "hashing an upload".to_owned(),
+                source,
+            })?
+        }
+    };
     let id = upload.id.clone();
     if actual != upload.blake3 {
         let part = path.to_owned();
@@ -520,8 +646,9 @@ async fn finish(state: &AppState, user: i64, upload: &Upload, path: &Path) -> Re
             ),
         ));
     }
-    state.blobs().put_file(&actual, path).await?;
+    // The cover is read first: a local store takes the file itself as the blob.
     let cover = crate::covers::extract(state, path).await;
+    state.blobs().put_file(&actual, path).await?;
     let (hash, size, now, part) = (actual, upload.length, now_millis(), path.to_owned());
     state
         .db(move |conn| {
@@ -556,8 +683,17 @@ async fn finish(state: &AppState, user: i64, upload: &Upload, path: &Path) -> Re
         .await
 }
 
-/// Deletes uploads untouched since `now - max_age_ms`, with their bytes; returns how many.
-pub fn expire(conn: &Connection, data: &Path, now: UnixMillis, max_age_ms: i64) -> Result<usize> {
+/// Deletes uploads untouched since `now - max_age_ms`, with their bytes, except those in `busy`
+/// (a request is working on them); then the `.part` files in `data/uploads` that no upload owns
+/// (a crash between creating the file and recording the upload leaves one) and that are as old.
+/// Returns how many uploads and files it deleted.
+pub fn expire(
+    conn: &Connection,
+    data: &Path,
+    now: UnixMillis,
+    max_age_ms: i64,
+    busy: &HashSet<String>,
+) -> Result<usize> {
     let cutoff = now.saturating_sub(max_age_ms);
     let ids: Vec<String> = {
         let mut stmt = conn
@@ -569,12 +705,41 @@ pub fn expire(conn: &Connection, data: &Path, now: UnixMillis, max_age_ms: i64) 
         rows.collect::<rusqlite::Result<_>>()
             .ctx("finding abandoned uploads")?
     };
-    for id in &ids {
+    let mut deleted = 0;
+    for id in ids.iter().filter(|id| !busy.contains(*id)) {
         conn.execute("DELETE FROM uploads WHERE id = ?1", [id])
             .ctx("expiring an upload")?;
         let _ = std::fs::remove_file(part_path(data, id));
+        deleted += 1;
     }
-    Ok(ids.len())
+    let Ok(entries) = std::fs::read_dir(data.join("uploads")) else {
+        return Ok(deleted);
+    };
+    let file_cutoff =
+        SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(cutoff).unwrap_or_default());
+    let mut owned = conn
+        .prepare("SELECT EXISTS (SELECT 1 FROM uploads WHERE id = ?1)")
+        .ctx("finding orphaned upload files")?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
+            continue;
+        };
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified < file_cutoff);
+        if !old || busy.contains(id) {
+            continue;
+        }
+        let has_owner: bool = owned
+            .query_row([id], |r| r.get(0))
+            .ctx("finding orphaned upload files")?;
+        if !has_owner && std::fs::remove_file(entry.path()).is_ok() {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -74,8 +74,8 @@ impl Locker {
         format!("http://{}", self.addr)
     }
 
-    /// Bytes the locker has received in upload PATCH bodies without a checksum header (the
-    /// `skylark_locker_upload_bytes_total` metric).
+    /// Bytes the locker has received in upload PATCH bodies, with or without a checksum header
+    /// (the `skylark_locker_upload_bytes_total` metric).
     pub fn upload_bytes(&self) -> u64 {
         self.state.metrics().upload_bytes.load(Ordering::Relaxed)
     }

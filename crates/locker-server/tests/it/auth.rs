@@ -2,23 +2,14 @@
 
 use skylark_locker::config::Config;
 
-use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error};
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, get, get_json};
 
 #[tokio::test]
 async fn login_me_logout() {
     let locker = Locker::start(Config::default()).await;
     let token = locker.login("alice", ALICE_PASSWORD).await;
     assert_eq!(token.len(), 64);
-    let me: serde_json::Value = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = get_json(&locker, &token, "/api/v1/me").await;
     assert_eq!(me["name"], "alice");
     let out = locker
         .http
@@ -28,13 +19,7 @@ async fn login_me_logout() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    let after = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let after = get(&locker, &token, "/api/v1/me").await;
     assert_eq!(after.headers()["www-authenticate"], "Bearer");
     assert_error(after, 401, "unauthorized").await;
     locker.stop().await;
@@ -128,13 +113,8 @@ async fn sessions_list_and_revoke_within_one_account() {
     let laptop = locker.login("alice", ALICE_PASSWORD).await;
     let phone = locker.login("alice", ALICE_PASSWORD).await;
     let bob = locker.login("bob", BOB_PASSWORD).await;
-    let list: Vec<serde_json::Value> = locker
-        .http
-        .get(locker.url("/api/v1/auth/sessions"))
-        .bearer_auth(&laptop)
-        .send()
+    let list: Vec<serde_json::Value> = get(&locker, &laptop, "/api/v1/auth/sessions")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -154,13 +134,7 @@ async fn sessions_list_and_revoke_within_one_account() {
         .await
         .unwrap();
     assert_error(theirs, 404, "not_found").await;
-    let still = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(&phone)
-        .send()
-        .await
-        .unwrap();
+    let still = get(&locker, &phone, "/api/v1/me").await;
     assert_eq!(still.status(), 200);
 
     let revoke = locker
@@ -171,13 +145,7 @@ async fn sessions_list_and_revoke_within_one_account() {
         .await
         .unwrap();
     assert_eq!(revoke.status(), 204);
-    let gone = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(&phone)
-        .send()
-        .await
-        .unwrap();
+    let gone = get(&locker, &phone, "/api/v1/me").await;
     assert_error(gone, 401, "unauthorized").await;
     locker.stop().await;
 }
@@ -253,13 +221,7 @@ async fn metrics_in_prometheus_text() {
         .send()
         .await
         .unwrap();
-    let _ = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let _ = get(&locker, &token, "/api/v1/me").await;
     let r = locker
         .http
         .get(locker.url("/metrics"))

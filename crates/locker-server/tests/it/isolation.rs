@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use skylark_locker::config::Config;
 use skylark_testsupport::{Format, TagSpec, Tone, cover_png, write_audio};
 
-use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, upload};
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, get, get_json, post_json, upload};
 
 #[tokio::test]
 async fn another_accounts_ids_are_not_found_anywhere() {
@@ -36,14 +36,8 @@ async fn another_accounts_ids_are_not_found_anywhere() {
         {"id": "a2", "hlc": {"wall_ms": 2, "counter": 0, "device": "a"}, "type": "playlist_set", "playlist": "p1", "name": "Private"}
     ]});
     assert_eq!(
-        locker
-            .http
-            .post(locker.url("/api/v1/ops"))
-            .bearer_auth(&alice)
-            .json(&ops)
-            .send()
+        post_json(&locker, &alice, "/api/v1/ops", &ops)
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -64,13 +58,8 @@ async fn another_accounts_ids_are_not_found_anywhere() {
         .await
         .unwrap();
     let upload_url = pending.headers()["location"].to_str().unwrap().to_owned();
-    let sessions: Vec<Value> = locker
-        .http
-        .get(locker.url("/api/v1/auth/sessions"))
-        .bearer_auth(&alice)
-        .send()
+    let sessions: Vec<Value> = get(&locker, &alice, "/api/v1/auth/sessions")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -88,14 +77,7 @@ async fn another_accounts_ids_are_not_found_anywhere() {
     .unwrap();
     let other_bytes = std::fs::read(&other).unwrap();
     upload(&locker, &bob, &other_bytes).await;
-    let verdicts: Value = locker
-        .http
-        .post(locker.url("/api/v1/match"))
-        .bearer_auth(&alice)
-        .json(&json!({"files": [{"file_hash": blake3::hash(&other_bytes).to_hex().to_string(), "size": other_bytes.len()}]}))
-        .send()
-        .await
-        .unwrap()
+    let verdicts: Value = post_json(&locker, &alice, "/api/v1/match", &json!({"files": [{"file_hash": blake3::hash(&other_bytes).to_hex().to_string(), "size": other_bytes.len()}]})).await
         .json()
         .await
         .unwrap();
@@ -136,18 +118,7 @@ async fn another_accounts_ids_are_not_found_anywhere() {
         "/api/v1/tracks/t1/stream".to_owned(),
         format!("/api/v1/covers/{cover_hash}"),
     ] {
-        assert_error(
-            locker
-                .http
-                .get(locker.url(&path))
-                .bearer_auth(&bob)
-                .send()
-                .await
-                .unwrap(),
-            404,
-            "not_found",
-        )
-        .await;
+        assert_error(get(&locker, &bob, &path).await, 404, "not_found").await;
     }
     let signed: Value = locker
         .http
@@ -178,55 +149,37 @@ async fn another_accounts_ids_are_not_found_anywhere() {
         .await
         .unwrap();
     assert_error(revoke, 404, "not_found").await;
-    let claim = locker
-        .http
-        .post(locker.url("/api/v1/claims"))
-        .bearer_auth(&bob)
-        .json(&json!({"id": alice_claim, "proof": "00".repeat(32)}))
-        .send()
-        .await
-        .unwrap();
+    let claim = post_json(
+        &locker,
+        &bob,
+        "/api/v1/claims",
+        &json!({"id": alice_claim, "proof": "00".repeat(32)}),
+    )
+    .await;
     assert_error(claim, 404, "not_found").await;
     let steal = json!({"ops": [{"id": "b1", "hlc": {"wall_ms": 9, "counter": 0, "device": "b"}, "type": "track_set", "track": "t9", "blob": blob, "fields": {}}]});
     assert_error(
-        locker
-            .http
-            .post(locker.url("/api/v1/ops"))
-            .bearer_auth(&bob)
-            .json(&steal)
-            .send()
-            .await
-            .unwrap(),
+        post_json(&locker, &bob, "/api/v1/ops", &steal).await,
         404,
         "not_found",
     )
     .await;
-    let feed: Value = locker
-        .http
-        .get(locker.url("/api/v1/changes"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed: Value = get_json(&locker, &bob, "/api/v1/changes").await;
     let text = feed.to_string();
     assert!(
         !text.contains("Secret") && !text.contains("Private"),
         "{text}"
     );
-    let verdicts: Value = locker
-        .http
-        .post(locker.url("/api/v1/match"))
-        .bearer_auth(&bob)
-        .json(&json!({"files": [{"file_hash": blob, "size": file.len()}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verdicts: Value = post_json(
+        &locker,
+        &bob,
+        "/api/v1/match",
+        &json!({"files": [{"file_hash": blob, "size": file.len()}]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(
         verdicts["results"][0]["status"], "claim",
         "Bob must prove he has Alice's file"
@@ -234,13 +187,8 @@ async fn another_accounts_ids_are_not_found_anywhere() {
 
     // Alice's things are all still there.
     assert_eq!(
-        locker
-            .http
-            .get(locker.url("/api/v1/tracks/t1/stream"))
-            .bearer_auth(&alice)
-            .send()
+        get(&locker, &alice, "/api/v1/tracks/t1/stream")
             .await
-            .unwrap()
             .status(),
         200
     );
@@ -250,16 +198,6 @@ async fn another_accounts_ids_are_not_found_anywhere() {
         .bearer_auth(&alice)
         .header("tus-resumable", "1.0.0");
     assert_eq!(head.send().await.unwrap().status(), 200);
-    assert_eq!(
-        locker
-            .http
-            .get(locker.url("/api/v1/me"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(get(&locker, &alice, "/api/v1/me").await.status(), 200);
     locker.stop().await;
 }

@@ -5,8 +5,26 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Value, json};
+
+use crate::python::free_port;
+use crate::{Server, files_under, location, tus_create, tus_patch};
+
+/// A `skylark-locker` process on `base`.
+struct Process {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Server for Process {
+    fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
 
 fn start(data: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_skylark-locker"))
@@ -34,14 +52,6 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
     panic!("the locker did not start");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn a_killed_server_keeps_what_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -49,10 +59,13 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
     skylark_locker::accounts::add_user(&conn, "kim", "a long password", 0, 0).unwrap();
     drop(conn);
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let server = Process {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let (http, base) = (&server.http, &server.base);
+    let mut process = start(dir.path(), port);
+    wait_ready(http, base).await;
     let login: Value = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "kim", "password": "a long password"}))
@@ -74,11 +87,7 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
         .collect();
     let mut done = Vec::new();
     for file in &files {
-        let hash = blake3::hash(file).to_hex().to_string();
-        let location = create(&http, &base, &token, file.len(), &hash).await;
-        let r = patch(&http, &base, &token, &location, 0, file.clone()).await;
-        assert_eq!(r.status(), 204);
-        done.push(hash);
+        done.push(crate::upload(&server, &token, file).await);
     }
     let ops: Vec<Value> = (0..50)
         .map(|i| json!({"id": format!("op{i}"), "hlc": {"wall_ms": i, "counter": 0, "device": "k"}, "type": "rating", "track": format!("t{i}"), "rating": 40}))
@@ -97,38 +106,21 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
         .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
         .collect();
     let big_hash = blake3::hash(&big).to_hex().to_string();
-    let big_location = create(&http, &base, &token, big.len(), &big_hash).await;
-    assert_eq!(
-        patch(
-            &http,
-            &base,
-            &token,
-            &big_location,
-            0,
-            big[..1_000_000].to_vec()
-        )
-        .await
-        .status(),
-        204
-    );
+    let big_location = location(&tus_create(&server, &token, big.len(), &big_hash).await);
+    let first_half = tus_patch(&server, &token, &big_location, 0, big[..1_000_000].to_vec());
+    assert_eq!(first_half.await.status(), 204);
     let racing = {
-        let (http, base, token, big, loc) = (
-            http.clone(),
-            base.clone(),
+        let (server, token, big, loc) = (
+            Process {
+                http: http.clone(),
+                base: base.clone(),
+            },
             token.clone(),
             big.clone(),
             big_location.clone(),
         );
         tokio::spawn(async move {
-            let _ = patch(
-                &http,
-                &base,
-                &token,
-                &loc,
-                1_000_000,
-                big[1_000_000..].to_vec(),
-            )
-            .await;
+            let _ = tus_patch(&server, &token, &loc, 1_000_000, big[1_000_000..].to_vec()).await;
         })
     };
     let writer = {
@@ -150,35 +142,22 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
         })
     };
     tokio::time::sleep(Duration::from_millis(30)).await;
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    process.kill().unwrap(); // SIGKILL
+    process.wait().unwrap();
     let _ = racing.await;
     let _ = writer.await;
 
     // Restart on the same data.
-    let mut server = start(dir.path(), port);
-    wait_ready(&http, &base).await;
+    let mut process = start(dir.path(), port);
+    wait_ready(http, base).await;
     // Every acknowledged upload is there and intact.
     for (file, hash) in files.iter().zip(&done) {
-        let r = http
-            .get(format!("{base}/api/v1/blobs/{hash}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let r = crate::get(&server, &token, &format!("/api/v1/blobs/{hash}")).await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.unwrap().as_ref(), file.as_slice());
     }
     // Every acknowledged op is in the feed, once.
-    let feed: Value = http
-        .get(format!("{base}/api/v1/changes?limit=5000"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed = crate::get_json(&server, &token, "/api/v1/changes?limit=5000").await;
     let ids: Vec<&str> = feed["changes"]
         .as_array()
         .unwrap()
@@ -193,53 +172,27 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
         );
     }
     // The big upload either finished (and is then intact) or resumes from where the bytes stop.
-    let finished = http
-        .get(format!("{base}/api/v1/blobs/{big_hash}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let big_url = format!("/api/v1/blobs/{big_hash}");
+    let finished = crate::get(&server, &token, &big_url).await;
     if finished.status() == 200 {
         assert_eq!(finished.bytes().await.unwrap().as_ref(), big.as_slice());
     } else {
-        let head = http
-            .head(format!("{base}{big_location}"))
-            .bearer_auth(&token)
-            .header("tus-resumable", "1.0.0")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(head.status(), 200);
-        let offset: usize = head.headers()["upload-offset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let offset = crate::tus_offset(&server, &token, &big_location).await;
         assert!(offset >= 1_000_000, "{offset}");
-        assert_eq!(
-            patch(
-                &http,
-                &base,
-                &token,
-                &big_location,
-                offset,
-                big[offset..].to_vec()
-            )
-            .await
-            .status(),
-            204
+        let rest = tus_patch(
+            &server,
+            &token,
+            &big_location,
+            offset,
+            big[offset..].to_vec(),
         );
-        let r = http
-            .get(format!("{base}/api/v1/blobs/{big_hash}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        assert_eq!(rest.await.status(), 204);
+        let r = crate::get(&server, &token, &big_url).await;
         assert_eq!(r.bytes().await.unwrap().as_ref(), big.as_slice());
     }
     // No blob in the store fails its hash. (An interrupted store write may leave a staging file
     // beside the blobs; its name is not a hash, so it is never served as one.)
-    for entry in walk(&dir.path().join("store/blobs")) {
+    for entry in files_under(&dir.path().join("store/blobs")) {
         let name = entry.file_name().unwrap().to_str().unwrap().to_owned();
         if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
@@ -252,58 +205,6 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
             entry.display()
         );
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-async fn create(http: &reqwest::Client, base: &str, token: &str, len: usize, hash: &str) -> String {
-    let r = http
-        .post(format!("{base}/api/v1/uploads"))
-        .bearer_auth(token)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-length", len.to_string())
-        .header(
-            "upload-metadata",
-            format!(
-                "blake3 {}",
-                base64::engine::general_purpose::STANDARD.encode(hash)
-            ),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.headers()["location"].to_str().unwrap().to_owned()
-}
-
-async fn patch(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    location: &str,
-    offset: usize,
-    body: Vec<u8>,
-) -> reqwest::Response {
-    http.patch(format!("{base}{location}"))
-        .bearer_auth(token)
-        .header("tus-resumable", "1.0.0")
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", offset.to_string())
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    process.kill().unwrap();
+    process.wait().unwrap();
 }

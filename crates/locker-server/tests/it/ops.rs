@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use skylark_locker::config::Config;
 
-use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error};
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, get, post_json};
 
 fn op(id: &str, wall: i64, device: &str, change: Value) -> Value {
     let mut op = json!({"id": id, "hlc": {"wall_ms": wall, "counter": 0, "device": device}});
@@ -14,27 +14,19 @@ fn op(id: &str, wall: i64, device: &str, change: Value) -> Value {
 }
 
 async fn post(locker: &Locker, token: &str, ops: Vec<Value>) -> reqwest::Response {
-    locker
-        .http
-        .post(locker.url("/api/v1/ops"))
-        .bearer_auth(token)
-        .json(&json!({ "ops": ops }))
-        .send()
-        .await
-        .unwrap()
+    post_json(locker, token, "/api/v1/ops", &json!({ "ops": ops })).await
 }
 
 async fn feed(locker: &Locker, token: &str, since: i64, limit: u32) -> Value {
-    locker
-        .http
-        .get(locker.url(&format!("/api/v1/changes?since={since}&limit={limit}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get(
+        locker,
+        token,
+        &format!("/api/v1/changes?since={since}&limit={limit}"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
 }
 
 fn user(locker: &Locker, name: &str) -> (rusqlite::Connection, skylark_locker::accounts::UserId) {
@@ -238,13 +230,7 @@ async fn the_feed_pages_in_order_and_is_per_account() {
         1,
         "bob sees only his own ops"
     );
-    let bad = locker
-        .http
-        .get(locker.url("/api/v1/changes?since=abc"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let bad = get(&locker, &alice, "/api/v1/changes?since=abc").await;
     assert_error(bad, 400, "bad_request").await;
     locker.stop().await;
 }

@@ -3,29 +3,13 @@
 use serde_json::json;
 use skylark_locker::config::Config;
 
-use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, upload};
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, link, post_json, upload};
 
 /// A FLAC-looking file: the magic, then deterministic bytes.
 fn file() -> Vec<u8> {
     let mut bytes = b"fLaC".to_vec();
     bytes.extend((0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
     bytes
-}
-
-async fn link(locker: &Locker, token: &str, track: &str, blob: &str) {
-    let ops = json!({"ops": [{
-        "id": format!("link-{track}"), "hlc": {"wall_ms": 1, "counter": 0, "device": "d"},
-        "type": "track_set", "track": track, "blob": blob, "fields": {"title": "Song"}
-    }]});
-    let r = locker
-        .http
-        .post(locker.url("/api/v1/ops"))
-        .bearer_auth(token)
-        .json(&ops)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]
@@ -138,14 +122,7 @@ async fn only_the_owner_streams_and_deleted_tracks_are_gone() {
     )
     .await;
     let delete = json!({"ops": [{"id": "del", "hlc": {"wall_ms": 5, "counter": 0, "device": "d"}, "type": "track_delete", "track": "t1"}]});
-    locker
-        .http
-        .post(locker.url("/api/v1/ops"))
-        .bearer_auth(&alice)
-        .json(&delete)
-        .send()
-        .await
-        .unwrap();
+    post_json(&locker, &alice, "/api/v1/ops", &delete).await;
     assert_error(
         locker
             .http
@@ -233,14 +210,7 @@ async fn huge_and_malformed_bodies_are_refused_and_the_server_keeps_serving() {
         .unwrap();
     assert_error(r, 413, "payload_too_large").await;
     let wrong_types = json!({"ops": [{"id": 5, "hlc": "yesterday", "type": "play"}]});
-    let r = locker
-        .http
-        .post(locker.url("/api/v1/ops"))
-        .bearer_auth(&alice)
-        .json(&wrong_types)
-        .send()
-        .await
-        .unwrap();
+    let r = post_json(&locker, &alice, "/api/v1/ops", &wrong_types).await;
     assert_error(r, 400, "bad_request").await;
     let health = locker
         .http

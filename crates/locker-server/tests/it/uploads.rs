@@ -3,109 +3,13 @@
 use base64::Engine;
 use skylark_locker::config::Config;
 
-use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error};
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-/// Deterministic test bytes.
-fn payload(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) ^ seed).to_le_bytes()[1])
-        .collect()
-}
-
-fn blake3_hex(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
-}
-
-/// Creates an upload and returns its URL path.
-async fn create(locker: &Locker, token: &str, length: usize, hash: &str) -> reqwest::Response {
-    locker
-        .http
-        .post(locker.url("/api/v1/uploads"))
-        .bearer_auth(token)
-        .header("tus-resumable", "1.0.0")
-        .header("upload-length", length.to_string())
-        .header(
-            "upload-metadata",
-            format!("filename {},blake3 {}", b64("song.flac"), b64(hash)),
-        )
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(
-    locker: &Locker,
-    token: &str,
-    location: &str,
-    offset: usize,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    locker
-        .http
-        .patch(locker.url(location))
-        .bearer_auth(token)
-        .header("tus-resumable", "1.0.0")
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", offset.to_string())
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn offset(locker: &Locker, token: &str, location: &str) -> usize {
-    let r = locker
-        .http
-        .head(locker.url(location))
-        .bearer_auth(token)
-        .header("tus-resumable", "1.0.0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    r.headers()["upload-offset"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-async fn used_bytes(locker: &Locker, token: &str) -> u64 {
-    let me: serde_json::Value = locker
-        .http
-        .get(locker.url("/api/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    me["used_bytes"].as_u64().unwrap()
-}
+use crate::{
+    ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, blake3_hex, files_under, get, location,
+    payload, tus_create as create, tus_offset as offset, tus_patch as patch, used_bytes,
+};
 
 fn stored_blobs(locker: &Locker) -> Vec<std::path::PathBuf> {
-    walkdir(locker.dir.path().join("store"))
-}
-
-fn walkdir(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walkdir(p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
+    files_under(&locker.dir.path().join("store"))
 }
 
 #[tokio::test]
@@ -174,28 +78,20 @@ async fn a_dropped_connection_keeps_what_arrived() {
     let token = locker.login("alice", ALICE_PASSWORD).await;
     let bytes = payload(200_000, 2);
     let hash = blake3_hex(&bytes);
-    let location = create(&locker, &token, bytes.len(), &hash).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = location(&create(&locker, &token, bytes.len(), &hash).await);
 
     // The client declares the whole rest, sends 120,000 bytes, then its connection drops.
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut socket = tokio::net::TcpStream::connect(locker.addr).await.unwrap();
-        let head = format!(
-            "PATCH {location} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
-             Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
-             Upload-Offset: 0\r\nContent-Length: {}\r\n\r\n",
-            locker.addr,
-            bytes.len()
-        );
-        socket.write_all(head.as_bytes()).await.unwrap();
-        socket.write_all(&bytes[..120_000]).await.unwrap();
-        socket.flush().await.unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        drop(socket);
-    }
+    drop(
+        stalled_patch(
+            &locker,
+            &token,
+            &location,
+            "",
+            bytes.len(),
+            &bytes[..120_000],
+        )
+        .await,
+    );
     // Give the server a moment to record what it received.
     let mut at = 0;
     for _ in 0..50 {
@@ -218,36 +114,30 @@ async fn a_wrong_hash_keeps_nothing() {
     let token = locker.login("alice", ALICE_PASSWORD).await;
     let bytes = payload(50_000, 3);
     let wrong = blake3_hex(b"something else");
-    let location = create(&locker, &token, bytes.len(), &wrong).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = location(&create(&locker, &token, bytes.len(), &wrong).await);
     let r = patch(&locker, &token, &location, 0, bytes).await;
     assert_error(r, 460, "checksum_mismatch").await;
     assert!(stored_blobs(&locker).is_empty());
     assert_eq!(used_bytes(&locker, &token).await, 0);
     assert!(
-        walkdir(locker.dir.path().join("uploads")).is_empty(),
+        files_under(&locker.dir.path().join("uploads")).is_empty(),
         "the partial file is deleted"
     );
     locker.stop().await;
 }
 
-#[tokio::test]
-async fn chunk_checksums_are_checked() {
-    let locker = Locker::start(Config::default()).await;
-    let token = locker.login("alice", ALICE_PASSWORD).await;
-    let bytes = payload(10_000, 4);
-    let location = create(&locker, &token, bytes.len(), &blake3_hex(&bytes))
-        .await
-        .headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let bad = locker
+/// A PATCH at offset 0 carrying `Upload-Checksum: sha1 <digest>`.
+async fn checksummed_patch(
+    locker: &Locker,
+    token: &str,
+    location: &str,
+    digest: &[u8],
+    body: Vec<u8>,
+) -> reqwest::Response {
+    locker
         .http
-        .patch(locker.url(&location))
-        .bearer_auth(&token)
+        .patch(locker.url(location))
+        .bearer_auth(token)
         .header("tus-resumable", "1.0.0")
         .header("content-type", "application/offset+octet-stream")
         .header("upload-offset", "0")
@@ -255,39 +145,58 @@ async fn chunk_checksums_are_checked() {
             "upload-checksum",
             format!(
                 "sha1 {}",
-                base64::engine::general_purpose::STANDARD.encode([0u8; 20])
+                base64::engine::general_purpose::STANDARD.encode(digest)
             ),
         )
-        .body(bytes[..5_000].to_vec())
+        .body(body)
         .send()
         .await
+        .unwrap()
+}
+
+/// The `skylark_locker_upload_bytes_total` metric.
+async fn upload_bytes_metric(locker: &Locker) -> u64 {
+    let text = locker
+        .http
+        .get(locker.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
         .unwrap();
-    assert_error(bad, 460, "checksum_mismatch").await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("skylark_locker_upload_bytes_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no upload bytes metric in\n{text}"))
+}
+
+#[tokio::test]
+async fn chunk_checksums_are_checked_and_counted() {
+    use sha1::Digest;
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let bytes = payload(10_000, 4);
+    let location = location(&create(&locker, &token, bytes.len(), &blake3_hex(&bytes)).await);
+    let bad = checksummed_patch(
+        &locker,
+        &token,
+        &location,
+        &[0u8; 20],
+        bytes[..5_000].to_vec(),
+    );
+    assert_error(bad.await, 460, "checksum_mismatch").await;
     assert_eq!(
         offset(&locker, &token, &location).await,
         0,
         "the chunk was discarded"
     );
-    use sha1::Digest;
-    let good = locker
-        .http
-        .patch(locker.url(&location))
-        .bearer_auth(&token)
-        .header("tus-resumable", "1.0.0")
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", "0")
-        .header(
-            "upload-checksum",
-            format!(
-                "sha1 {}",
-                base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(&bytes))
-            ),
-        )
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(upload_bytes_metric(&locker).await, 0, "nor counted");
+    let digest = sha1::Sha1::digest(&bytes);
+    let good = checksummed_patch(&locker, &token, &location, &digest, bytes.clone()).await;
     assert_eq!(good.status(), 204);
+    // Regression: bytes that came with a checksum were kept but never counted.
+    assert_eq!(upload_bytes_metric(&locker).await, 10_000);
     locker.stop().await;
 }
 
@@ -368,12 +277,7 @@ async fn another_accounts_upload_is_not_found() {
     let alice = locker.login("alice", ALICE_PASSWORD).await;
     let bob = locker.login("bob", BOB_PASSWORD).await;
     let bytes = payload(1_000, 5);
-    let location = create(&locker, &alice, bytes.len(), &blake3_hex(&bytes))
-        .await
-        .headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let location = location(&create(&locker, &alice, bytes.len(), &blake3_hex(&bytes)).await);
     let head = locker
         .http
         .head(locker.url(&location))
@@ -425,10 +329,7 @@ async fn the_same_bytes_are_stored_once_for_two_accounts() {
     let bytes = payload(40_000, 6);
     let hash = blake3_hex(&bytes);
     for token in [&alice, &bob] {
-        let location = create(&locker, token, bytes.len(), &hash).await.headers()["location"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let location = location(&create(&locker, token, bytes.len(), &hash).await);
         assert_eq!(
             patch(&locker, token, &location, 0, bytes.clone())
                 .await
@@ -441,26 +342,6 @@ async fn the_same_bytes_are_stored_once_for_two_accounts() {
     locker.stop().await;
 }
 
-#[test]
-fn abandoned_uploads_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = skylark_locker::open_database(dir.path()).unwrap();
-    let user = skylark_locker::accounts::add_user(&conn, "erin", "long enough", 0, 0).unwrap();
-    std::fs::create_dir_all(dir.path().join("uploads")).unwrap();
-    for (id, updated) in [("old", 1_000), ("new", 90_000)] {
-        conn.execute(
-            "INSERT INTO uploads(id, user_id, length, blake3, created_at, updated_at) VALUES (?1, ?2, 10, 'x', ?3, ?3)",
-            rusqlite::params![id, user.0, updated],
-        )
-        .unwrap();
-        std::fs::write(dir.path().join(format!("uploads/{id}.part")), b"abc").unwrap();
-    }
-    let n = skylark_locker::uploads::expire(&conn, dir.path(), 100_000, 50_000).unwrap();
-    assert_eq!(n, 1);
-    assert!(!dir.path().join("uploads/old.part").exists());
-    assert!(dir.path().join("uploads/new.part").exists());
-}
-
 #[tokio::test]
 async fn two_accounts_uploading_the_same_bytes_at_once_end_with_one_blob() {
     let locker = Locker::start(Config::default()).await;
@@ -468,14 +349,8 @@ async fn two_accounts_uploading_the_same_bytes_at_once_end_with_one_blob() {
     let bob = locker.login("bob", BOB_PASSWORD).await;
     let bytes = payload(2_000_000, 9);
     let hash = blake3_hex(&bytes);
-    let a = create(&locker, &alice, bytes.len(), &hash).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let b = create(&locker, &bob, bytes.len(), &hash).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let a = location(&create(&locker, &alice, bytes.len(), &hash).await);
+    let b = location(&create(&locker, &bob, bytes.len(), &hash).await);
     // Both send the first half, then both send the rest at the same moment.
     assert_eq!(
         patch(&locker, &alice, &a, 0, bytes[..1_000_000].to_vec())
@@ -505,14 +380,111 @@ async fn two_accounts_uploading_the_same_bytes_at_once_end_with_one_blob() {
     assert_eq!(std::fs::read(&blobs[0]).unwrap(), bytes);
     for token in [&alice, &bob] {
         assert_eq!(used_bytes(&locker, token).await, 2_000_000);
-        let r = locker
-            .http
-            .get(locker.url(&format!("/api/v1/blobs/{hash}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let r = get(&locker, token, &format!("/api/v1/blobs/{hash}")).await;
         assert_eq!(r.status(), 200);
     }
+    locker.stop().await;
+}
+
+/// Opens a PATCH of `location` at offset 0 with `headers` (`Name: value\r\n` lines) declaring
+/// `declared` body bytes and sends `sent` of them, leaving the connection open as a stalled
+/// client does.
+async fn stalled_patch(
+    locker: &Locker,
+    token: &str,
+    location: &str,
+    headers: &str,
+    declared: usize,
+    sent: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut socket = tokio::net::TcpStream::connect(locker.addr).await.unwrap();
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Upload-Offset: 0\r\n{headers}Content-Length: {declared}\r\n\r\n",
+        locker.addr,
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(sent).await.unwrap();
+    socket.flush().await.unwrap();
+    // Let the server take in what was sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    socket
+}
+
+/// Regression: a client that resumed on a new connection while its old PATCH was still open had
+/// both requests appending to the same file, so bytes the old connection delivered late landed
+/// after the new ones and the upload failed its hash.
+#[tokio::test]
+async fn a_stalled_patch_hands_over_and_appends_nothing_more() {
+    use tokio::io::AsyncWriteExt;
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let bytes = payload(300_000, 10);
+    let location = location(&create(&locker, &token, bytes.len(), &blake3_hex(&bytes)).await);
+    let mut old = stalled_patch(
+        &locker,
+        &token,
+        &location,
+        "",
+        bytes.len(),
+        &bytes[..100_000],
+    )
+    .await;
+
+    // The client gives up on the old connection and resumes: HEAD asks the old request to stop,
+    // then reports where the bytes end.
+    let at = offset(&locker, &token, &location).await;
+    assert!(at > 0 && at <= 100_000, "resume from {at}");
+    let r = patch(&locker, &token, &location, at, bytes[at..200_000].to_vec()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["upload-offset"], "200000");
+
+    // The old connection delivers more of its body late: none of it is written.
+    let _ = old.write_all(&bytes[100_000..150_000]).await;
+    let _ = old.flush().await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(offset(&locker, &token, &location).await, 200_000);
+    let r = patch(
+        &locker,
+        &token,
+        &location,
+        200_000,
+        bytes[200_000..].to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    assert_eq!(std::fs::read(&stored_blobs(&locker)[0]).unwrap(), bytes);
+    locker.stop().await;
+}
+
+/// A checksummed chunk whose request hands over is dropped whole: only verified chunks are kept.
+#[tokio::test]
+async fn a_stalled_checksummed_patch_keeps_nothing_of_its_chunk() {
+    use sha1::Digest;
+    use tokio::io::AsyncWriteExt;
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let bytes = payload(100_000, 11);
+    let location = location(&create(&locker, &token, bytes.len(), &blake3_hex(&bytes)).await);
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(&bytes));
+    let checksum = format!("Upload-Checksum: sha1 {digest}\r\n");
+    let mut socket = stalled_patch(
+        &locker,
+        &token,
+        &location,
+        &checksum,
+        bytes.len(),
+        &bytes[..60_000],
+    )
+    .await;
+    assert_eq!(offset(&locker, &token, &location).await, 0);
+    let _ = socket.write_all(&bytes[60_000..]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(offset(&locker, &token, &location).await, 0);
+    let r = patch(&locker, &token, &location, 0, bytes.clone()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(std::fs::read(&stored_blobs(&locker)[0]).unwrap(), bytes);
     locker.stop().await;
 }
