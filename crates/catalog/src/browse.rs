@@ -160,7 +160,11 @@ pub(crate) const TRACK_COLUMNS: &str =
         WHERE f.track_id = t.id AND r.reachable = 1),
     (SELECT group_concat(ar.name, char(31)) FROM
         (SELECT a.name AS name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
-         WHERE ta.track_id = t.id ORDER BY ta.position) ar)";
+         WHERE ta.track_id = t.id ORDER BY ta.position) ar),
+    t.loved";
+
+/// How many columns [`TRACK_COLUMNS`] selects: columns selected after them start here.
+const TRACK_COLUMN_COUNT: usize = 36;
 
 /// The joins [`TRACK_COLUMNS`] needs.
 pub(crate) const TRACK_JOINS: &str =
@@ -227,6 +231,7 @@ pub(crate) fn track_from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Trac
         play_count: r.get(28)?,
         last_played: nonzero(last_played).map(from_millis),
         rating: nonzero(rating).and_then(|v| Rating::try_new(v).ok()),
+        loved: r.get(35)?,
         added: from_millis(r.get(31)?),
         path: r.get::<Option<Vec<u8>>>(32)?.map(|p| paths::from_bytes(&p)),
         availability: if r.get(33)? {
@@ -338,7 +343,7 @@ impl Catalog {
             columns.join(", "),
             query.limit
         );
-        let key_start = 35;
+        let key_start = TRACK_COLUMN_COUNT;
         let mut stmt = self.conn().prepare_cached(&sql).ctx("listing tracks")?;
         let mut rows = stmt.query(params_from_iter(params)).ctx("listing tracks")?;
         let mut tracks = Vec::new();
@@ -546,5 +551,20 @@ impl Catalog {
             })
             .ctx("listing genres")?;
         rows.collect::<rusqlite::Result<_>>().ctx("listing genres")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_column_count_matches_the_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::schema::open(&dir.path().join("catalog.db")).unwrap();
+        let stmt = conn
+            .prepare(&format!("SELECT {TRACK_COLUMNS} FROM {TRACK_JOINS}"))
+            .unwrap();
+        assert_eq!(stmt.column_count(), TRACK_COLUMN_COUNT);
     }
 }

@@ -44,6 +44,15 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
+    /// A file to import is not in the format it should be (a library XML that is not a
+    /// property list, a malformed stats line).
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        reason: String,
+    },
     /// Watching folders failed.
     #[error("cannot watch folders: {0}")]
     Watch(#[from] notify::Error),

@@ -6,6 +6,8 @@
 //!   searches ([`search`]).
 //! - Playlists ([`playlists`]) with M3U/M3U8 import and export ([`m3u`]); play statistics
 //!   ([`stats`]).
+//! - Bringing history in from iTunes/Music, M3U files and Skylark exports, undoably
+//!   ([`import`]); taking everything out ([`export`]).
 //!
 //! **Architecture Invariant:** this crate decodes no audio and speaks no network protocol. It reads
 //! tags through `skylark-tags` and nothing else of the files.
@@ -19,6 +21,8 @@
 pub mod browse;
 pub mod covers;
 mod error;
+pub mod export;
+pub mod import;
 pub mod m3u;
 mod model;
 pub mod names;
@@ -40,9 +44,11 @@ use serde::Serialize;
 pub use crate::browse::{Cursor, TrackPage, TrackQuery, TrackSort};
 pub use crate::covers::{CoverSize, CoverStore};
 pub use crate::error::{Error, Result};
+pub use crate::export::{ExportOptions, ExportReport};
+pub use crate::import::{ImportPlan, ImportReport, RootMapping};
 pub use crate::model::{
-    Album, AlbumId, Artist, ArtistId, Availability, Genre, GenreId, PlaylistId, PlaylistItemId,
-    Rating, RootId, Track, TrackId,
+    Album, AlbumId, Artist, ArtistId, Availability, Genre, GenreId, ImportId, PlaylistId,
+    PlaylistItemId, Rating, RootId, Track, TrackId,
 };
 pub use crate::scan::{ScanFailure, ScanOptions, ScanProgress, ScanReport};
 

@@ -1,8 +1,10 @@
 //! M3U and M3U8 playlists: import (resolving each entry to a track in the catalog) and export.
 //!
 //! Entries may be absolute paths, paths relative to the playlist file, `file://` URLs, or
-//! Windows-style relative paths written by foobar2000 or MusicBee. `.m3u` files that are not valid
-//! UTF-8 are read as Latin-1, as the original format was.
+//! Windows-style relative paths written by foobar2000 or MusicBee (with a UTF-8 byte order mark,
+//! CRLF line ends and `#EXTINF` lines). `.m3u` files that are not valid UTF-8 are read as Latin-1,
+//! as the original format was. A `#PLAYLIST:` line names the playlist; a library export writes
+//! one, so a name that cannot be a file name ("Road / Summer") survives an export and import.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -45,7 +47,7 @@ pub struct M3uExport {
 }
 
 /// Removes `.` and resolves `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -60,7 +62,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// Decodes `%XX` escapes.
-fn percent_decode(s: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -81,8 +83,93 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// A playlist file as read.
+#[derive(Debug)]
+pub(crate) struct M3uFile {
+    /// The name a `#PLAYLIST:` line gives, if any.
+    pub name: Option<String>,
+    /// The folder relative entries are resolved against: the file's own.
+    pub base: PathBuf,
+    /// The entries, as written, in order.
+    pub entries: Vec<M3uEntry>,
+}
+
+/// One entry of a playlist file.
+#[derive(Debug)]
+pub(crate) struct M3uEntry {
+    /// Its line number, from 1.
+    pub line_no: usize,
+    /// The line as written.
+    pub line: Vec<u8>,
+    /// The title of the `#EXTINF` line before it ("Artist - Title"), if any.
+    pub title: Option<String>,
+}
+
+/// Reads a playlist file: entries, `#EXTINF` titles and the `#PLAYLIST` name.
+pub(crate) fn read_file(file: &Path) -> Result<M3uFile> {
+    let bytes = std::fs::read(file).map_err(io_error(file))?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let base = std::path::absolute(file)
+        .map_err(io_error(file))?
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut out = M3uFile {
+        name: None,
+        base,
+        entries: Vec::new(),
+    };
+    let mut title = None;
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(directive) = line.strip_prefix(b"#") {
+            let text = String::from_utf8_lossy(directive);
+            if let Some(name) = text.strip_prefix("PLAYLIST:") {
+                out.name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
+            } else if let Some(info) = text.strip_prefix("EXTINF:") {
+                // "#EXTINF:215,Artist - Title": the title follows the first comma.
+                title = info.split_once(',').map(|(_, t)| t.trim().to_owned());
+            }
+            continue;
+        }
+        out.entries.push(M3uEntry {
+            line_no: index + 1,
+            line: line.to_vec(),
+            title: title.take(),
+        });
+    }
+    Ok(out)
+}
+
+/// An entry as the path it names, before it is joined to the playlist's folder: a `file://` URL
+/// decoded, backslashes made slashes. This is the form a root remapping applies to
+/// (`D:/Music/a.flac`, written by a player on another computer).
+pub(crate) fn as_written(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    if let Some(rest) = text.strip_prefix("file://") {
+        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+        let decoded = String::from_utf8_lossy(&percent_decode(rest)).into_owned();
+        return strip_drive_slash(&decoded).to_owned();
+    }
+    text.replace('\\', "/")
+}
+
+/// `/C:/Music` (a Windows file URL's path) as `C:/Music`.
+pub(crate) fn strip_drive_slash(path: &str) -> &str {
+    let b = path.as_bytes();
+    if b.len() >= 3 && b[0] == b'/' && b[1].is_ascii_alphabetic() && b[2] == b':' {
+        &path[1..]
+    } else {
+        path
+    }
+}
+
 /// The candidate paths an entry line may mean, most likely first.
-fn candidates(line: &[u8], base: &Path) -> Vec<PathBuf> {
+pub(crate) fn candidates(line: &[u8], base: &Path) -> Vec<PathBuf> {
     let text = String::from_utf8_lossy(line);
     if let Some(rest) = text.strip_prefix("file://") {
         // file:///music/a.flac or file://localhost/music/a.flac
@@ -140,38 +227,29 @@ impl Catalog {
         Ok(None)
     }
 
-    /// Imports the playlist file `file` as a new playlist named `name` (or the file's name).
+    /// Imports the playlist file `file` as a new playlist named `name` (or the name its
+    /// `#PLAYLIST:` line gives, or the file's name). [`Catalog::plan_m3u_import`] is the
+    /// journaled import that can be undone and replaces what an earlier import of it made.
     pub fn import_m3u(
         &mut self,
         file: &Path,
         name: Option<&str>,
         now: SystemTime,
     ) -> Result<M3uImport> {
-        let bytes = std::fs::read(file).map_err(io_error(file))?;
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-        let base = std::path::absolute(file)
-            .map_err(io_error(file))?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+        let list = read_file(file)?;
         let mut tracks = Vec::new();
         let mut unresolved = Vec::new();
-        for line in bytes.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let line = line.trim_ascii();
-            if line.is_empty() || line.starts_with(b"#") {
-                continue;
-            }
-            match self.resolve_entry(line, &base)? {
+        for entry in &list.entries {
+            match self.resolve_entry(&entry.line, &list.base)? {
                 Some(id) => tracks.push(id),
-                None => unresolved.push(String::from_utf8_lossy(line).into_owned()),
+                None => unresolved.push(String::from_utf8_lossy(&entry.line).into_owned()),
             }
         }
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "Imported playlist".to_owned());
-        let playlist = self.create_playlist(name.unwrap_or(&stem), now)?;
+        let name = name
+            .map(str::to_owned)
+            .or(list.name)
+            .unwrap_or_else(|| playlist_name_of(file));
+        let playlist = self.create_playlist(&name, now)?;
         self.add_to_playlist(playlist, &tracks, None, now)?;
         Ok(M3uImport {
             playlist,
@@ -183,38 +261,64 @@ impl Catalog {
     /// Writes playlist `id` to `file` as extended M3U in UTF-8 (M3U8).
     pub fn export_m3u(&self, id: PlaylistId, file: &Path, style: PathStyle) -> Result<M3uExport> {
         let items = self.playlist_items(id)?;
-        let absolute = std::path::absolute(file).map_err(io_error(file))?;
-        let dir = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut out: Vec<u8> = b"#EXTM3U\n".to_vec();
-        let mut written = 0;
-        let mut skipped = 0;
-        for item in items {
-            let Some(path) = &item.track.path else {
-                skipped += 1;
-                continue;
-            };
-            let shown = match style {
-                PathStyle::Relative => {
-                    paths::relative_to(path, &dir).unwrap_or_else(|| path.clone())
-                }
-                PathStyle::Absolute => path.clone(),
-            };
-            let title =
-                format!("{} - {}", item.track.artist, item.track.title).replace(['\n', '\r'], " ");
-            let _ = writeln!(out, "#EXTINF:{},{title}", item.track.duration.as_secs());
-            out.extend_from_slice(&paths::to_bytes(&shown));
-            out.push(b'\n');
-            written += 1;
-        }
-        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error(&dir))?;
-        tmp.write_all(&out).map_err(io_error(file))?;
-        tmp.persist(&absolute).map_err(|e| Error::Io {
-            path: absolute.clone(),
-            source: e.error,
-        })?;
-        Ok(M3uExport { written, skipped })
+        let entries: Vec<(Option<&Path>, &crate::Track)> = items
+            .iter()
+            .map(|i| (i.track.path.as_deref(), &i.track))
+            .collect();
+        write_playlist(file, None, &entries, style)
     }
+}
+
+/// The playlist name a file stands for when it names none: its name without the extension.
+pub(crate) fn playlist_name_of(file: &Path) -> String {
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "Imported playlist".to_owned())
+}
+
+/// Writes a playlist to `file` as M3U8, with a `#PLAYLIST:` line when `name` is given: each
+/// entry is the path to write for a track (`None` leaves it out: the track has no local file)
+/// and the track, for its `#EXTINF` line. The file is replaced atomically.
+pub(crate) fn write_playlist(
+    file: &Path,
+    name: Option<&str>,
+    entries: &[(Option<&Path>, &crate::Track)],
+    style: PathStyle,
+) -> Result<M3uExport> {
+    let absolute = std::path::absolute(file).map_err(io_error(file))?;
+    let dir = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut out: Vec<u8> = b"#EXTM3U\n".to_vec();
+    if let Some(name) = name {
+        let _ = writeln!(out, "#PLAYLIST:{}", name.replace(['\n', '\r'], " "));
+    }
+    let mut written = 0;
+    let mut skipped = 0;
+    for (path, track) in entries {
+        let Some(path) = path else {
+            skipped += 1;
+            continue;
+        };
+        let shown = match style {
+            PathStyle::Relative => {
+                paths::relative_to(path, &dir).unwrap_or_else(|| path.to_path_buf())
+            }
+            PathStyle::Absolute => path.to_path_buf(),
+        };
+        let title = format!("{} - {}", track.artist, track.title).replace(['\n', '\r'], " ");
+        let _ = writeln!(out, "#EXTINF:{},{title}", track.duration.as_secs());
+        out.extend_from_slice(&paths::to_bytes(&shown));
+        out.push(b'\n');
+        written += 1;
+    }
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error(&dir))?;
+    tmp.write_all(&out).map_err(io_error(file))?;
+    tmp.persist(&absolute).map_err(|e| Error::Io {
+        path: absolute.clone(),
+        source: e.error,
+    })?;
+    Ok(M3uExport { written, skipped })
 }
 
 #[cfg(test)]

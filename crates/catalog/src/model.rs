@@ -54,6 +54,10 @@ id_type!(
     /// A library root's row id.
     RootId
 );
+id_type!(
+    /// An applied import's id in the import journal ([`crate::import`]).
+    ImportId
+);
 
 /// Where a track can be played from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,7 +175,10 @@ pub struct Track {
     pub last_played: Option<SystemTime>,
     /// Rating, 0–100.
     pub rating: Option<Rating>,
-    /// When it entered the catalog.
+    /// Marked as loved (a favourite), apart from the rating.
+    pub loved: bool,
+    /// When it entered the catalog (or, once imported, when the user first added it to the
+    /// player the history came from).
     #[serde(serialize_with = "as_unix_millis")]
     pub added: SystemTime,
     /// Where it can be played from.
@@ -247,11 +254,17 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn as_unix_millis<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_unix_millis<S: serde::Serializer>(
+    t: &SystemTime,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_i64(to_millis(*t))
 }
 
-fn as_opt_millis<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_opt_millis<S: serde::Serializer>(
+    t: &Option<SystemTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_i64(to_millis(*t)),
         None => s.serialize_none(),

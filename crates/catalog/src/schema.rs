@@ -13,8 +13,12 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::error::{DbContext, Result};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../migrations/001_initial.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/001_initial.sql")),
+        M::up(include_str!("../migrations/002_imports.sql")),
+    ])
+});
 
 /// Opens (creating if needed) the catalog database at `path` and brings its schema up to date.
 pub(crate) fn open(path: &Path) -> Result<Connection> {

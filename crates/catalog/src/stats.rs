@@ -82,6 +82,24 @@ impl Catalog {
         Ok(())
     }
 
+    /// Marks a track as loved or not.
+    pub fn set_loved(&mut self, track: TrackId, loved: bool) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE tracks SET loved = ?2 WHERE id = ?1",
+                params![track, loved],
+            )
+            .ctx("marking a track loved")?;
+        if n == 0 {
+            return Err(Error::NotFound {
+                kind: "track",
+                id: track.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// The most recently added tracks, newest first.
     pub fn recently_added(&self, limit: u32) -> Result<Vec<Track>> {
         self.tracks_where("1", "t.added_at DESC, t.id DESC LIMIT ?1", i64::from(limit))

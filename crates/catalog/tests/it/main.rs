@@ -5,6 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browse;
+mod export;
+mod import;
+mod itunes_xml;
 mod library;
 mod playlists;
 mod scan;

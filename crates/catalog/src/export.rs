@@ -1,0 +1,418 @@
+//! Taking everything out: every playlist as an M3U8 file and every track's play statistics as a
+//! line of `stats.jsonl`, optionally with the music files copied beside them, so that the
+//! library can be rebuilt anywhere (`skylark import stats` and `skylark import m3u` read it back).
+//!
+//! The folder written:
+//!
+//! ```text
+//! DIR/NAME.m3u8        one per playlist (the name in a #PLAYLIST line too, as file names cannot
+//!                      hold every name)
+//! DIR/stats.jsonl      one StatsRecord per track
+//! DIR/music/ROOT/…     with `copy`: each track's file, under its library folder's name
+//! ```
+//!
+//! Tracks that have no local file (locker-only) are counted in the report and left out of the
+//! copy and of the playlists' entries: downloading them needs the locker client, which a later
+//! issue brings.
+//!
+//! **Architecture Invariant:** the export only reads the user's music files. It writes only
+//! inside DIR, never over an existing music file there (a different file already at a copy's
+//! place is reported, not replaced), and refuses to copy into a library folder.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DbContext, Error, Result, io_error};
+use crate::m3u::{PathStyle, write_playlist};
+use crate::model::{RootId, TrackId};
+use crate::{Catalog, paths};
+
+/// The name of the statistics file in an export folder.
+pub const STATS_FILE: &str = "stats.jsonl";
+
+/// The folder of an export that copied music files go into.
+pub const MUSIC_DIR: &str = "music";
+
+/// One line of `stats.jsonl`: a track's play statistics, with what identifies it (path, audio
+/// id, tags and duration) so that another catalog can find it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRecord {
+    /// Its file: relative to the export folder or absolute, as the export's path style says;
+    /// `None` for a track with no local file.
+    pub path: Option<String>,
+    /// Its audio id (BLAKE3 of the audio packets), when the catalog knows it.
+    pub audio_id: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Artists for display.
+    pub artist: String,
+    /// Album title.
+    pub album: String,
+    /// Playing time in milliseconds.
+    pub duration_ms: u64,
+    /// Rating, 1–100 (20 per star), or `None`.
+    pub rating: Option<u8>,
+    /// Times played, all told.
+    pub play_count: u32,
+    /// Last played, in milliseconds since the Unix epoch.
+    pub last_played: Option<i64>,
+    /// When it was added, in milliseconds since the Unix epoch.
+    pub added: i64,
+    /// Marked as loved.
+    pub loved: bool,
+}
+
+/// How [`Catalog::export_library`] writes the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// How the playlists and `stats.jsonl` name files: relative to the export folder, or absolute.
+    pub style: PathStyle,
+    /// Copy every track's file into the export folder's `music/`, and name the copies.
+    pub copy: bool,
+}
+
+/// A playlist written by an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportedPlaylist {
+    /// Its name.
+    pub name: String,
+    /// The M3U8 file.
+    #[serde(serialize_with = "paths::serialize_lossy")]
+    pub file: PathBuf,
+    /// Entries written.
+    pub entries: u64,
+    /// Entries left out: their track has no local file (or its copy failed).
+    pub left_out: u64,
+}
+
+/// A track whose file an export could not copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCopied {
+    /// The track.
+    pub track: TrackId,
+    /// Its file.
+    #[serde(serialize_with = "paths::serialize_lossy")]
+    pub path: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportReport {
+    /// The export folder.
+    #[serde(serialize_with = "paths::serialize_lossy")]
+    pub dir: PathBuf,
+    /// The playlists written.
+    pub playlists: Vec<ExportedPlaylist>,
+    /// Lines written to `stats.jsonl` (one per track).
+    pub tracks: u64,
+    /// Files copied.
+    pub copied: u64,
+    /// Files whose copy was there already from an earlier export (same size).
+    pub already_copied: u64,
+    /// Bytes copied.
+    pub bytes_copied: u64,
+    /// Files that could not be copied.
+    pub not_copied: Vec<NotCopied>,
+    /// Tracks with no local file (only in the locker): in `stats.jsonl` without a path, not
+    /// copied and not in the playlists' files. Downloading them comes with the locker client.
+    pub locker_only: u64,
+}
+
+/// A track as the export needs it.
+struct Row {
+    id: TrackId,
+    record: StatsRecord,
+    file: Option<(PathBuf, RootId, bool)>,
+}
+
+/// A name made safe as a file name on every system.
+fn file_name_for(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || "/\\:*?\"<>|".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut cleaned = cleaned.trim().trim_end_matches(['.', ' ']).to_owned();
+    if cleaned.is_empty() {
+        cleaned = "Playlist".to_owned();
+    }
+    // Leave room for " (2).m3u8" within the usual 255-byte limit.
+    while cleaned.len() > 200 {
+        cleaned.pop();
+    }
+    cleaned
+}
+
+/// `path` as `style` writes it from `dir`.
+fn shown(path: &Path, dir: &Path, style: PathStyle) -> PathBuf {
+    match style {
+        PathStyle::Relative => paths::relative_to(path, dir).unwrap_or_else(|| path.to_owned()),
+        PathStyle::Absolute => path.to_owned(),
+    }
+}
+
+/// Copies `from` to `to` through a hidden temporary file, never replacing an existing file.
+fn copy_file(from: &Path, to: &Path) -> std::result::Result<u64, String> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut source = std::fs::File::open(from).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".skylark-copy-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let bytes = std::io::copy(&mut source, &mut tmp)
+        .map_err(|e| format!("copying to {} failed: {e}", to.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("copying to {} failed: {e}", to.display()))?;
+    tmp.persist_noclobber(to)
+        .map_err(|e| format!("cannot place the copy at {}: {}", to.display(), e.error))?;
+    Ok(bytes)
+}
+
+impl Catalog {
+    fn export_rows(&self) -> Result<Vec<Row>> {
+        let context = "reading tracks for an export";
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT t.id, t.audio_id, t.title, t.artist, al.title, t.duration_ms, t.rating,
+                    t.play_count, t.last_played_at, t.added_at, t.loved,
+                    f.path, f.root_id, r.reachable
+                 FROM tracks t JOIN albums al ON al.id = t.album_id
+                 LEFT JOIN files f ON f.id = (SELECT f2.id FROM files f2
+                     JOIN roots r2 ON r2.id = f2.root_id WHERE f2.track_id = t.id
+                     ORDER BY r2.reachable DESC, f2.id LIMIT 1)
+                 LEFT JOIN roots r ON r.id = f.root_id
+                 ORDER BY t.id",
+            )
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let path: Option<Vec<u8>> = r.get(11)?;
+                let rating: u8 = r.get(6)?;
+                let last_played: i64 = r.get(8)?;
+                Ok(Row {
+                    id: TrackId(r.get(0)?),
+                    record: StatsRecord {
+                        path: None,
+                        audio_id: r.get(1)?,
+                        title: r.get(2)?,
+                        artist: r.get(3)?,
+                        album: r.get(4)?,
+                        duration_ms: r.get::<_, i64>(5)?.max(0).unsigned_abs(),
+                        rating: (rating > 0).then_some(rating),
+                        play_count: r.get(7)?,
+                        last_played: (last_played > 0).then_some(last_played),
+                        added: r.get(9)?,
+                        loved: r.get(10)?,
+                    },
+                    file: match path {
+                        Some(p) => Some((
+                            paths::from_bytes(&p),
+                            RootId(r.get(12)?),
+                            r.get::<_, Option<bool>>(13)?.unwrap_or(false),
+                        )),
+                        None => None,
+                    },
+                })
+            })
+            .ctx(context)?;
+        rows.collect::<rusqlite::Result<_>>().ctx(context)
+    }
+
+    /// Exports the library into `dir`: every playlist as `NAME.m3u8`, every track's statistics
+    /// in `stats.jsonl`, and with `options.copy` every track's file under `dir/music/` (the
+    /// playlists and statistics then name the copies). `progress` gets (files done, files to
+    /// copy). Files already exported there with the same size are not copied again.
+    pub fn export_library(
+        &self,
+        dir: &Path,
+        options: &ExportOptions,
+        progress: &dyn Fn(u64, u64),
+    ) -> Result<ExportReport> {
+        let _span = tracing::info_span!("export", dir = %dir.display()).entered();
+        let roots = self.roots()?;
+        let inside_a_root = |dir: &Path| -> Result<()> {
+            match roots.iter().find(|root| dir.starts_with(&root.path)) {
+                Some(root) if options.copy => Err(Error::InvalidInput(format!(
+                    "{} is inside the library folder {}: copies there would be scanned as more \
+                     tracks; export to a folder outside the library",
+                    dir.display(),
+                    root.path.display()
+                ))),
+                _ => Ok(()),
+            }
+        };
+        // Checked before anything is created, and again once links are resolved.
+        inside_a_root(&crate::m3u::normalize(
+            &std::path::absolute(dir).map_err(io_error(dir))?,
+        ))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let dir = std::fs::canonicalize(dir).map_err(io_error(dir))?;
+        inside_a_root(&dir)?;
+        let mut rows = self.export_rows()?;
+        let mut report = ExportReport {
+            dir: dir.clone(),
+            playlists: Vec::new(),
+            tracks: rows.len() as u64,
+            copied: 0,
+            already_copied: 0,
+            bytes_copied: 0,
+            not_copied: Vec::new(),
+            locker_only: 0,
+        };
+
+        // Where each track's file is, as exported: the original, or its copy.
+        let mut exported: HashMap<TrackId, PathBuf> = HashMap::new();
+        let music = dir.join(MUSIC_DIR);
+        // Each root's folder name under music/, made unique.
+        let mut root_dirs: HashMap<RootId, PathBuf> = HashMap::new();
+        let mut used = HashSet::new();
+        for root in &roots {
+            let base = root
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "library".to_owned());
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.to_lowercase()) {
+                name = format!("{base} ({n})");
+                n += 1;
+            }
+            root_dirs.insert(root.id, music.join(name));
+        }
+        let root_paths: HashMap<RootId, &Path> =
+            roots.iter().map(|r| (r.id, r.path.as_path())).collect();
+        let to_copy = rows.iter().filter(|r| r.file.is_some()).count() as u64;
+        let mut done = 0;
+        for row in &rows {
+            let Some((path, root, reachable)) = &row.file else {
+                report.locker_only += 1;
+                continue;
+            };
+            if !options.copy {
+                exported.insert(row.id, path.clone());
+                continue;
+            }
+            done += 1;
+            let relative = root_paths
+                .get(root)
+                .and_then(|r| path.strip_prefix(r).ok())
+                .map(Path::to_path_buf)
+                .or_else(|| path.file_name().map(PathBuf::from))
+                .unwrap_or_default();
+            let Some(target) = root_dirs.get(root).map(|d| d.join(&relative)) else {
+                continue;
+            };
+            let source_size = std::fs::metadata(path).map(|m| m.len());
+            let result = match (reachable, source_size, std::fs::metadata(&target)) {
+                (false, _, _) => Err("its library folder cannot be reached now".to_owned()),
+                (true, Err(e), _) => Err(format!("cannot read it: {e}")),
+                (true, Ok(size), Ok(there)) if there.len() == size => {
+                    report.already_copied += 1;
+                    Ok(())
+                }
+                (true, Ok(_), Ok(_)) => Err(format!(
+                    "a different file is already at {}; it was left alone",
+                    target.display()
+                )),
+                (true, Ok(_), Err(_)) => copy_file(path, &target).map(|bytes| {
+                    report.copied += 1;
+                    report.bytes_copied += bytes;
+                }),
+            };
+            match result {
+                Ok(()) => {
+                    exported.insert(row.id, target);
+                }
+                Err(reason) => report.not_copied.push(NotCopied {
+                    track: row.id,
+                    path: path.clone(),
+                    reason,
+                }),
+            }
+            progress(done, to_copy);
+        }
+
+        // Playlists.
+        let mut names = HashSet::new();
+        for playlist in self.playlists()? {
+            let items = self.playlist_items(playlist.id)?;
+            let entries: Vec<(Option<&Path>, &crate::Track)> = items
+                .iter()
+                .map(|i| (exported.get(&i.track.id).map(PathBuf::as_path), &i.track))
+                .collect();
+            let base = file_name_for(&playlist.name);
+            let mut name = base.clone();
+            let mut n = 2;
+            while !names.insert(name.to_lowercase()) {
+                name = format!("{base} ({n})");
+                n += 1;
+            }
+            let file = dir.join(format!("{name}.m3u8"));
+            let written = write_playlist(&file, Some(&playlist.name), &entries, options.style)?;
+            report.playlists.push(ExportedPlaylist {
+                name: playlist.name,
+                file,
+                entries: written.written as u64,
+                left_out: written.skipped as u64,
+            });
+        }
+
+        // Statistics.
+        let mut out = Vec::with_capacity(rows.len() * 200);
+        for row in &mut rows {
+            row.record.path = exported
+                .get(&row.id)
+                .map(|p| shown(p, &dir, options.style).to_string_lossy().into_owned());
+            serde_json::to_writer(&mut out, &row.record).map_err(|e| Error::Io {
+                path: dir.join(STATS_FILE),
+                source: e.into(),
+            })?;
+            out.push(b'\n');
+        }
+        let stats = dir.join(STATS_FILE);
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_error(&dir))?;
+        tmp.write_all(&out).map_err(io_error(&stats))?;
+        tmp.persist(&stats).map_err(|e| Error::Io {
+            path: stats.clone(),
+            source: e.error,
+        })?;
+        tracing::info!(
+            tracks = report.tracks,
+            playlists = report.playlists.len(),
+            copied = report.copied,
+            "export written"
+        );
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playlist_names_as_file_names() {
+        assert_eq!(
+            file_name_for("Road / Summer / Beach"),
+            "Road _ Summer _ Beach"
+        );
+        assert_eq!(file_name_for("a:b*c?\"d\"<e>|f\\g"), "a_b_c__d__e__f_g");
+        assert_eq!(file_name_for("  ...  "), "Playlist");
+        assert_eq!(file_name_for("Best of..."), "Best of");
+        assert!(file_name_for(&"ü".repeat(300)).len() <= 200);
+    }
+}
