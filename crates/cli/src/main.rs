@@ -11,11 +11,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use skylark_catalog::export::ExportOptions;
+use skylark_catalog::import::{ImportKind, ImportReport, PlaylistAction, RootMapping, SkipReason};
 use skylark_catalog::m3u::PathStyle;
 use skylark_catalog::playlists::Playlist;
 use skylark_catalog::{
-    Catalog, PlaylistItemId, Rating, ScanOptions, ScanProgress, ScanReport, Track, TrackId,
-    TrackQuery, TrackSort,
+    Catalog, ImportId, PlaylistItemId, Rating, ScanOptions, ScanProgress, ScanReport, Track,
+    TrackId, TrackQuery, TrackSort,
 };
 
 /// Skylark's music library, from the command line.
@@ -153,9 +155,45 @@ enum LibraryCommand {
         /// Stars, 0 to 5.
         stars: u8,
     },
+    /// Mark a track as loved (or, with --off, not).
+    Love {
+        /// Track id.
+        track: i64,
+        /// Take the mark off.
+        #[arg(long)]
+        off: bool,
+    },
     /// Create, edit, list, import and export playlists.
     #[command(subcommand)]
     Playlist(PlaylistCommand),
+    /// Bring in ratings, play counts and playlists from iTunes/Music, M3U files or a Skylark
+    /// export; list and undo imports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Take everything out: every playlist as NAME.m3u8 and every track's statistics (path,
+    /// audio id, rating, play count, last played, date added, loved) as lines of stats.jsonl in
+    /// DIR, optionally with the music files copied into DIR/music.
+    ///
+    /// Tracks that are only in the locker have no local file: they are counted, listed in
+    /// stats.jsonl without a path and left out of the playlist files. Downloading them into DIR
+    /// needs the locker client, which a later release brings.
+    Export {
+        /// The folder to write (created if missing).
+        dir: PathBuf,
+        /// Name files relative to DIR (the default with --copy).
+        #[arg(long, conflicts_with = "absolute")]
+        relative: bool,
+        /// Name files by absolute path (the default without --copy).
+        #[arg(long)]
+        absolute: bool,
+        /// Copy every track's file into DIR/music and name the copies; files already there
+        /// from an earlier export are not copied again. Your music files are only read.
+        #[arg(long)]
+        copy: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Library totals.
     Stats {
         /// Print as JSON.
@@ -237,6 +275,70 @@ enum PlaylistCommand {
         #[arg(long)]
         name: Option<String>,
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The flags every import takes.
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// Show what would be imported and what matched nothing, and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Look for files the source places under FROM in TO instead (a moved music folder, another
+    /// computer's drive). The report proposes mappings; repeat for several.
+    #[arg(long = "map", value_name = "FROM=TO")]
+    mappings: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import an iTunes or Music library XML (iTunes Library.xml, or File > Library > Export
+    /// Library in Music): ratings, play counts, last played, date added, loved, and every
+    /// playlist (folders as "Folder / Name", smart playlists as snapshots).
+    ///
+    /// Tracks are matched to the library by file location, then by --map, then by title,
+    /// artist, album and duration. Play counts are a baseline: importing the same library again
+    /// replaces them instead of adding, and keeps the plays Skylark counted. Tracks only in
+    /// Apple's cloud are reported; downloading locker-only tracks is not built yet.
+    Itunes {
+        /// The library XML.
+        file: PathBuf,
+        #[command(flatten)]
+        args: ImportArgs,
+    },
+    /// Import M3U/M3U8 playlists (foobar2000, MusicBee, Skylark's export), one playlist per
+    /// file, named by its #PLAYLIST line or its file name; a playlist of the same name imported
+    /// again replaces the one imported before.
+    M3u {
+        /// Playlist files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        args: ImportArgs,
+    },
+    /// Import the stats.jsonl of a `skylark export` (ratings, play counts, dates, loved).
+    Stats {
+        /// The stats.jsonl file.
+        file: PathBuf,
+        #[command(flatten)]
+        args: ImportArgs,
+    },
+    /// Undo an import as a whole (by default the latest still in place).
+    Undo {
+        /// The import's id, as `skylark import list` shows it.
+        id: Option<i64>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List imports, newest first.
+    List {
+        /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
@@ -563,7 +665,33 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             };
             catalog.set_rating(TrackId(track), rating)?;
         }
+        LibraryCommand::Love { track, off } => catalog.set_loved(TrackId(track), !off)?,
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
+        LibraryCommand::Import(command) => import(&mut catalog, &mut out, command)?,
+        LibraryCommand::Export {
+            dir,
+            relative,
+            absolute,
+            copy,
+            json,
+        } => {
+            // Relative paths when the music is copied along (the folder then moves as a
+            // whole), absolute ones otherwise, unless asked.
+            let style = if absolute {
+                PathStyle::Absolute
+            } else if relative || copy {
+                PathStyle::Relative
+            } else {
+                PathStyle::Absolute
+            };
+            export(
+                &catalog,
+                &mut out,
+                &dir,
+                ExportOptions { style, copy },
+                json,
+            )?;
+        }
         LibraryCommand::Stats { json } => {
             let s = catalog.stats()?;
             if json {
@@ -731,6 +859,275 @@ fn print_track(out: &mut impl Write, t: &Track, json: bool) -> Result<()> {
         t.title,
         clock(t.duration)
     )?;
+    Ok(())
+}
+
+fn import(catalog: &mut Catalog, out: &mut impl Write, command: ImportCommand) -> Result<()> {
+    let (plan, args) = match command {
+        ImportCommand::Itunes { file, args } => {
+            let mappings = parse_mappings(&args.mappings)?;
+            let plan = catalog
+                .plan_itunes_import(&file, &mappings)
+                .with_context(|| format!("reading {}", file.display()))?;
+            (plan, args)
+        }
+        ImportCommand::M3u { files, args } => {
+            let mappings = parse_mappings(&args.mappings)?;
+            (catalog.plan_m3u_import(&files, &mappings)?, args)
+        }
+        ImportCommand::Stats { file, args } => {
+            let mappings = parse_mappings(&args.mappings)?;
+            let plan = catalog
+                .plan_stats_import(&file, &mappings)
+                .with_context(|| format!("reading {}", file.display()))?;
+            (plan, args)
+        }
+        ImportCommand::Undo { id, json } => {
+            let report = catalog.undo_import(id.map(ImportId), SystemTime::now())?;
+            if json {
+                json_line(out, &report)?;
+            } else {
+                writeln!(
+                    out,
+                    "undid import {}: {} tracks restored, {} playlists deleted, {} restored",
+                    report.import,
+                    report.tracks_restored,
+                    report.playlists_deleted,
+                    report.playlists_restored
+                )?;
+            }
+            return Ok(());
+        }
+        ImportCommand::List { json } => {
+            for record in catalog.imports()? {
+                if json {
+                    json_line(out, &record)?;
+                } else {
+                    let state = if record.undone.is_some() {
+                        "\tundone"
+                    } else {
+                        ""
+                    };
+                    writeln!(
+                        out,
+                        "{}\t{}\t{}\t{} tracks\t{} playlists{state}",
+                        record.id,
+                        record.kind.as_str(),
+                        record.source,
+                        record.tracks_changed,
+                        record.playlists_written
+                    )?;
+                }
+            }
+            return Ok(());
+        }
+    };
+    let report = if args.dry_run {
+        plan.report().clone()
+    } else {
+        catalog.apply_import(plan, SystemTime::now())?
+    };
+    if args.json {
+        json_line(out, &report)?;
+    } else {
+        print_import(out, &report)?;
+    }
+    Ok(())
+}
+
+fn parse_mappings(specs: &[String]) -> Result<Vec<RootMapping>> {
+    specs
+        .iter()
+        .map(|s| RootMapping::parse(s).with_context(|| format!("--map {s}")))
+        .collect()
+}
+
+/// How many unmatched entries of each reason the text report lists.
+const UNMATCHED_SHOWN: usize = 10;
+
+fn print_import(out: &mut impl Write, r: &ImportReport) -> Result<()> {
+    let what = match r.kind {
+        ImportKind::Itunes => "library",
+        ImportKind::M3u => "playlist files",
+        ImportKind::Stats => "stats file",
+    };
+    let t = &r.tracks;
+    let matched = t.in_source - t.unmatched;
+    let mut how = vec![format!("{} by location", t.by_location)];
+    if t.by_mapping > 0 {
+        how.push(format!("{} by --map", t.by_mapping));
+    }
+    if t.by_audio_id > 0 {
+        how.push(format!("{} by audio id", t.by_audio_id));
+    }
+    how.push(format!("{} by tags", t.by_tags));
+    writeln!(out, "{}", r.source)?;
+    writeln!(
+        out,
+        "entries: {} in the {what}; {matched} matched ({}); {} not matched",
+        t.in_source,
+        how.join(", "),
+        t.unmatched
+    )?;
+    let c = &r.changes;
+    if r.kind != ImportKind::M3u {
+        writeln!(
+            out,
+            "changes: {} tracks: {} ratings, {} play counts, {} last played, {} dates added, {} loved",
+            c.tracks, c.ratings, c.play_counts, c.last_played, c.added, c.loved
+        )?;
+    }
+    for p in &r.playlists {
+        let action = match p.action {
+            PlaylistAction::Create => "new     ",
+            PlaylistAction::Replace => "replace ",
+            PlaylistAction::Unchanged => "same    ",
+        };
+        let smart = if p.smart {
+            ", a smart playlist's snapshot"
+        } else {
+            ""
+        };
+        let missing = if p.missing_entries > 0 {
+            format!(", {} entries not matched", p.missing_entries)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "playlist {action}{} ({} entries{missing}{smart})",
+            p.name, p.entries
+        )?;
+    }
+    if !r.skipped_playlists.is_empty() {
+        let skipped: Vec<String> = r
+            .skipped_playlists
+            .iter()
+            .map(|s| {
+                let why = match s.reason {
+                    SkipReason::BuiltIn => "built in",
+                    SkipReason::Folder => "folder",
+                    SkipReason::NoAudio => "videos only",
+                };
+                format!("{} ({why})", s.name)
+            })
+            .collect();
+        writeln!(out, "not imported: {}", skipped.join(", "))?;
+    }
+    // Unmatched entries, grouped by reason.
+    let mut groups: Vec<(String, Vec<&skylark_catalog::import::UnmatchedTrack>)> = Vec::new();
+    for u in &r.unmatched {
+        let code = serde_json::to_value(&u.reason)?
+            .get("code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("other")
+            .to_owned();
+        match groups.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, list)) => list.push(u),
+            None => groups.push((code, vec![u])),
+        }
+    }
+    for (code, list) in &groups {
+        writeln!(
+            out,
+            "not matched, {} ({}):",
+            code.replace('_', " "),
+            list.len()
+        )?;
+        for u in list.iter().take(UNMATCHED_SHOWN) {
+            let name = [u.artist.as_str(), u.title.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" - ");
+            writeln!(out, "  {}\t{name}: {}", u.source_id, u.reason)?;
+        }
+        if list.len() > UNMATCHED_SHOWN {
+            writeln!(
+                out,
+                "  … and {} more (--json lists every one)",
+                list.len() - UNMATCHED_SHOWN
+            )?;
+        }
+    }
+    for m in &r.proposed_mappings {
+        writeln!(
+            out,
+            "proposed: --map '{}={}' would match {} more entries by location",
+            m.from, m.to, m.tracks
+        )?;
+    }
+    match (r.applied, r.import) {
+        (false, _) => writeln!(
+            out,
+            "dry run: nothing was written; run again without --dry-run to import"
+        )?,
+        (true, Some(id)) => writeln!(
+            out,
+            "imported as import {id}; `skylark import undo {id}` takes it back"
+        )?,
+        (true, None) => writeln!(out, "nothing to change: the library already has all of it")?,
+    }
+    Ok(())
+}
+
+fn export(
+    catalog: &Catalog,
+    out: &mut impl Write,
+    dir: &Path,
+    options: ExportOptions,
+    json: bool,
+) -> Result<()> {
+    let bar = (options.copy && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} files copied")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let report = catalog
+        .export_library(dir, &options, &progress)
+        .with_context(|| format!("exporting to {}", dir.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if json {
+        return json_line(out, &report);
+    }
+    writeln!(
+        out,
+        "wrote {} playlists and stats.jsonl ({} tracks) to {}",
+        report.playlists.len(),
+        report.tracks,
+        report.dir.display()
+    )?;
+    if options.copy {
+        writeln!(
+            out,
+            "copied {} files ({:.1} MB); {} were there already",
+            report.copied,
+            report.bytes_copied as f64 / 1e6,
+            report.already_copied
+        )?;
+    }
+    for n in &report.not_copied {
+        writeln!(out, "  not copied: {}: {}", n.path.display(), n.reason)?;
+    }
+    if report.locker_only > 0 {
+        writeln!(
+            out,
+            "{} tracks are only in the locker: they are in stats.jsonl without a path; downloading them is not built yet",
+            report.locker_only
+        )?;
+    }
     Ok(())
 }
 

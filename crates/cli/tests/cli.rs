@@ -464,3 +464,372 @@ fn play_without_out_plays_through_the_default_device() {
         .count();
     assert!(loud > 40_000, "{loud} loud samples");
 }
+
+/// A Music library XML (as Music writes `Library.xml`) for the three tracks of [`Env`], with
+/// the music under `root`: locations percent-encoded in NFD, the Library master playlist, a
+/// folder with a playlist in it, and a smart playlist.
+fn itunes_xml(root: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let url = |rel: &str| {
+        let mut out = String::from("file://");
+        for b in format!("{root}/{rel}").nfd().collect::<String>().bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~/&()!'+,;=@:$".contains(&b) {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    };
+    let track = |id: u32, name: &str, artist: &str, album: &str, rel: &str, stats: &str| {
+        format!(
+            "\t\t<key>{id}</key>\n\t\t<dict>\n\
+             \t\t\t<key>Track ID</key><integer>{id}</integer>\n\
+             \t\t\t<key>Name</key><string>{name}</string>\n\
+             \t\t\t<key>Artist</key><string>{artist}</string>\n\
+             \t\t\t<key>Album</key><string>{album}</string>\n\
+             \t\t\t<key>Kind</key><string>MPEG audio file</string>\n\
+             \t\t\t<key>Total Time</key><integer>1000</integer>\n\
+             {stats}\
+             \t\t\t<key>Persistent ID</key><string>00000000000000{id:02}</string>\n\
+             \t\t\t<key>Track Type</key><string>File</string>\n\
+             \t\t\t<key>Location</key><string>{}</string>\n\
+             \t\t</dict>\n",
+            url(rel)
+        )
+    };
+    let playlist = |fields: &str, items: &[u32]| {
+        let items: String = items
+            .iter()
+            .map(|i| {
+                format!("\t\t\t\t<dict>\n\t\t\t\t\t<key>Track ID</key><integer>{i}</integer>\n\t\t\t\t</dict>\n")
+            })
+            .collect();
+        format!(
+            "\t\t<dict>\n{fields}\t\t\t<key>All Items</key><true/>\n\
+             \t\t\t<key>Playlist Items</key>\n\t\t\t<array>\n{items}\t\t\t</array>\n\t\t</dict>\n"
+        )
+    };
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+         <plist version=\"1.0\">\n<dict>\n\
+         \t<key>Major Version</key><integer>1</integer>\n\
+         \t<key>Minor Version</key><integer>1</integer>\n\
+         \t<key>Application Version</key><string>1.4.5.7</string>\n\
+         \t<key>Library Persistent ID</key><string>ABCDEF0123456789</string>\n\
+         \t<key>Tracks</key>\n\t<dict>\n",
+    );
+    xml += &track(
+        11,
+        "Glósóli",
+        "Sigur Rós",
+        "Takk...",
+        "Sigur Rós/Takk/01.flac",
+        "\t\t\t<key>Play Count</key><integer>12</integer>\n\
+         \t\t\t<key>Play Date UTC</key><date>2024-02-03T04:05:06Z</date>\n\
+         \t\t\t<key>Date Added</key><date>2009-10-11T12:13:14Z</date>\n\
+         \t\t\t<key>Rating</key><integer>80</integer>\n\
+         \t\t\t<key>Loved</key><true/>\n",
+    );
+    xml += &track(
+        12,
+        "Hoppípolla",
+        "Sigur Rós",
+        "Takk...",
+        "Sigur Rós/Takk/02.mp3",
+        "\t\t\t<key>Play Count</key><integer>5</integer>\n\
+         \t\t\t<key>Date Added</key><date>2009-10-11T12:13:15Z</date>\n",
+    );
+    xml += &track(
+        13,
+        "Hidden Place",
+        "Björk",
+        "Vespertine",
+        "Björk/Vespertine/01.ogg",
+        "\t\t\t<key>Rating</key><integer>60</integer>\n",
+    );
+    xml += "\t</dict>\n\t<key>Playlists</key>\n\t<array>\n";
+    xml += &playlist(
+        "\t\t\t<key>Name</key><string>Library</string>\n\t\t\t<key>Master</key><true/>\n\
+         \t\t\t<key>Visible</key><false/>\n\t\t\t<key>Playlist Persistent ID</key><string>P0</string>\n",
+        &[11, 12, 13],
+    );
+    xml += &playlist(
+        "\t\t\t<key>Name</key><string>Iceland</string>\n\t\t\t<key>Folder</key><true/>\n\
+         \t\t\t<key>Playlist Persistent ID</key><string>F1</string>\n",
+        &[12, 11, 12],
+    );
+    xml += &playlist(
+        "\t\t\t<key>Name</key><string>Rain &#38; Snow</string>\n\
+         \t\t\t<key>Parent Persistent ID</key><string>F1</string>\n\
+         \t\t\t<key>Playlist Persistent ID</key><string>P2</string>\n",
+        &[12, 11, 12],
+    );
+    xml += &playlist(
+        "\t\t\t<key>Name</key><string>Favourites</string>\n\
+         \t\t\t<key>Playlist Persistent ID</key><string>P3</string>\n\
+         \t\t\t<key>Smart Info</key>\n\t\t\t<data>\n\t\t\tAQEAAwAAAAIAAAAZAAAAAAAAAAcAAAAB\n\t\t\t</data>\n",
+        &[13, 11],
+    );
+    xml += "\t</array>\n</dict>\n</plist>\n";
+    xml
+}
+
+/// Title -> (rating, play count, last played, added, loved), from `tracks --json`.
+fn stats_of(tracks: &[Value]) -> Vec<(String, Value, Value, Value, Value, Value)> {
+    let mut out: Vec<_> = tracks
+        .iter()
+        .map(|t| {
+            (
+                t["title"].as_str().unwrap().to_owned(),
+                t["rating"].clone(),
+                t["play_count"].clone(),
+                t["last_played"].clone(),
+                t["added"].clone(),
+                t["loved"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Playlist name -> entry titles, from `playlist ls`.
+fn playlists_of(env: &Env, db: &Path) -> Vec<(String, Vec<String>)> {
+    let run = |args: &[&str]| -> Vec<Value> {
+        let out = Command::new(env!("CARGO_BIN_EXE_skylark"))
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let _ = env;
+    run(&["playlist", "ls", "--json"])
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap().to_owned();
+            let titles = run(&["playlist", "ls", &name, "--json"])
+                .iter()
+                .map(|i| i["track"]["title"].as_str().unwrap().to_owned())
+                .collect();
+            (name, titles)
+        })
+        .collect()
+}
+
+#[test]
+fn import_itunes_dry_run_apply_again_and_undo() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let xml = env.dir.path().join("Library.xml");
+    std::fs::write(&xml, itunes_xml(env.music())).unwrap();
+    let xml = xml.to_str().unwrap();
+    let db = env.dir.path().join("data/catalog.db");
+    let before = env.json_lines(&["tracks", "--json"]);
+
+    let dry: Value = serde_json::from_str(
+        env.ok(&["import", "itunes", xml, "--dry-run", "--json"])
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(dry["applied"], false);
+    assert_eq!(dry["import"], Value::Null);
+    assert_eq!(dry["tracks"]["in_source"], 3);
+    assert_eq!(dry["tracks"]["by_location"], 3);
+    assert_eq!(dry["changes"]["tracks"], 3);
+    assert_eq!(dry["playlists"][0]["name"], "Iceland / Rain & Snow");
+    assert_eq!(dry["playlists"][0]["action"], "create");
+    assert_eq!(dry["playlists"][1]["smart"], true);
+    assert_eq!(dry["skipped_playlists"][0]["reason"], "built_in");
+    assert_eq!(dry["skipped_playlists"][1]["reason"], "folder");
+    assert_eq!(
+        env.json_lines(&["tracks", "--json"]),
+        before,
+        "a dry run writes nothing"
+    );
+    assert!(playlists_of(&env, &db).is_empty());
+    assert_eq!(env.ok(&["import", "list"]), "");
+    let text = env.ok(&["import", "itunes", xml, "--dry-run"]);
+    assert!(text.contains("dry run: nothing was written"), "{text}");
+    assert!(
+        text.contains("playlist new     Iceland / Rain & Snow (3 entries)"),
+        "{text}"
+    );
+
+    let applied: Value =
+        serde_json::from_str(env.ok(&["import", "itunes", xml, "--json"]).trim()).unwrap();
+    assert_eq!(applied["applied"], true);
+    let id = applied["import"].as_i64().unwrap();
+    let tracks = env.json_lines(&["tracks", "--json"]);
+    let glosoli = tracks.iter().find(|t| t["title"] == "Glósóli").unwrap();
+    assert_eq!(glosoli["rating"], 80);
+    assert_eq!(glosoli["play_count"], 12);
+    assert_eq!(glosoli["last_played"], 1_706_933_106_000_i64);
+    assert_eq!(glosoli["added"], 1_255_263_194_000_i64);
+    assert_eq!(glosoli["loved"], true);
+    let hidden = tracks
+        .iter()
+        .find(|t| t["title"] == "Hidden Place")
+        .unwrap();
+    assert_eq!(
+        (hidden["rating"].clone(), hidden["play_count"].clone()),
+        (Value::from(60), Value::from(0))
+    );
+    assert_eq!(
+        playlists_of(&env, &db),
+        [
+            (
+                "Favourites".to_owned(),
+                vec!["Hidden Place".to_owned(), "Glósóli".to_owned()]
+            ),
+            (
+                "Iceland / Rain & Snow".to_owned(),
+                vec![
+                    "Hoppípolla".to_owned(),
+                    "Glósóli".to_owned(),
+                    "Hoppípolla".to_owned()
+                ]
+            ),
+        ]
+    );
+    let list = env.json_lines(&["import", "list", "--json"]);
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0]["id"].as_i64(), list[0]["kind"].as_str()),
+        (Some(id), Some("itunes"))
+    );
+
+    let after = env.json_lines(&["tracks", "--json"]);
+    let again = env.ok(&["import", "itunes", xml]);
+    assert!(again.contains("nothing to change"), "{again}");
+    assert_eq!(env.json_lines(&["tracks", "--json"]), after, "idempotent");
+    assert_eq!(playlists_of(&env, &db).len(), 2);
+
+    let undone: Value = serde_json::from_str(env.ok(&["import", "undo", "--json"]).trim()).unwrap();
+    assert_eq!(undone["import"], id);
+    assert_eq!(undone["playlists_deleted"], 2);
+    assert_eq!(
+        env.json_lines(&["tracks", "--json"]),
+        before,
+        "undo restores"
+    );
+    assert!(playlists_of(&env, &db).is_empty());
+    let out = env.run(&["import", "undo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no import to undo"));
+}
+
+#[test]
+fn import_itunes_from_a_moved_music_folder_with_map() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let old = "/Users/me/Music/iTunes/iTunes Media/Music";
+    let xml = env.dir.path().join("Library.xml");
+    std::fs::write(&xml, itunes_xml(old)).unwrap();
+    let xml = xml.to_str().unwrap();
+    let root = env.json_lines(&["roots", "--json"])[0]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = env.ok(&["import", "itunes", xml, "--dry-run"]);
+    let proposal = format!("proposed: --map '{old}={root}' would match 3 more entries");
+    assert!(text.contains(&proposal), "{text}");
+    let map = format!("{old}={root}");
+    let report: Value = serde_json::from_str(
+        env.ok(&["import", "itunes", xml, "--map", &map, "--json"])
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(report["tracks"]["by_mapping"], 3);
+    assert_eq!(report["mappings"][0]["from"], old);
+    assert_eq!(report["proposed_mappings"], serde_json::json!([]));
+    let out = env.run(&["import", "itunes", xml, "--map", "nonsense"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FROM=TO") && err.lines().count() == 1, "{err}");
+    let out = env.run(&["import", "itunes", "/no/such/Library.xml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/Library.xml"));
+}
+
+#[test]
+fn export_then_import_into_a_fresh_catalog_reproduces_playlists_and_stats() {
+    let env = Env::new();
+    env.ok(&["scan", env.music()]);
+    let xml = env.dir.path().join("Library.xml");
+    std::fs::write(&xml, itunes_xml(env.music())).unwrap();
+    env.ok(&["import", "itunes", xml.to_str().unwrap()]);
+    let hidden = env
+        .json_lines(&["tracks", "--json"])
+        .into_iter()
+        .find(|t| t["title"] == "Hidden Place")
+        .unwrap()["id"]
+        .to_string();
+    env.ok(&["played", &hidden]);
+    env.ok(&["love", &hidden]);
+    let original = stats_of(&env.json_lines(&["tracks", "--json"]));
+    let db = env.dir.path().join("data/catalog.db");
+    let lists = playlists_of(&env, &db);
+
+    let out_dir = env.dir.path().join("Takeout");
+    let report: Value = serde_json::from_str(
+        env.ok(&["export", out_dir.to_str().unwrap(), "--copy", "--json"])
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(report["copied"], 3);
+    assert_eq!(report["tracks"], 3);
+    assert_eq!(report["locker_only"], 0);
+    let help = env.ok(&["export", "--help"]);
+    assert!(help.contains("needs the locker client"), "{help}");
+
+    let fresh = env.dir.path().join("fresh/catalog.db");
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_skylark"))
+            .arg("--db")
+            .arg(&fresh)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["scan", out_dir.join("music").to_str().unwrap()]);
+    run(&[
+        "import",
+        "stats",
+        out_dir.join("stats.jsonl").to_str().unwrap(),
+    ]);
+    let mut m3u8: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "m3u8"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    m3u8.sort();
+    let mut args = vec!["import", "m3u"];
+    args.extend(m3u8.iter().map(String::as_str));
+    run(&args);
+    let tracks: Vec<Value> = run(&["tracks", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stats_of(&tracks), original);
+    assert_eq!(playlists_of(&env, &fresh), lists);
+}
