@@ -68,7 +68,7 @@ impl From<skylark_catalog::Error> for AppError {
         use skylark_catalog::Error as E;
         let kind = match &error {
             E::NotFound { .. } => ErrorKind::NotFound,
-            E::InvalidInput(_) | E::NotAFolder { .. } => ErrorKind::InvalidInput,
+            E::InvalidInput(_) | E::NotAFolder { .. } | E::Format { .. } => ErrorKind::InvalidInput,
             E::Io { .. } | E::Watch(_) => ErrorKind::Io,
             E::Db { .. } | E::Migration(_) => ErrorKind::Database,
             _ => ErrorKind::Internal,
