@@ -41,7 +41,10 @@ function makeLibrary() {
   const northTracks = ['Polaris', 'Solar Wind', 'Magnetosphere'];
   northTracks.forEach((title, i) => {
     ffmpeg(
-      '-f', 'lavfi', '-i', `sine=frequency=${330 + i * 110}:duration=${i === 0 ? 240 : 20}`,
+      // Polaris is an hour long at 8 kHz: the unpaced null device plays it in a few seconds of
+      // decoding and resampling, long enough to see the position move (a short track would be
+      // over before the first position event).
+      '-f', 'lavfi', '-i', `sine=frequency=${330 + i * 110}:duration=${i === 0 ? 3600 : 20}${i === 0 ? ':sample_rate=8000' : ''}`,
       '-i', blue, '-map', '0:a', '-map', '1:v', '-c:v', 'png', '-disposition:v', 'attached_pic',
       '-metadata', `title=${title}`, '-metadata', 'artist=Aurora Ensemble',
       '-metadata', 'album=Northern Lights', '-metadata', `track=${i + 1}/3`,
