@@ -41,6 +41,7 @@ struct ProbeOutput {
     period: Duration,
     probe: Probe,
     stop: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -87,6 +88,7 @@ impl ProbeOutput {
                 heard_at: Arc::new(AtomicU64::new(0)),
             },
             stop: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicBool::new(true)),
             thread: None,
         }
     }
@@ -98,11 +100,12 @@ impl Output for ProbeOutput {
     }
 
     fn start(&mut self, mut feed: OutputFeed) -> Result<()> {
-        let (spec, period, probe, stop) = (
+        let (spec, period, probe, stop, running) = (
             self.spec,
             self.period,
             self.probe.clone(),
             Arc::clone(&self.stop),
+            Arc::clone(&self.running),
         );
         self.thread = Some(thread::spawn(move || {
             let started = Instant::now();
@@ -114,6 +117,10 @@ impl Output for ProbeOutput {
                 let due = (started.elapsed().as_secs_f64() * f64::from(spec.sample_rate)) as u64;
                 let frames = (due - done).min(spec.sample_rate as u64) as usize;
                 done = due;
+                if !running.load(Ordering::Acquire) {
+                    // Suspended: the clock goes on, nothing is pulled, as a paused stream.
+                    continue;
+                }
                 let chunk = &mut buffer[..2 * frames];
                 feed.fill(chunk);
                 if probe.armed.load(Ordering::Acquire) && chunk.iter().any(|&s| s != 0.0) {
@@ -123,6 +130,11 @@ impl Output for ProbeOutput {
                 }
             }
         }));
+        Ok(())
+    }
+
+    fn set_running(&mut self, running: bool) -> Result<()> {
+        self.running.store(running, Ordering::Release);
         Ok(())
     }
 }

@@ -1,6 +1,10 @@
 //! The sound card: cpal output devices, listed, opened and played through an [`OutputFeed`].
 
+use std::time::Duration;
+
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use crossbeam_channel::{Receiver, Sender};
+use tracing::warn;
 
 use crate::error::{Error, Result};
 use crate::output::{Output, OutputFeed};
@@ -75,7 +79,9 @@ fn device_name(device: &cpal::Device) -> Option<String> {
 /// [`StreamResampler`](crate::StreamResampler) the render uses, and mapping channels to the
 /// device's count), so the device never converts. The stream runs from
 /// [`start`](Output::start) until this value is dropped; its callback only calls
-/// [`OutputFeed::fill`]. A device error (a device unplugged) is reported to the engine, which
+/// [`OutputFeed::fill`]. While the engine has nothing to play it
+/// [suspends](Output::set_running) the output: the stream is paused, or, on a device that
+/// cannot pause, closed and opened again on resume with the same feed. A device error (a device unplugged) is reported to the engine, which
 /// pauses and sends an error naming the device and the reason; [`Player::set_output`] then
 /// plays on another device (or this one, opened again) from the held position.
 ///
@@ -85,7 +91,32 @@ pub struct DeviceOutput {
     name: String,
     config: cpal::StreamConfig,
     stream: Option<cpal::Stream>,
+    /// The stream is paused (rather than closed) while suspended.
+    paused: bool,
+    /// Where a closed stream's callback hands the feed back.
+    returned: Option<Receiver<OutputFeed>>,
+    /// The feed of a stream closed while suspended, for the stream opened on resume.
+    parked: Option<OutputFeed>,
 }
+
+/// Owns the feed inside the stream's callback and hands it back when the callback is dropped
+/// (the stream closed), so a new stream can carry on from the same feed.
+struct FeedHome {
+    feed: Option<OutputFeed>,
+    back: Sender<OutputFeed>,
+}
+
+impl Drop for FeedHome {
+    fn drop(&mut self) {
+        if let Some(feed) = self.feed.take() {
+            // The receiver is gone only if the output itself is being dropped.
+            let _ = self.back.send(feed);
+        }
+    }
+}
+
+/// How long to wait for a closed stream's callback to hand its feed back.
+const FEED_RETURN_WAIT: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for DeviceOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,7 +175,48 @@ impl DeviceOutput {
             name,
             config,
             stream: None,
+            paused: false,
+            returned: None,
+            parked: None,
         })
+    }
+
+    fn device_error(&self, source: impl Into<cpal::Error>) -> Error {
+        Error::Device {
+            device: self.name.clone(),
+            source: source.into(),
+        }
+    }
+
+    /// Builds and plays a stream whose callback drains `feed`.
+    fn open_stream(&mut self, feed: OutputFeed) -> Result<()> {
+        let reporter = feed.failure_reporter();
+        let device = self.name.clone();
+        let (back, returned) = crossbeam_channel::bounded(1);
+        let mut home = FeedHome {
+            feed: Some(feed),
+            back,
+        };
+        let stream = self
+            .device
+            .build_output_stream::<f32, _, _>(
+                self.config,
+                move |buffer: &mut [f32], _| {
+                    if let Some(feed) = home.feed.as_mut() {
+                        feed.fill(buffer);
+                    }
+                },
+                // Not the real-time callback (it may run on the audio thread, but only when the
+                // stream has failed), so it may allocate the message it hands to the engine.
+                move |failure| reporter.report(&device, &failure),
+                None,
+            )
+            .map_err(|source| self.device_error(source))?;
+        stream.play().map_err(|source| self.device_error(source))?;
+        self.stream = Some(stream);
+        self.returned = Some(returned);
+        self.paused = false;
+        Ok(())
     }
 
     /// The device's name.
@@ -161,26 +233,49 @@ impl Output for DeviceOutput {
         }
     }
 
-    fn start(&mut self, mut feed: OutputFeed) -> Result<()> {
-        let reporter = feed.failure_reporter();
-        let device = self.name.clone();
-        let error = |source| Error::Device {
-            device: self.name.clone(),
-            source,
+    fn start(&mut self, feed: OutputFeed) -> Result<()> {
+        self.open_stream(feed)
+    }
+
+    fn set_running(&mut self, running: bool) -> Result<()> {
+        if running {
+            if let Some(feed) = self.parked.take() {
+                return self.open_stream(feed);
+            }
+            if self.stream.is_none() {
+                return Err(Error::DeviceFailed {
+                    device: self.name.clone(),
+                    reason: "its stream was closed and could not be opened again".to_owned(),
+                });
+            }
+            if self.paused
+                && let Some(stream) = &self.stream
+            {
+                stream.play().map_err(|source| self.device_error(source))?;
+                self.paused = false;
+            }
+            return Ok(());
+        }
+        let Some(stream) = &self.stream else {
+            return Ok(());
         };
-        let stream = self
-            .device
-            .build_output_stream::<f32, _, _>(
-                self.config,
-                move |buffer: &mut [f32], _| feed.fill(buffer),
-                // Not the real-time callback (it may run on the audio thread, but only when the
-                // stream has failed), so it may allocate the message it hands to the engine.
-                move |failure| reporter.report(&device, &failure),
-                None,
-            )
-            .map_err(error)?;
-        stream.play().map_err(error)?;
-        self.stream = Some(stream);
+        if self.paused {
+            return Ok(());
+        }
+        if stream.pause().is_ok() {
+            self.paused = true;
+            return Ok(());
+        }
+        // The device cannot pause (ALSA's null and file plugins, some USB DACs): close the
+        // stream, keeping its feed for the one opened on resume.
+        drop(self.stream.take());
+        self.parked = self
+            .returned
+            .take()
+            .and_then(|returned| returned.recv_timeout(FEED_RETURN_WAIT).ok());
+        if self.parked.is_none() {
+            warn!(device = %self.name, "the closed stream did not hand back its feed");
+        }
         Ok(())
     }
 }

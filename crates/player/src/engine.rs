@@ -51,6 +51,10 @@ const POSITION_INTERVAL: Duration = Duration::from_millis(100);
 /// or a track will start, sooner.
 const IDLE: Duration = Duration::from_millis(20);
 
+/// How long the engine idles while its output is suspended: only a command changes anything,
+/// and one wakes it at once.
+const SUSPENDED_IDLE: Duration = Duration::from_secs(1);
+
 /// The shortest idle: below this, waking costs more than it gains.
 const MIN_IDLE: Duration = Duration::from_millis(1);
 
@@ -216,15 +220,9 @@ enum Message {
     SetOutput {
         spec: OutputSpec,
         writer: FeedWriter,
+        output: Box<dyn Output>,
     },
     Shutdown,
-}
-
-/// The output a player plays through, and its format.
-struct ActiveOutput {
-    spec: OutputSpec,
-    /// Kept alive for as long as it is in use: dropping a device output closes its stream.
-    _output: Box<dyn Output>,
 }
 
 /// A handle on a running playback engine.
@@ -233,7 +231,8 @@ struct ActiveOutput {
 pub struct Player {
     messages: Sender<Message>,
     thread: Option<JoinHandle<()>>,
-    output: Mutex<ActiveOutput>,
+    /// The format of the output in use (which the engine thread owns).
+    spec: Mutex<OutputSpec>,
 }
 
 impl std::fmt::Debug for Player {
@@ -276,7 +275,7 @@ impl Player {
         let seed = shuffle_seed();
         let thread = thread::Builder::new()
             .name("skylark-engine".to_owned())
-            .spawn(move || Engine::new(spec, writer, seed).run(&inbox))
+            .spawn(move || Engine::new(spec, writer, output, seed).run(&inbox))
             .map_err(|source| Error::Io {
                 source_name: "engine thread".to_owned(),
                 source,
@@ -284,19 +283,13 @@ impl Player {
         Ok(Player {
             messages,
             thread: Some(thread),
-            output: Mutex::new(ActiveOutput {
-                spec,
-                _output: output,
-            }),
+            spec: Mutex::new(spec),
         })
     }
 
     /// The format the output plays.
     pub fn spec(&self) -> OutputSpec {
-        self.output
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .spec
+        *self.spec.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Plays through `output` from now on: after the device failed, or to move to another
@@ -312,20 +305,13 @@ impl Player {
         let mut output: Box<dyn Output> = Box::new(output);
         let (spec, writer) = start_output(output.as_mut())?;
         self.messages
-            .send(Message::SetOutput { spec, writer })
+            .send(Message::SetOutput {
+                spec,
+                writer,
+                output,
+            })
             .map_err(|_| Error::EngineStopped)?;
-        let old = {
-            let mut active = self.output.lock().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(
-                &mut *active,
-                ActiveOutput {
-                    spec,
-                    _output: output,
-                },
-            )
-        };
-        // Outside the lock: closing a device stream can take a while.
-        drop(old);
+        *self.spec.lock().unwrap_or_else(PoisonError::into_inner) = spec;
         Ok(())
     }
 
@@ -467,6 +453,10 @@ struct Decoding {
 struct Engine {
     spec: OutputSpec,
     writer: FeedWriter,
+    /// Kept alive for as long as it is in use: dropping a device output closes its stream.
+    output: Box<dyn Output>,
+    /// Whether the output is pulling from the feed (it is suspended while idle).
+    output_running: bool,
     ring_frames: u64,
     conformer: Conformer,
     subscribers: Vec<Sender<PlayerEvent>>,
@@ -508,11 +498,13 @@ struct Engine {
 }
 
 impl Engine {
-    fn new(spec: OutputSpec, writer: FeedWriter, seed: u64) -> Self {
+    fn new(spec: OutputSpec, writer: FeedWriter, output: Box<dyn Output>, seed: u64) -> Self {
         let (returns_sender, returns) = crossbeam_channel::unbounded();
         Engine {
             spec,
             writer,
+            output,
+            output_running: true,
             ring_frames: ring_frames(spec) as u64,
             conformer: Conformer::new(spec),
             subscribers: Vec::new(),
@@ -549,7 +541,11 @@ impl Engine {
                 match next {
                     Message::Command(command) => self.handle(command),
                     Message::Subscribe(subscriber) => self.subscribers.push(subscriber),
-                    Message::SetOutput { spec, writer } => self.switch_output(spec, writer),
+                    Message::SetOutput {
+                        spec,
+                        writer,
+                        output,
+                    } => self.switch_output(spec, writer, output),
                     Message::Shutdown => return,
                 }
                 message = inbox.try_recv().ok();
@@ -558,6 +554,7 @@ impl Engine {
             self.check_output_failures();
             self.fill_ring();
             self.report(Instant::now());
+            self.settle_output();
 
             let timeout = self.idle_time();
             match self.decoding.as_ref().filter(|_| self.waiting_on_worker) {
@@ -577,9 +574,47 @@ impl Engine {
         }
     }
 
+    /// Whether the feed has a cut still to carry out.
+    fn cut_outstanding(&self) -> bool {
+        self.writer.control.skipped_to.load(Ordering::Acquire) < self.last_cut_end
+    }
+
+    /// Suspends the output once nothing plays and the feed has faded to silence (so an idle
+    /// player keeps no device busy and uses no CPU), and resumes it when playing starts or the
+    /// feed has a cut to carry out (a seek while paused, so that resuming is instant).
+    fn settle_output(&mut self) {
+        let wanted = self.state == PlaybackState::Playing
+            || !self.writer.control.silent.load(Ordering::Acquire)
+            || self.cut_outstanding();
+        if wanted == self.output_running {
+            return;
+        }
+        match self.output.set_running(wanted) {
+            Ok(()) => {
+                debug!(running = wanted, "output settled");
+                self.output_running = wanted;
+            }
+            Err(error) if wanted => {
+                warn!(%error, "the output could not be resumed; pausing");
+                self.output_running = false;
+                self.set_state(PlaybackState::Paused);
+                self.emit_error(None, error);
+            }
+            Err(error) => {
+                // It keeps playing silence, which costs only CPU.
+                warn!(%error, "the output could not be suspended");
+                self.output_running = true;
+            }
+        }
+    }
+
     /// How long to wait for a command before looking at the output's progress again.
     fn idle_time(&self) -> Duration {
-        if self.writer.control.skipped_to.load(Ordering::Acquire) < self.last_cut_end {
+        if !self.output_running {
+            // Suspended: nothing moves until a command comes.
+            return SUSPENDED_IDLE;
+        }
+        if self.cut_outstanding() {
             return CUT_POLL;
         }
         if self.state != PlaybackState::Playing {
@@ -1450,13 +1485,16 @@ impl Engine {
 
     /// Moves playback onto a new output: the current track goes on from the position the old
     /// one reached.
-    fn switch_output(&mut self, spec: OutputSpec, writer: FeedWriter) {
+    fn switch_output(&mut self, spec: OutputSpec, writer: FeedWriter, output: Box<dyn Output>) {
         let position = self.position();
         let front = self
             .marks
             .front()
             .map(|mark| (mark.id, mark.started, mark.offset));
         self.writer = writer;
+        // The old output closes here, on the engine thread, which takes a moment for a device.
+        self.output = output;
+        self.output_running = true;
         self.spec = spec;
         self.ring_frames = ring_frames(spec) as u64;
         self.conformer = Conformer::new(spec);

@@ -46,7 +46,8 @@ pub fn volume_gain(volume: f32) -> f32 {
 /// [`spec`](Output::spec) is the format the engine must produce, fixed for the output's life.
 /// [`start`](Output::start) is called once; from then on the output must call
 /// [`OutputFeed::fill`] regularly, at its playback rate, from whatever thread it plays on, until
-/// it is dropped. `fill` never blocks, locks or allocates, so it may run on a real-time thread.
+/// it is dropped, except while the engine has [suspended](Output::set_running) it. `fill` never
+/// blocks, locks or allocates, so it may run on a real-time thread.
 pub trait Output: Send {
     /// The frame rate and channel count this output plays.
     fn spec(&self) -> OutputSpec;
@@ -57,6 +58,18 @@ pub trait Output: Send {
     ///
     /// The output cannot be started (for a device, the stream cannot be built or played).
     fn start(&mut self, feed: OutputFeed) -> Result<()>;
+
+    /// Suspends (`false`) or resumes (`true`) pulling from the feed. The engine suspends an
+    /// output once it has nothing to play and the feed has faded to silence, so an idle player
+    /// keeps no device busy and burns no CPU, and resumes it before it plays again. While
+    /// suspended, the output may stop calling [`OutputFeed::fill`] and keep its feed; when
+    /// resumed it calls `fill` again with the same feed.
+    ///
+    /// # Errors
+    ///
+    /// The output cannot be resumed (for a device, it is gone); the engine reports this as a
+    /// device failure.
+    fn set_running(&mut self, running: bool) -> Result<()>;
 }
 
 /// The control state the engine shares with an output's feed, all atomics.
@@ -71,6 +84,9 @@ pub(crate) struct FeedControl {
     pub(crate) frames_played: AtomicU64,
     /// The end of the furthest cut the feed has carried out.
     pub(crate) skipped_to: AtomicU64,
+    /// True when the feed's last fill ended paused and fully faded out: the output can be
+    /// suspended without cutting off sound.
+    pub(crate) silent: AtomicBool,
 }
 
 impl FeedControl {
@@ -80,6 +96,7 @@ impl FeedControl {
             gain_bits: AtomicU32::new(1.0f32.to_bits()),
             frames_played: AtomicU64::new(0),
             skipped_to: AtomicU64::new(0),
+            silent: AtomicBool::new(true),
         }
     }
 }
@@ -231,6 +248,10 @@ impl OutputFeed {
             // Whole frames only, so channels never slip against each other.
             let Ok(chunk) = self.consumer.read_chunk(self.channels) else {
                 frame.fill(0.0);
+                if !playing {
+                    // Starved while fading out (the queue ended): already silent.
+                    self.fade = 0.0;
+                }
                 continue;
             };
             self.fade = approach(self.fade, target_fade, self.step);
@@ -252,6 +273,9 @@ impl OutputFeed {
         self.control
             .frames_played
             .store(self.consumed, Ordering::Release);
+        self.control
+            .silent
+            .store(!playing && self.fade <= 0.0, Ordering::Release);
     }
 
     /// Records a cut, merging it with any it overlaps or touches.
@@ -331,13 +355,15 @@ fn approach(value: f32, target: f32, step: f32) -> f32 {
 ///
 /// It is what the engine's tests play through, and a stand-in for a device in headless use. It
 /// keeps every sample it plays (readable through [`PlayedAudio`]), so memory grows with play
-/// time: 11 MB a minute at 48 kHz stereo. [`unplug_switch`](Self::unplug_switch) makes it fail
+/// time: 11 MB a minute at 48 kHz stereo. While the engine has it suspended, its clock stands
+/// still and it records nothing, as a paused device stream plays nothing. [`unplug_switch`](Self::unplug_switch) makes it fail
 /// the way a device that is pulled out does.
 pub struct ClockedOutput {
     spec: OutputSpec,
     period: Duration,
     played: PlayedAudio,
     stop: Arc<AtomicBool>,
+    running: Arc<AtomicBool>,
     unplug: UnplugSwitch,
     thread: Option<JoinHandle<()>>,
 }
@@ -408,6 +434,7 @@ impl ClockedOutput {
             period: period.max(Duration::from_millis(1)),
             played: PlayedAudio::default(),
             stop: Arc::new(AtomicBool::new(false)),
+            running: Arc::new(AtomicBool::new(true)),
             unplug: UnplugSwitch::default(),
             thread: None,
         }
@@ -435,15 +462,22 @@ impl Output for ClockedOutput {
         let period = self.period;
         let played = self.played.clone();
         let stop = Arc::clone(&self.stop);
+        let running = Arc::clone(&self.running);
         let unplug = self.unplug.clone();
         let reporter = feed.failure_reporter();
         self.thread = Some(thread::spawn(move || {
             let channels = usize::from(spec.channels.max(1));
-            let started = Instant::now();
+            let mut started = Instant::now();
             let mut frames_done = 0u64;
             let mut buffer = Vec::new();
             while !stop.load(Ordering::Acquire) {
                 thread::sleep(period);
+                if !running.load(Ordering::Acquire) {
+                    // The clock starts again from the moment it is resumed.
+                    started = Instant::now();
+                    frames_done = 0;
+                    continue;
+                }
                 if unplug.pulled.load(Ordering::Acquire) {
                     let reason = unplug
                         .reason
@@ -467,6 +501,11 @@ impl Output for ClockedOutput {
                     .extend_from_slice(&buffer);
             }
         }));
+        Ok(())
+    }
+
+    fn set_running(&mut self, running: bool) -> Result<()> {
+        self.running.store(running, Ordering::Release);
         Ok(())
     }
 }
@@ -522,6 +561,24 @@ mod tests {
         assert_eq!(buffer[9], 0.0);
         assert_eq!(buffer[19], 0.0);
         assert_eq!(writer.control.frames_played.load(Ordering::Acquire), 30);
+        assert!(writer.control.silent.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn feed_is_not_silent_until_the_fade_out_ends() {
+        let (mut writer, mut feed) = mono_1khz();
+        for _ in 0..100 {
+            writer.producer.push(1.0).unwrap();
+        }
+        let mut buffer = vec![0.0; 5];
+        feed.fill(&mut buffer);
+        assert!(!writer.control.silent.load(Ordering::Acquire));
+        writer.control.playing.store(false, Ordering::Release);
+        // Half of the 10-frame fade: still sounding.
+        feed.fill(&mut buffer);
+        assert!(!writer.control.silent.load(Ordering::Acquire));
+        feed.fill(&mut buffer);
+        assert!(writer.control.silent.load(Ordering::Acquire));
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn the_default_cpal_device_plays_a_tone_into_an_alsa_file() {
         ])
         .env("ALSA_CONFIG_PATH", &config)
         .env(CHILD_TONE, &tone)
+        .env(CHILD_CAPTURE, &capture)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&child.stdout);
@@ -78,18 +79,26 @@ fn the_default_cpal_device_plays_a_tone_into_an_alsa_file() {
         .split_whitespace()
         .map(|f| f.parse::<u32>().unwrap());
     let (rate, channels) = (fields.next().unwrap(), fields.next().unwrap() as usize);
+    // Between the two plays the idle player suspended the device: an unpaced device that was
+    // still running would have written megabytes of silence.
+    let idle_growth = stdout
+        .lines()
+        .find_map(|line| line.split_once("idle growth: ").map(|(_, n)| n))
+        .unwrap_or_else(|| panic!("no idle growth in the child's output:\n{stdout}"));
+    assert_eq!(idle_growth, "0", "the idle device kept playing");
 
     // f32 little-endian, interleaved: cpal was asked for f32 and `format "raw"` writes the
     // stream's own samples.
-    let bytes = std::fs::read(&capture).unwrap();
+    let bytes = captured(&capture);
     let samples: Vec<f32> = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     let left: Vec<f32> = samples.iter().step_by(channels).copied().collect();
     let sound = strip_silence(&left);
-    // Half a second of tone, resampled to the device rate if it is not 44.1 kHz.
-    let expected = rate as usize / 2;
+    // Half a second of tone, twice, resampled to the device rate if it is not 44.1 kHz: the
+    // second play resumed the suspended device.
+    let expected = rate as usize;
     assert!(
         sound.len().abs_diff(expected) < expected / 50,
         "{} frames of sound, expected about {expected}",
@@ -109,9 +118,25 @@ fn alsa_config(capture: &Path) -> String {
          \tslave.pcm \"null\"\n\
          \tfile \"{}\"\n\
          \tformat \"raw\"\n\
+         \ttruncate false\n\
          }}\n",
         capture.display()
     )
+}
+
+/// What the device wrote to `capture`, in order: with `truncate false`, ALSA's file plugin
+/// writes each stream it opens after the first to `capture.0001`, `capture.0002`, ...
+fn captured(capture: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(capture).unwrap_or_default();
+    for index in 1.. {
+        let mut name = capture.as_os_str().to_owned();
+        name.push(format!(".{index:04}"));
+        match std::fs::read(name) {
+            Ok(more) => bytes.extend(more),
+            Err(_) => break,
+        }
+    }
+    bytes
 }
 
 /// The signal without its runs of digital silence (underruns of an unpaced device).
@@ -135,8 +160,12 @@ fn strip_silence(signal: &[f32]) -> Vec<f32> {
     kept
 }
 
-/// The child half: plays the tone on the default device and prints the device's format. Does
-/// nothing when run as an ordinary test.
+/// Set in the child: the file the device writes.
+const CHILD_CAPTURE: &str = "SKYLARK_TEST_ALSA_CAPTURE";
+
+/// The child half: plays the tone on the default device, prints the device's format and how
+/// much the device wrote while idle between plays, and plays the tone again. Does nothing when
+/// run as an ordinary test.
 #[test]
 // The parent reads the device's format from this process's stdout.
 #[allow(clippy::print_stdout)]
@@ -147,13 +176,29 @@ fn child_plays_a_queue_on_the_default_device() {
     let output = DeviceOutput::open_default().unwrap();
     let spec = output.spec();
     println!("device spec: {} {}", spec.sample_rate, spec.channels);
+    let capture = std::env::var_os(CHILD_CAPTURE).expect("the capture path");
     let player = Player::spawn(output).unwrap();
     let events = player.subscribe().unwrap();
-    player
-        .send(PlayerCmd::Load(vec![Source::path(tone)]))
-        .unwrap();
-    player.send(PlayerCmd::Play).unwrap();
-    // Our own deadline: the null device plays as fast as it is fed.
+    let captured = || captured(Path::new(&capture)).len();
+    for play in 0..2 {
+        player
+            .send(PlayerCmd::Load(vec![Source::path(&tone)]))
+            .unwrap();
+        player.send(PlayerCmd::Play).unwrap();
+        await_queue_end(&events);
+        if play == 0 {
+            // Time for the engine to see the fade end and suspend the device.
+            std::thread::sleep(Duration::from_millis(300));
+            let before = captured();
+            std::thread::sleep(Duration::from_millis(500));
+            println!("idle growth: {}", captured() - before);
+        }
+    }
+}
+
+/// Waits for the queue to end; fails on an error event. Our own deadline: the null device
+/// plays as fast as it is fed.
+fn await_queue_end(events: &crossbeam_channel::Receiver<PlayerEvent>) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -293,7 +338,7 @@ fn an_unplugged_output_swapped_for_the_alsa_device_plays_the_rest_into_it() {
         "list_devices has no default:\n{stdout}"
     );
 
-    let bytes = std::fs::read(&capture).unwrap();
+    let bytes = captured(&capture);
     let samples: Vec<f32> = bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -354,17 +399,5 @@ fn child_swaps_an_unplugged_output_for_the_default_device() {
     player.set_output(device).unwrap();
     assert_eq!(player.spec(), spec);
     player.send(PlayerCmd::Resume).unwrap();
-    // Our own deadline: the null device plays as fast as it is fed.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match events
-            .recv_timeout(left)
-            .expect("the queue did not end in time")
-        {
-            PlayerEvent::QueueEnded => break,
-            PlayerEvent::Error { error, .. } => panic!("{error}"),
-            _ => {}
-        }
-    }
+    await_queue_end(&events);
 }

@@ -87,6 +87,41 @@ fn a_three_track_queue_plays_gaplessly_with_events_in_order() {
     );
 }
 
+/// Samples the output pulls over `window`, once the engine has had time to settle.
+fn pulled_during(played: &skylark_player::PlayedAudio, window: Duration) -> usize {
+    std::thread::sleep(Duration::from_millis(100));
+    let before = played.len();
+    std::thread::sleep(window);
+    played.len() - before
+}
+
+#[test]
+fn an_idle_player_suspends_its_output_and_resumes_it_to_play() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = tone(dir.path(), "short.wav", 440, 0.3, 0.5);
+    let (player, played, events) = spawn();
+    // Nothing queued: the output is suspended and pulls nothing.
+    assert_eq!(pulled_during(&played, Duration::from_millis(200)), 0);
+
+    load_and_play(&player, &[&short]);
+    until(&events, |e| position_of(e).is_some());
+    assert!(pulled_during(&played, Duration::from_millis(50)) > 0);
+    player.send(PlayerCmd::Pause).unwrap();
+    assert_eq!(pulled_during(&played, Duration::from_millis(200)), 0);
+
+    player.send(PlayerCmd::Resume).unwrap();
+    let seen = until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    assert!(track_events(&seen).contains(&"ended short.wav".to_owned()));
+    assert_eq!(pulled_during(&played, Duration::from_millis(200)), 0);
+    // The whole tone was played: the pause lost nothing.
+    let sound = played.samples().iter().filter(|&&s| s != 0.0).count();
+    let expected = 2 * RATE as usize * 3 / 10;
+    assert!(
+        sound.abs_diff(expected) < expected / 50,
+        "{sound} of {expected} samples"
+    );
+}
+
 #[test]
 fn pause_stops_the_position_and_resume_goes_on_from_it() {
     let dir = tempfile::tempdir().unwrap();
