@@ -6,9 +6,11 @@
 //!
 //! - [`library`]: folders, scans, browsing, search, playlists, ratings.
 //! - [`playback`]: the queue and transport, and the player's events.
+//! - [`history`]: importing play history and playlists (iTunes, M3U, stats), and exporting it all.
 //! - [`settings`]: what the app remembers between runs.
 
 pub mod error;
+pub mod history;
 pub mod library;
 pub mod playback;
 pub mod settings;
@@ -49,6 +51,7 @@ pub fn run() {
             app.asset_protocol_scope()
                 .allow_directory(&state.paths.covers, true)?;
             app.manage(state);
+            app.manage(history::PendingImport::default());
             let state = app.state::<AppState>();
             state.restart_watcher(app.handle());
             match state.player.start(app.handle(), &settings) {
@@ -91,6 +94,13 @@ pub fn run() {
             library::move_playlist_item,
             library::import_m3u,
             library::export_m3u,
+            history::itunes_libraries,
+            history::plan_import,
+            history::apply_import,
+            history::discard_import,
+            history::imports,
+            history::undo_import,
+            history::export_library,
             playback::now_playing,
             playback::play_tracks,
             playback::play_next,

@@ -68,6 +68,66 @@ function makeLibrary() {
   fs.writeFileSync(path.join(desert, 'broken.mp3'), Buffer.alloc(4096, 0x5a));
 }
 
+/** A file:// URL the way iTunes writes one: every byte outside the unreserved set escaped. */
+function itunesUrl(file) {
+  return `file://${file.split('/').map((part) => encodeURIComponent(part)).join('/')}`;
+}
+
+/**
+ * An iTunes library XML (a plist) as Music exports it: two of the generated songs with ratings
+ * and play counts, one song the library does not have, and a playlist of three entries.
+ */
+function writeItunesLibrary() {
+  const north = path.join(music, 'Aurora Ensemble', 'Northern Lights', '01 Polaris.flac');
+  const desert = path.join(music, 'The Wanderers', 'Desert Roads', '02 Dust Devil.mp3');
+  const track = (id, name, artist, album, location, rating, plays) => `
+\t\t<key>${id}</key>
+\t\t<dict>
+\t\t\t<key>Track ID</key><integer>${id}</integer>
+\t\t\t<key>Name</key><string>${name}</string>
+\t\t\t<key>Artist</key><string>${artist}</string>
+\t\t\t<key>Album</key><string>${album}</string>
+\t\t\t<key>Total Time</key><integer>20000</integer>
+\t\t\t<key>Play Count</key><integer>${plays}</integer>
+\t\t\t<key>Rating</key><integer>${rating}</integer>
+\t\t\t<key>Persistent ID</key><string>00000000000000${id}</string>
+\t\t\t<key>Track Type</key><string>File</string>
+\t\t\t<key>Location</key><string>${location}</string>
+\t\t</dict>`;
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple Computer//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+\t<key>Major Version</key><integer>1</integer>
+\t<key>Minor Version</key><integer>1</integer>
+\t<key>Application Version</key><string>1.4.5.7</string>
+\t<key>Library Persistent ID</key><string>E2E0000000000001</string>
+\t<key>Tracks</key>
+\t<dict>${track(11, 'Polaris', 'Aurora Ensemble', 'Northern Lights', itunesUrl(north), 80, 42)}${track(12, 'Dust Devil', 'The Wanderers', 'Desert Roads', itunesUrl(desert), 100, 7)}${track(13, 'Lost Song', 'Nobody', 'Nowhere', 'file:///Volumes/Gone/Lost%20Song.mp3', 60, 3)}
+\t</dict>
+\t<key>Playlists</key>
+\t<array>
+\t\t<dict>
+\t\t\t<key>Name</key><string>Night Drive</string>
+\t\t\t<key>Playlist ID</key><integer>101</integer>
+\t\t\t<key>Playlist Persistent ID</key><string>PL00000000000101</string>
+\t\t\t<key>All Items</key><true/>
+\t\t\t<key>Playlist Items</key>
+\t\t\t<array>
+\t\t\t\t<dict><key>Track ID</key><integer>12</integer></dict>
+\t\t\t\t<dict><key>Track ID</key><integer>13</integer></dict>
+\t\t\t\t<dict><key>Track ID</key><integer>11</integer></dict>
+\t\t\t</array>
+\t\t</dict>
+\t</array>
+</dict>
+</plist>
+`;
+  const file = path.join(work, 'Library.xml');
+  fs.writeFileSync(file, xml);
+  return file;
+}
+
 /** ALSA's default device: PulseAudio (through alsa-plugins), which the app plays to. */
 function alsaConfig() {
   const config = path.join(work, 'asound.conf');
@@ -225,10 +285,41 @@ test('the import wizard imports a generated library and reports the broken file'
   const problems = await browser.$('summary').getText();
   assert.match(problems, /1 file could not be read/);
   await shot('02-import-results');
+
+  // The iTunes step: a dry run first, then the import.
+  await browser.$('input[aria-label="Library file path"]').setValue(writeItunesLibrary());
+  await browser.$('button=Review').click();
+  await browser.$('[data-import-state="planned"]').waitForDisplayed({ timeout: 20_000 });
+  assert.match(await textOf('.history-import .matched'), /2 of 3 songs found in your library: 2 by location/);
+  assert.match(await textOf('.history-import'), /Night Drive — 2 songs, new; 1 not in your library/);
+  await shot('02b-itunes-review');
+  await browser.$('button=Import').click();
+  await browser.$('[data-import-state="applied"]').waitForDisplayed({ timeout: 20_000 });
+  assert.match(await textOf('.history-import'), /Updated ratings of 2 songs/);
+  await browser.$('button=Done').click();
+  await browser.$('p=Your ratings, play counts and playlists are in.').waitForDisplayed({ timeout: 5_000 });
+
   await browser.$('button=Go to my library').click();
   await browser.$('h1=Songs').waitForDisplayed({ timeout: 10_000 });
   await browser.$('[data-track]').waitForDisplayed({ timeout: 10_000 });
   assert.equal(await browser.$$('[role="grid"][aria-label="Songs"] [data-track]').length, 5);
+  // The imported statistics show in the table.
+  const polaris = await browser.execute(() => {
+    const row = [...document.querySelectorAll('[aria-label="Songs"] [data-track]')].find(
+      (r) => r.querySelector('.title .text')?.textContent === 'Polaris',
+    );
+    return row ? { stars: row.querySelector('.stars')?.textContent, plays: row.querySelector('.cell.plays')?.textContent?.trim() } : null;
+  });
+  assert.deepEqual(polaris, { stars: '★★★★☆', plays: '42' });
+  // The imported playlist is in the sidebar, in iTunes' order, without the missing song.
+  await nav('Night Drive').click();
+  const list = await browser.$('[role="grid"][aria-label="Songs in Night Drive"]');
+  await list.$('[data-track]').waitForDisplayed({ timeout: 5_000 });
+  const titles = await browser.execute(() =>
+    [...document.querySelectorAll('[aria-label="Songs in Night Drive"] [data-track] .title .text')].map((e) => e.textContent),
+  );
+  assert.deepEqual(titles, ['Dust Devil', 'Polaris']);
+  await nav('Songs').click();
   await shot('03-songs');
 });
 

@@ -5,7 +5,11 @@ import type {
   Album,
   AppInfo,
   Artist,
+  ExportReport,
   Genre,
+  ImportRecord,
+  ImportReport,
+  ImportSource,
   LibraryStats,
   M3uImport,
   NowPlaying,
@@ -14,10 +18,12 @@ import type {
   RepeatMode,
   ReplayGainSetting,
   Root,
+  RootMapping,
   SearchResults,
   Settings,
   Track,
   TrackSort,
+  UndoReport,
 } from './types';
 
 export const api = {
@@ -57,6 +63,15 @@ export const api = {
     call<void>('move_playlist_item', { id, item, index }),
   importM3u: (path: string) => call<M3uImport>('import_m3u', { path }),
   exportM3u: (id: number, path: string) => call<void>('export_m3u', { id, path }),
+  itunesLibraries: () => call<string[]>('itunes_libraries'),
+  planImport: (source: ImportSource, paths: string[], mappings: RootMapping[]) =>
+    call<ImportReport>('plan_import', { source, paths, mappings }),
+  applyImport: () => call<ImportReport>('apply_import'),
+  discardImport: () => call<void>('discard_import'),
+  imports: () => call<ImportRecord[]>('imports'),
+  undoImport: (id: number | null) => call<UndoReport>('undo_import', { id }),
+  exportLibrary: (dir: string, copy: boolean, relative: boolean) =>
+    call<ExportReport>('export_library', { dir, copy, relative }),
 
   nowPlaying: () => call<NowPlaying>('now_playing'),
   playTracks: (tracks: number[], start: number) => call<void>('play_tracks', { tracks, start }),

@@ -56,6 +56,13 @@ export async function pickFolders(title: string): Promise<string[]> {
   return Array.isArray(chosen) ? chosen : [chosen];
 }
 
+/** Asks the user for files to open; resolves to none when the dialog is cancelled. */
+export async function pickFiles(title: string, extensions: string[]): Promise<string[]> {
+  const chosen = await open({ multiple: true, title, filters: [{ name: title, extensions }] });
+  if (!chosen) return [];
+  return Array.isArray(chosen) ? chosen : [chosen];
+}
+
 /** Asks the user for one file to open. */
 export async function pickFile(title: string, extensions: string[]): Promise<string | null> {
   const chosen = await open({ multiple: false, title, filters: [{ name: title, extensions }] });

@@ -203,3 +203,104 @@ export interface Settings {
   output_device: string | null;
   wizard_done: boolean;
 }
+
+/** What an import reads. */
+export type ImportSource = 'itunes' | 'm3u' | 'stats';
+
+/** Locations under `from` looked for under `to`. */
+export interface RootMapping {
+  from: string;
+  to: string;
+}
+
+/** A mapping the import proposes from locations that matched nothing, with how many it would match. */
+export interface ProposedMapping extends RootMapping {
+  tracks: number;
+}
+
+/** Why an entry of the source matched no library track. */
+export type UnmatchedReason =
+  | { code: 'not_in_library'; path: string | null }
+  | { code: 'duration_differs'; library_ms: number; source_ms: number }
+  | { code: 'ambiguous'; candidates: number }
+  | { code: 'already_matched'; by: string }
+  | { code: 'cloud_only' }
+  | { code: 'video' }
+  | { code: 'not_a_file' };
+
+export interface UnmatchedTrack {
+  source_id: string;
+  title: string;
+  artist: string;
+  album: string;
+  location: string | null;
+  reason: UnmatchedReason;
+}
+
+export interface PlaylistPlan {
+  name: string;
+  entries: number;
+  missing_entries: number;
+  smart: boolean;
+  action: 'create' | 'replace' | 'unchanged';
+  playlist: number | null;
+}
+
+/** What an import would do (a plan) or did (once applied). */
+export interface ImportReport {
+  kind: ImportSource;
+  source: string;
+  applied: boolean;
+  import: number | null;
+  tracks: {
+    in_source: number;
+    by_location: number;
+    by_mapping: number;
+    by_audio_id: number;
+    by_tags: number;
+    unmatched: number;
+  };
+  changes: {
+    tracks: number;
+    ratings: number;
+    play_counts: number;
+    last_played: number;
+    added: number;
+    loved: number;
+  };
+  playlists: PlaylistPlan[];
+  skipped_playlists: { name: string; reason: 'built_in' | 'folder' | 'no_audio' }[];
+  unmatched: UnmatchedTrack[];
+  mappings: RootMapping[];
+  proposed_mappings: ProposedMapping[];
+}
+
+/** An applied import in the journal. */
+export interface ImportRecord {
+  id: number;
+  kind: ImportSource;
+  source: string;
+  imported_at: number;
+  undone_at: number | null;
+  tracks_changed: number;
+  playlists_written: number;
+}
+
+export interface UndoReport {
+  import: number;
+  tracks_restored: number;
+  playlists_deleted: number;
+  playlists_restored: number;
+}
+
+/** What an export wrote. */
+export interface ExportReport {
+  dir: string;
+  playlists: { name: string; file: string; entries: number; left_out: number }[];
+  tracks: number;
+  copied: number;
+  already_copied: number;
+  bytes_copied: number;
+  not_copied: { track: number; path: string; reason: string }[];
+  locker_only: number;
+}
