@@ -6,12 +6,14 @@
 //!
 //! - [`library`]: folders, scans, browsing, search, playlists, ratings.
 //! - [`playback`]: the queue and transport, and the player's events.
+//! - [`media_keys`]: MPRIS and the platform's media keys.
 //! - [`history`]: importing play history and playlists (iTunes, M3U, stats), and exporting it all.
 //! - [`settings`]: what the app remembers between runs.
 
 pub mod error;
 pub mod history;
 pub mod library;
+pub mod media_keys;
 pub mod playback;
 pub mod settings;
 pub mod state;
@@ -52,6 +54,8 @@ pub fn run() {
                 .allow_directory(&state.paths.covers, true)?;
             app.manage(state);
             app.manage(history::PendingImport::default());
+            // Before the player starts, whose events it shows.
+            app.manage(media_keys::MediaKeys::start(app.handle()));
             let state = app.state::<AppState>();
             state.restart_watcher(app.handle());
             match state.player.start(app.handle(), &settings) {

@@ -15,6 +15,7 @@ use skylark_player::{
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::error::{AppError, CmdResult, ErrorKind};
+use crate::media_keys::MediaKeys;
 use crate::settings::{GainModeSetting, RepeatMode, ReplayGainSetting, Settings};
 use crate::state::AppState;
 
@@ -118,7 +119,7 @@ impl PlayerHost {
         Ok(())
     }
 
-    fn send(&self, command: PlayerCmd) -> CmdResult<()> {
+    pub(crate) fn send(&self, command: PlayerCmd) -> CmdResult<()> {
         let slot = self.player.lock().map_err(|_| poisoned())?;
         let player = slot.as_ref().ok_or_else(|| {
             AppError::new(
@@ -129,7 +130,7 @@ impl PlayerHost {
         Ok(player.send(command)?)
     }
 
-    fn snapshot(&self) -> NowPlaying {
+    pub(crate) fn snapshot(&self) -> NowPlaying {
         self.now.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -270,6 +271,12 @@ fn forward_events(
                     PlaybackState::Paused => "paused",
                 };
                 let _ = app.emit("player-state", now.clone());
+                let position = Duration::from_millis(now.position_ms);
+                let shown = now.state;
+                drop(now);
+                if let Some(keys) = app.try_state::<MediaKeys>() {
+                    keys.show_playback(shown, position);
+                }
             }
             PlayerEvent::QueueChanged(snapshot) => {
                 let mut now = now.lock().unwrap_or_else(|p| p.into_inner());
@@ -283,6 +290,9 @@ fn forward_events(
                 let millis = u64::try_from(position.as_millis()).unwrap_or(u64::MAX);
                 now.lock().unwrap_or_else(|p| p.into_inner()).position_ms = millis;
                 let _ = app.emit("player-position", millis);
+                if let Some(keys) = app.try_state::<MediaKeys>() {
+                    keys.show_position(position);
+                }
                 if position_saved.elapsed() > Duration::from_secs(5) {
                     position_saved = std::time::Instant::now();
                     let state = app.state::<AppState>();
@@ -292,6 +302,9 @@ fn forward_events(
             PlayerEvent::TrackStarted { key, name, .. } => {
                 last_position = Duration::ZERO;
                 set_title(app, key, &name);
+                if let Some(keys) = app.try_state::<MediaKeys>() {
+                    keys.show_track(app, key);
+                }
             }
             PlayerEvent::TrackEnded { key, .. } => {
                 if let Some(key) = key {
@@ -315,6 +328,9 @@ fn forward_events(
             }
             PlayerEvent::QueueEnded => {
                 set_title(app, None, "");
+                if let Some(keys) = app.try_state::<MediaKeys>() {
+                    keys.show_track(app, None);
+                }
             }
             _ => {}
         }
@@ -492,9 +508,16 @@ pub async fn set_volume(app: AppHandle, state: State<'_, AppState>, volume: f32)
             "the volume must be a number",
         ));
     }
-    let volume = volume.clamp(0.0, 1.0);
+    apply_volume(&app, &state, volume.clamp(0.0, 1.0))
+}
+
+/// Sets the volume, shows it in the UI and the media controls, and remembers it.
+pub(crate) fn apply_volume(app: &AppHandle, state: &AppState, volume: f32) -> CmdResult<()> {
     state.player.send(PlayerCmd::SetVolume(volume))?;
-    state.player.update(&app, |now| now.volume = volume);
+    state.player.update(app, |now| now.volume = volume);
+    if let Some(keys) = app.try_state::<MediaKeys>() {
+        keys.show_volume(volume);
+    }
     state.update_settings(|s| s.volume = volume)
 }
 

@@ -362,7 +362,6 @@ test('search finds a track as the user types', async () => {
 test('a double-click plays the track on the audio device and the position advances', async () => {
   const row = await browser.$('[role="grid"][aria-label="Matching songs"] [data-track]');
   await row.doubleClick();
-  // The null device is not paced: the track plays faster than real time. Watch the seek bar move.
   let furthest = 0;
   await browser.waitUntil(
     async () => {
@@ -376,6 +375,53 @@ test('a double-click plays the track on the audio device and the position advanc
     timeoutMsg: 'the now-playing bar does not show Polaris',
   });
   await shot('06-playing');
+});
+
+/**
+ * The app's MPRIS name on the session bus `make e2e` runs the test in: with SKYLARK_DATA_DIR set
+ * it is a side-by-side profile, named `skylark.instancePID` as MPRIS asks of a second instance.
+ */
+function mprisName() {
+  const names = execFileSync(
+    'dbus-send',
+    ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.ListNames'],
+    { encoding: 'utf8' },
+  );
+  return names.match(/org\.mpris\.MediaPlayer2\.skylark\.instance\d+/)?.[0] ?? null;
+}
+
+/** Calls the app over MPRIS. */
+function mpris(...args) {
+  const name = mprisName();
+  if (!name) throw new Error('Skylark is not on the session bus');
+  return execFileSync('dbus-send', ['--session', '--print-reply', `--dest=${name}`, '/org/mpris/MediaPlayer2', ...args], {
+    encoding: 'utf8',
+  });
+}
+
+const mprisProperty = (name) =>
+  mpris('org.freedesktop.DBus.Properties.Get', 'string:org.mpris.MediaPlayer2.Player', `string:${name}`);
+
+test('MPRIS shows the track and its play/pause drives the player', async () => {
+  await browser.waitUntil(async () => /Polaris/.test(mprisProperty('Metadata')), {
+    timeout: 5_000,
+    timeoutMsg: 'MPRIS does not show Polaris',
+  });
+  const metadata = mprisProperty('Metadata');
+  assert.match(metadata, /xesam:artist[\s\S]*Aurora Ensemble/);
+  assert.match(metadata, /xesam:album[\s\S]*Northern Lights/);
+  assert.match(metadata, /mpris:length[\s\S]*int64 20\d{6}/);
+  assert.match(metadata, /mpris:artUrl[\s\S]*file:\/\/[^"]*-512\.jpg/);
+  assert.match(mprisProperty('PlaybackStatus'), /"Playing"/);
+  // A media key's play/pause, as a desktop shell sends it.
+  mpris('org.mpris.MediaPlayer2.Player.PlayPause');
+  await browser.$('footer button[aria-label="Play"]').waitForDisplayed({ timeout: 5_000 });
+  await browser.waitUntil(async () => /"Paused"/.test(mprisProperty('PlaybackStatus')), {
+    timeout: 5_000,
+    timeoutMsg: 'MPRIS does not show the pause',
+  });
+  mpris('org.mpris.MediaPlayer2.Player.PlayPause');
+  await browser.$('footer button[aria-label="Pause"]').waitForDisplayed({ timeout: 5_000 });
 });
 
 test('a playlist is created, filled from the context menu and reordered', async () => {
