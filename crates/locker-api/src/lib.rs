@@ -5,6 +5,7 @@
 //! database. Both sides depend on it and on nothing of each other.
 
 pub mod ops;
+pub mod subsonic;
 
 use serde::{Deserialize, Serialize};
 

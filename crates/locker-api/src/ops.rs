@@ -106,6 +106,36 @@ pub enum Change {
         /// Entry id.
         item: String,
     },
+    /// Marks an album or an artist as loved, or no longer loved. (A track's love is its
+    /// `loved` field, set with [`Change::TrackSet`].) Each target is its own last-writer-wins
+    /// register.
+    Love {
+        /// What is loved.
+        target: LoveTarget,
+        /// Whether it is.
+        loved: bool,
+    },
+}
+
+/// An album or an artist, named the way every device can name it: by its tags. Names compare
+/// without regard to case, so "Sigur Rós" and "sigur rós" are one artist.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LoveTarget {
+    /// An album: its album artist (the artist when the tracks have none) and its title, each
+    /// empty when the tracks have none.
+    Album {
+        /// The album artist.
+        album_artist: String,
+        /// The album title.
+        album: String,
+    },
+    /// An album artist.
+    Artist {
+        /// The name.
+        artist: String,
+    },
 }
 
 /// `POST /api/v1/ops`.
@@ -184,5 +214,25 @@ mod tests {
         );
         let back = serde_json::to_value(&op).unwrap();
         assert_eq!(back["type"], "playlist_set");
+    }
+
+    #[test]
+    fn love_names_its_target_by_kind() {
+        let op: Op = serde_json::from_str(
+            r#"{"id":"o2","hlc":{"wall_ms":5,"counter":0,"device":"d"},"type":"love","target":{"kind":"album","album_artist":"Sigur Rós","album":"Takk..."},"loved":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            op.change,
+            Change::Love {
+                target: LoveTarget::Album {
+                    album_artist: "Sigur Rós".to_owned(),
+                    album: "Takk...".to_owned()
+                },
+                loved: true
+            }
+        );
+        let back = serde_json::to_value(&op).unwrap();
+        assert_eq!(back["target"]["kind"], "album");
     }
 }

@@ -107,17 +107,21 @@ pub fn add_user(
     Ok(UserId(conn.last_insert_rowid()))
 }
 
-/// Changes an account's password and signs out all of its sessions.
+/// Changes an account's password and signs out all of its sessions and Subsonic apps (its app
+/// password and API keys are revoked).
 pub fn set_password(conn: &Connection, name: &str, password: &str) -> Result<()> {
     let hash = hash_password(valid_password(password)?)?;
     let id = user_id(conn, name)?;
-    conn.execute(
+    let tx = conn.unchecked_transaction().ctx("changing a password")?;
+    tx.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id.0, hash],
     )
     .ctx("changing a password")?;
-    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id.0])
+    tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id.0])
         .ctx("signing out an account")?;
+    crate::subsonic::credentials::revoke_all(&tx, id)?;
+    tx.commit().ctx("changing a password")?;
     Ok(())
 }
 
@@ -176,7 +180,8 @@ pub fn user(conn: &Connection, id: UserId) -> Result<User> {
     .ok_or_else(|| Error::api(ErrorCode::NotFound, "no such account"))
 }
 
-fn user_id(conn: &Connection, name: &str) -> Result<UserId> {
+/// The id of the account named `name`.
+pub fn user_id(conn: &Connection, name: &str) -> Result<UserId> {
     conn.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| {
         r.get(0).map(UserId)
     })

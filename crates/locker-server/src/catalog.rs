@@ -9,7 +9,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use skylark_locker_api::ErrorCode;
-use skylark_locker_api::ops::{Change, ChangesResponse, FeedEntry, Hlc, Op, OpResult};
+use skylark_locker_api::ops::{Change, ChangesResponse, FeedEntry, Hlc, LoveTarget, Op, OpResult};
 
 use crate::UnixMillis;
 use crate::accounts::UserId;
@@ -109,9 +109,48 @@ fn validate(index: usize, op: &Op) -> Result<()> {
             valid_id(index, "the playlist id", playlist)?;
             valid_id(index, "the entry id", item)?;
         }
+        Change::Love { target, .. } => {
+            let names: &[&String] = match target {
+                LoveTarget::Album {
+                    album_artist,
+                    album,
+                } => &[album_artist, album],
+                LoveTarget::Artist { artist } => &[artist],
+                _ => return Err(bad(index, "this kind of love target is not supported")),
+            };
+            if names
+                .iter()
+                .any(|n| n.chars().count() > 500 || n.chars().any(char::is_control))
+            {
+                return Err(bad(
+                    index,
+                    "a name is at most 500 characters, without control characters",
+                ));
+            }
+        }
         _ => return Err(bad(index, "this kind of op is not supported")),
     }
     Ok(())
+}
+
+/// The register a love op writes: its kind (`album` or `artist`) and its key, the case-folded
+/// names (an album's joined by U+001F, which names cannot hold).
+pub fn love_key(target: &LoveTarget) -> Option<(&'static str, String)> {
+    match target {
+        LoveTarget::Album {
+            album_artist,
+            album,
+        } => Some((
+            "album",
+            format!(
+                "{}\u{1f}{}",
+                album_artist.trim().to_lowercase(),
+                album.trim().to_lowercase()
+            ),
+        )),
+        LoveTarget::Artist { artist } => Some(("artist", artist.trim().to_lowercase())),
+        _ => None,
+    }
 }
 
 /// Applies `ops` for `user`, recording each new one in the change feed.
@@ -149,7 +188,7 @@ pub fn apply(
             });
             continue;
         }
-        apply_one(&tx, user, index, op)?;
+        apply_one(&tx, user, index, op, now)?;
         let body = serde_json::to_string(op).map_err(|e| bad(index, e))?;
         tx.execute(
             "INSERT INTO ops(user_id, op_id, body, received_at) VALUES (?1, ?2, ?3, ?4)",
@@ -175,7 +214,13 @@ fn ensure_track(tx: &Transaction<'_>, user: UserId, track: &str) -> Result<()> {
     Ok(())
 }
 
-fn apply_one(tx: &Transaction<'_>, user: UserId, index: usize, op: &Op) -> Result<()> {
+fn apply_one(
+    tx: &Transaction<'_>,
+    user: UserId,
+    index: usize,
+    op: &Op,
+    now: UnixMillis,
+) -> Result<()> {
     let hlc = stamp(&op.hlc);
     match &op.change {
         Change::TrackSet {
@@ -242,10 +287,16 @@ fn apply_one(tx: &Transaction<'_>, user: UserId, index: usize, op: &Op) -> Resul
         }
         Change::PlaylistSet { playlist, name } => {
             tx.execute(
-                "INSERT INTO playlists(user_id, uid, name, name_hlc) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO playlists(user_id, uid, name, name_hlc, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(user_id, uid) DO UPDATE SET name = excluded.name, name_hlc = excluded.name_hlc
                  WHERE excluded.name_hlc > playlists.name_hlc",
-                params![user.0, playlist, name.trim(), hlc],
+                params![user.0, playlist, name.trim(), hlc, now],
+            )
+            .ctx("setting a playlist")?;
+            // A playlist first deleted and then set (ops that crossed) is made now.
+            tx.execute(
+                "UPDATE playlists SET created_at = ?3 WHERE user_id = ?1 AND uid = ?2 AND created_at IS NULL",
+                params![user.0, playlist, now],
             )
             .ctx("setting a playlist")?;
         }
@@ -283,6 +334,17 @@ fn apply_one(tx: &Transaction<'_>, user: UserId, index: usize, op: &Op) -> Resul
                 params![user.0, playlist, item, hlc],
             )
             .ctx("removing a playlist entry")?;
+        }
+        Change::Love { target, loved } => {
+            let (kind, key) = love_key(target)
+                .ok_or_else(|| bad(index, "this kind of love target is not supported"))?;
+            tx.execute(
+                "INSERT INTO loves(user_id, kind, key, loved, hlc) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(user_id, kind, key) DO UPDATE SET loved = excluded.loved, hlc = excluded.hlc
+                 WHERE excluded.hlc > loves.hlc",
+                params![user.0, kind, key, loved, hlc],
+            )
+            .ctx("recording a love")?;
         }
         _ => return Err(bad(index, "this kind of op is not supported")),
     }

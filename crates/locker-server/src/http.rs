@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use skylark_locker_api::ops::{ChangesResponse, OpsRequest, OpsResponse};
+use skylark_locker_api::subsonic::{ApiKey, AppPassword, NewApiKey, NewApiKeyRequest};
 use skylark_locker_api::{
     ClaimRequest, ClaimResponse, ErrorBody, ErrorCode, ErrorDetail, Health, LoginRequest,
     LoginResponse, MatchRequest, MatchResponse, Session, User,
@@ -30,6 +31,7 @@ use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
 use crate::signed::{self, UrlSigner};
 use crate::storage::BlobStore;
+use crate::subsonic::{self, SubsonicState, credentials};
 use crate::upload_turns::UploadTurns;
 use crate::uploads::RunningHashes;
 use crate::{accounts, catalog, covers, matching, now_millis};
@@ -47,6 +49,7 @@ pub struct AppState {
     signer: UrlSigner,
     upload_turns: Arc<UploadTurns>,
     running_hashes: Arc<RunningHashes>,
+    subsonic: Arc<SubsonicState>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
             signer: UrlSigner::load(data)?,
             upload_turns: Arc::default(),
             running_hashes: Arc::default(),
+            subsonic: Arc::new(SubsonicState::load(data)?),
         })
     }
 
@@ -103,6 +107,16 @@ impl AppState {
     /// The running hashes of unfinished uploads.
     pub fn running_hashes(&self) -> &RunningHashes {
         &self.running_hashes
+    }
+
+    /// The failed sign-in counter that sign-ins of every kind share.
+    pub fn limiter(&self) -> &LoginLimiter {
+        &self.limiter
+    }
+
+    /// The Subsonic API's key and kept libraries.
+    pub fn subsonic(&self) -> &Arc<SubsonicState> {
+        &self.subsonic
     }
 
     /// Runs `work` with the database on the blocking pool.
@@ -234,6 +248,16 @@ pub fn router(state: AppState) -> Router {
                 .head(uploads::head)
                 .delete(uploads::terminate),
         )
+        .route(
+            "/api/v1/subsonic/password",
+            post(new_app_password).delete(remove_app_password),
+        )
+        .route(
+            "/api/v1/subsonic/api-keys",
+            get(list_api_keys).post(new_api_key),
+        )
+        .route("/api/v1/subsonic/api-keys/{id}", delete(revoke_api_key))
+        .merge(subsonic::routes())
         .fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -412,6 +436,82 @@ async fn get_changes(
         .db(move |conn| catalog::changes(conn, who.user, q.since, q.limit))
         .await?;
     Ok(Json(page))
+}
+
+/// `POST /api/v1/subsonic/password`: a new app password for Subsonic apps, shown once.
+async fn new_app_password(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<AppPassword>> {
+    let now = now_millis();
+    let subsonic = Arc::clone(state.subsonic());
+    let (password, user) = state
+        .db(move |conn| {
+            let password = credentials::new_app_password(conn, subsonic.key(), who.user, now)?;
+            Ok((password, accounts::user(conn, who.user)?))
+        })
+        .await?;
+    Ok(Json(AppPassword {
+        username: user.name,
+        password,
+        created_at: now,
+    }))
+}
+
+/// `DELETE /api/v1/subsonic/password`.
+async fn remove_app_password(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<StatusCode> {
+    if state
+        .db(move |conn| credentials::remove_app_password(conn, who.user))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::api(ErrorCode::NotFound, "there is no app password"))
+    }
+}
+
+/// `GET /api/v1/subsonic/api-keys`.
+async fn list_api_keys(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<Vec<ApiKey>>> {
+    Ok(Json(
+        state
+            .db(move |conn| credentials::api_keys(conn, who.user))
+            .await?,
+    ))
+}
+
+/// `POST /api/v1/subsonic/api-keys`: a new API key, shown once.
+async fn new_api_key(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(req): ApiJson<NewApiKeyRequest>,
+) -> Result<(StatusCode, Json<NewApiKey>)> {
+    let now = now_millis();
+    let (key, info) = state
+        .db(move |conn| credentials::new_api_key(conn, who.user, &req.label, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(NewApiKey { key, info })))
+}
+
+/// `DELETE /api/v1/subsonic/api-keys/{id}`.
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    if state
+        .db(move |conn| credentials::revoke_api_key(conn, who.user, &id))
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::api(ErrorCode::NotFound, "no such API key"))
+    }
 }
 
 async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<User>> {

@@ -3,7 +3,8 @@
 //! This part holds accounts ([`accounts`]), sign-in sessions ([`sessions`]) with rate-limited
 //! logins ([`ratelimit`]), resumable tus uploads ([`uploads`], one request at a time per upload:
 //! [`upload_turns`]) into the content-addressed blob store ([`storage`]: the data folder or an
-//! S3-compatible bucket), configuration ([`config`]) and the HTTP API that serves them ([`http`]).
+//! S3-compatible bucket), configuration ([`config`]) and the HTTP API that serves them ([`http`]),
+//! and the OpenSubsonic API for Subsonic apps ([`subsonic`]).
 //!
 //! **Architecture Invariant:** every query that touches a user's data is scoped to the user the
 //! request authenticated as; an id belonging to another account answers "not found".
@@ -25,6 +26,7 @@ pub mod sessions;
 pub mod signed;
 pub mod storage;
 pub mod stream;
+pub mod subsonic;
 pub mod upload_turns;
 pub mod uploads;
 

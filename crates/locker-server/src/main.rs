@@ -1,4 +1,5 @@
-//! The `skylark-locker` binary: `serve` runs the server; `user` manages accounts.
+//! The `skylark-locker` binary: `serve` runs the server; `user` manages accounts and their
+//! Subsonic credentials.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use skylark_locker::config::Config;
 use skylark_locker::http::{AppState, serve};
+use skylark_locker::subsonic::credentials::{self, AppPasswordKey};
 use skylark_locker::{accounts, now_millis, open_database};
 
 /// Skylark's self-hosted music locker.
@@ -78,6 +80,53 @@ enum UserCommand {
     Remove {
         /// Account name.
         name: String,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Make a new app password for Subsonic apps (replacing the old one) and print it.
+    SubsonicPassword {
+        /// Account name.
+        name: String,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Remove the app password instead: apps using it are signed out.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Manage an account's OpenSubsonic API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Make an API key and print it (it is shown only once).
+    Add {
+        /// Account name.
+        name: String,
+        /// A name for the key ("car", "phone").
+        #[arg(long, default_value = "")]
+        label: String,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// List an account's API keys (ids and names, not the keys).
+    List {
+        /// Account name.
+        name: String,
+        /// The data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke an API key by its id.
+    Revoke {
+        /// Account name.
+        name: String,
+        /// The key's id, as `list` shows it.
+        id: String,
         /// The data folder.
         #[arg(long)]
         data: PathBuf,
@@ -182,6 +231,56 @@ fn user(command: UserCommand) -> Result<()> {
         UserCommand::Remove { name, data } => {
             accounts::remove_user(&open_database(&data)?, &name)?;
             writeln!(out, "removed {name}")?;
+        }
+        UserCommand::SubsonicPassword { name, data, remove } => {
+            let conn = open_database(&data)?;
+            let user = accounts::user_id(&conn, &name)?;
+            if remove {
+                if !credentials::remove_app_password(&conn, user)? {
+                    bail!("{name} has no app password");
+                }
+                writeln!(out, "removed the app password of {name}")?;
+            } else {
+                let key = AppPasswordKey::load(&data)?;
+                let password = credentials::new_app_password(&conn, &key, user, now_millis())?;
+                writeln!(out, "{password}")?;
+            }
+        }
+        UserCommand::ApiKey(command) => api_key(command, &mut out)?,
+    }
+    Ok(())
+}
+
+fn api_key(command: ApiKeyCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        ApiKeyCommand::Add { name, label, data } => {
+            let conn = open_database(&data)?;
+            let user = accounts::user_id(&conn, &name)?;
+            let (key, _) = credentials::new_api_key(&conn, user, &label, now_millis())?;
+            writeln!(out, "{key}")?;
+        }
+        ApiKeyCommand::List { name, data } => {
+            let conn = open_database(&data)?;
+            let user = accounts::user_id(&conn, &name)?;
+            for key in credentials::api_keys(&conn, user)? {
+                writeln!(
+                    out,
+                    "{}\t{}\tcreated {}\tlast used {}",
+                    key.id,
+                    key.label,
+                    key.created_at,
+                    key.last_used_at
+                        .map_or_else(|| "never".to_owned(), |t| t.to_string())
+                )?;
+            }
+        }
+        ApiKeyCommand::Revoke { name, id, data } => {
+            let conn = open_database(&data)?;
+            let user = accounts::user_id(&conn, &name)?;
+            if !credentials::revoke_api_key(&conn, user, &id)? {
+                bail!("{name} has no API key {id}");
+            }
+            writeln!(out, "revoked {id}")?;
         }
     }
     Ok(())

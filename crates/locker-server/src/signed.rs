@@ -35,31 +35,9 @@ impl std::fmt::Debug for UrlSigner {
 impl UrlSigner {
     /// Loads the key from `data/url-signing.key`, creating it (mode 0600) on first use.
     pub fn load(data: &Path) -> Result<Self> {
-        let path = data.join("url-signing.key");
-        let io = |context: &str| {
-            let context = format!("{context} {}", path.display());
-            move |source| Error::Io { context, source }
-        };
-        if let Ok(bytes) = std::fs::read(&path)
-            && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-        {
-            return Ok(Self { key });
-        }
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| Error::Io {
-            context: "reading the system's random source".to_owned(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&path).map_err(io("creating"))?;
-        std::io::Write::write_all(&mut file, &key).map_err(io("writing"))?;
-        Ok(Self { key })
+        Ok(Self {
+            key: load_key(&data.join("url-signing.key"))?,
+        })
     }
 
     fn mac(&self, user: UserId, track: &str, expires: UnixMillis) -> String {
@@ -91,6 +69,60 @@ impl UrlSigner {
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0;
         (same && query.exp > now).then_some(user)
+    }
+}
+
+/// Loads a 32-byte secret from `path`, creating it with random bytes (mode 0600) when there is
+/// none. Two processes starting at once (the server and a `user` command) end up with the same
+/// key: the file is created exclusively, and the loser reads the winner's.
+pub(crate) fn load_key(path: &Path) -> Result<[u8; 32]> {
+    let io = |context: &str| {
+        let context = format!("{context} {}", path.display());
+        move |source| Error::Io { context, source }
+    };
+    let read = || {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+    };
+    if let Some(key) = read() {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| Error::Io {
+        context: "reading the system's random source".to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if path.exists() {
+        // A damaged key (not 32 bytes) is replaced; what it signed no longer verifies.
+        options.truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            std::io::Write::write_all(&mut file, &key).map_err(io("writing"))?;
+            file.sync_all().map_err(io("writing"))?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process is writing it: its 32 bytes appear in a moment.
+            for _ in 0..100 {
+                if let Some(key) = read() {
+                    return Ok(key);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(io("reading")(e))
+        }
+        Err(e) => Err(io("creating")(e)),
     }
 }
 

@@ -190,7 +190,7 @@ pub async fn blob(
 }
 
 /// Sends blob `hash` of `len` bytes, honouring `Range` and `If-Range`.
-async fn send_blob(
+pub(crate) async fn send_blob(
     state: &AppState,
     hash: &str,
     len: u64,

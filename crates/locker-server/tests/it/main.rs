@@ -1,6 +1,7 @@
 //! The locker over real HTTP on loopback: a real server, a real SQLite file, reqwest as the client;
 //! for the S3 path a real S3-compatible server (moto) and for tus interoperability a real tus
-//! client (tuspy), both from PyPI (`tests/requirements.txt`), started by the tests themselves.
+//! client (tuspy), both from PyPI (`tests/requirements.txt`), started by the tests themselves; for
+//! the Subsonic API a third-party Subsonic client library (py-opensonic), also from PyPI.
 
 // Test helpers unwrap: a panic is a test failure with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,6 +15,8 @@ mod ops;
 mod python;
 mod s3;
 mod stream;
+mod subsonic;
+mod subsonic_client;
 mod sweep;
 mod tus_client;
 mod uploads;

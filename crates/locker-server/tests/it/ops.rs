@@ -29,7 +29,11 @@ async fn feed(locker: &Locker, token: &str, since: i64, limit: u32) -> Value {
     .unwrap()
 }
 
-fn user(locker: &Locker, name: &str) -> (rusqlite::Connection, skylark_locker::accounts::UserId) {
+/// A connection to the locker's database and the id of account `name`.
+pub fn user(
+    locker: &Locker,
+    name: &str,
+) -> (rusqlite::Connection, skylark_locker::accounts::UserId) {
     let conn = skylark_locker::open_database(locker.dir.path()).unwrap();
     let id = conn
         .query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
@@ -277,5 +281,58 @@ async fn invalid_ops_apply_nothing_and_blobs_must_be_the_accounts_own() {
         json!({"type": "track_set", "track": "t", "fields": {"Title!": "x"}}),
     )];
     assert_error(post(&locker, &alice, bad_field).await, 400, "bad_request").await;
+    locker.stop().await;
+}
+
+/// Loving an album or an artist is a register per target, named by case-folded tags: the latest
+/// stamp wins whatever order the ops arrive in, and malformed targets are refused.
+#[tokio::test]
+async fn loves_keep_their_latest_write_per_target() {
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let love = |id: &str, wall, target: Value, loved: bool| {
+        op(
+            id,
+            wall,
+            "d",
+            json!({"type": "love", "target": target, "loved": loved}),
+        )
+    };
+    let album = json!({"kind": "album", "album_artist": "Sigur Rós", "album": "Takk..."});
+    let same_album = json!({"kind": "album", "album_artist": "SIGUR RÓS", "album": " takk... "});
+    let artist = json!({"kind": "artist", "artist": "Björk"});
+    let r = post(
+        &locker,
+        &token,
+        vec![
+            love("l2", 20, album.clone(), true),
+            love("l1", 10, same_album, false),
+            love("l3", 5, artist.clone(), true),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (conn, alice) = user(&locker, "alice");
+    let loved = |kind: &str, key: &str| -> Option<bool> {
+        conn.query_row(
+            "SELECT loved FROM loves WHERE user_id = ?1 AND kind = ?2 AND key = ?3",
+            rusqlite::params![alice.0, kind, key],
+            |r| r.get(0),
+        )
+        .ok()
+    };
+    assert_eq!(loved("album", "sigur rós\u{1f}takk..."), Some(true));
+    assert_eq!(loved("artist", "björk"), Some(true));
+    post(&locker, &token, vec![love("l4", 30, artist, false)]).await;
+    assert_eq!(loved("artist", "björk"), Some(false));
+    let feed = feed(&locker, &token, 0, 10).await;
+    assert_eq!(feed["changes"][0]["op"]["target"], album);
+    let control = json!({"kind": "artist", "artist": "a\u{7}b"});
+    assert_error(
+        post(&locker, &token, vec![love("bad", 40, control, true)]).await,
+        400,
+        "bad_request",
+    )
+    .await;
     locker.stop().await;
 }

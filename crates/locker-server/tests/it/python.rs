@@ -1,6 +1,7 @@
 //! The Python programs from PyPI the tests run (`tests/requirements.txt`): moto's S3-compatible
-//! server ([`Moto`]) and the tuspy client driver (`tests/python/tus_upload.py`). A missing
-//! package fails the test with the command that installs it; nothing is skipped.
+//! server ([`Moto`]), the tuspy client driver (`tests/python/tus_upload.py`) and the py-opensonic
+//! Subsonic client driver (`tests/python/subsonic_client.py`). A missing package fails the test
+//! with the command that installs it; nothing is skipped.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
@@ -130,6 +131,26 @@ impl Drop for Moto {
 pub async fn tus_upload(args: Vec<String>) -> Output {
     require(&["tusclient"]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/tus_upload.py");
+    tokio::task::spawn_blocking(move || {
+        Command::new(python())
+            .arg(script)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {script}: {e}"))
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs `tests/python/subsonic_client.py` (py-opensonic) with `args` on the blocking pool, so a
+/// locker on the test's runtime keeps serving it.
+pub async fn subsonic_client(args: Vec<String>) -> Output {
+    require(&["libopensonic"]);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/subsonic_client.py"
+    );
     tokio::task::spawn_blocking(move || {
         Command::new(python())
             .arg(script)

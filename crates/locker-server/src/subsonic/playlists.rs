@@ -1,0 +1,459 @@
+//! Playlists ("Playlists" in the API reference): the account's playlists, read from the catalog
+//! and edited with the same ops the desktop sends (`playlist_set`, `playlist_item_set`,
+//! `playlist_item_remove`, `playlist_delete`), so every edit reaches the change feed.
+//!
+//! Subsonic names a playlist's songs by position; the catalog names entries by id and orders them
+//! by fractional order keys. New entries are appended after the last key with the desktop's key
+//! scheme ([`key_after`]), and removals name the entries at the positions the app was shown.
+//! Entries whose track has no file in the locker are not shown (an app could not play them) and
+//! positions count only the shown ones.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use skylark_locker_api::ops::{Change, Op};
+
+use crate::accounts::UserId;
+use crate::error::DbContext;
+use crate::now_millis;
+use crate::subsonic::browse::{body, child, cover_id};
+use crate::subsonic::envelope::{Code, Failure, Reply};
+use crate::subsonic::library::{Library, stamp_wall};
+use crate::subsonic::responses::{Playlist, PlaylistWithSongs, Playlists, iso8601};
+use crate::subsonic::{Call, random_id, stamp_after};
+
+/// One entry of a stored playlist.
+#[derive(Debug, Clone)]
+struct Entry {
+    item: String,
+    track: String,
+    order_key: String,
+    hlc: String,
+}
+
+/// A playlist as the catalog holds it.
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    name: String,
+    name_hlc: String,
+    created_at: Option<i64>,
+    /// The latest stamp of the playlist or any of its entries.
+    changed: String,
+    /// Live entries in order.
+    entries: Vec<Entry>,
+}
+
+fn load(conn: &Connection, user: UserId, id: &str) -> crate::Result<Option<Stored>> {
+    let row: Option<(String, String, Option<i64>)> = conn
+        .query_row(
+            "SELECT name, name_hlc, created_at FROM playlists
+             WHERE user_id = ?1 AND uid = ?2 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)",
+            params![user.0, id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .ctx("loading a playlist")?;
+    let Some((name, name_hlc, created_at)) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT item, track, order_key, hlc, removed_hlc FROM playlist_items
+             WHERE user_id = ?1 AND playlist = ?2 ORDER BY order_key, item",
+        )
+        .ctx("loading a playlist")?;
+    let rows = stmt
+        .query_map(params![user.0, id], |r| {
+            Ok((
+                Entry {
+                    item: r.get(0)?,
+                    track: r.get(1)?,
+                    order_key: r.get(2)?,
+                    hlc: r.get(3)?,
+                },
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .ctx("loading a playlist")?;
+    let mut changed = name_hlc.clone();
+    let mut entries = Vec::new();
+    for row in rows {
+        let (entry, removed) = row.ctx("loading a playlist")?;
+        for stamp in [Some(&entry.hlc), removed.as_ref()].into_iter().flatten() {
+            if *stamp > changed {
+                changed.clone_from(stamp);
+            }
+        }
+        if removed.as_ref().is_none_or(|r| *r < entry.hlc) {
+            entries.push(entry);
+        }
+    }
+    Ok(Some(Stored {
+        id: id.to_owned(),
+        name,
+        name_hlc,
+        created_at,
+        changed,
+        entries,
+    }))
+}
+
+fn load_all(conn: &Connection, user: UserId) -> crate::Result<Vec<Stored>> {
+    let ids: Vec<String> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT uid FROM playlists
+                 WHERE user_id = ?1 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)
+                 ORDER BY name COLLATE NOCASE, uid",
+            )
+            .ctx("listing playlists")?;
+        let rows = stmt
+            .query_map([user.0], |r| r.get(0))
+            .ctx("listing playlists")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .ctx("listing playlists")?
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(p) = load(conn, user, &id)? {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// The entries an app is shown: those whose track has a file.
+fn shown<'a>(lib: &'a Library, stored: &'a Stored) -> impl Iterator<Item = &'a Entry> + 'a {
+    stored
+        .entries
+        .iter()
+        .filter(|e| lib.song(&e.track).is_some())
+}
+
+fn describe(lib: &Library, stored: &Stored, owner: &str) -> Playlist {
+    let songs: Vec<_> = shown(lib, stored)
+        .filter_map(|e| lib.song(&e.track))
+        .collect();
+    let changed = stamp_wall(&stored.changed).unwrap_or(0);
+    Playlist {
+        id: stored.id.clone(),
+        name: stored.name.clone(),
+        owner: owner.to_owned(),
+        public: false,
+        song_count: songs.len(),
+        duration: songs
+            .iter()
+            .map(|s| (s.duration_ms.unwrap_or(0) + 500) / 1000)
+            .sum(),
+        created: iso8601(
+            stored
+                .created_at
+                .or_else(|| stamp_wall(&stored.name_hlc))
+                .unwrap_or(changed),
+        ),
+        changed: iso8601(changed),
+        cover_art: songs.iter().find_map(|s| s.cover.as_deref().map(cover_id)),
+    }
+}
+
+fn with_songs(lib: &Library, stored: &Stored, owner: &str) -> PlaylistWithSongs {
+    PlaylistWithSongs {
+        playlist: describe(lib, stored, owner),
+        entry: shown(lib, stored)
+            .filter_map(|e| lib.song(&e.track))
+            .map(|s| child(lib, s))
+            .collect(),
+    }
+}
+
+/// The order key after `last` in the desktop's fractional indexing scheme
+/// (`crates/catalog/src/order_key.rs`): the next integer part, or, after a key not made by that
+/// scheme, the key with a digit appended (which sorts right after it).
+pub(crate) fn key_after(last: Option<&str>) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let Some(last) = last else {
+        return "a0".to_owned();
+    };
+    let digits_after = |head: u8| match head {
+        b'a'..=b'z' => Some(usize::from(head - b'a') + 1),
+        b'A'..=b'Z' => Some(usize::from(b'Z' - head) + 1),
+        _ => None,
+    };
+    let foreign = || format!("{last}V");
+    let bytes = last.as_bytes();
+    let Some(n) = bytes.first().copied().and_then(digits_after) else {
+        return foreign();
+    };
+    let Some(int) = bytes.get(1..=n) else {
+        return foreign();
+    };
+    if !int.iter().all(|b| DIGITS.contains(b)) {
+        return foreign();
+    }
+    let mut digits = int.to_vec();
+    for d in digits.iter_mut().rev() {
+        let v = DIGITS.iter().position(|x| x == d).unwrap_or(0);
+        if v + 1 < DIGITS.len() {
+            *d = DIGITS[v + 1];
+            return format!(
+                "{}{}",
+                char::from(bytes[0]),
+                String::from_utf8_lossy(&digits)
+            );
+        }
+        *d = b'0';
+    }
+    // Every digit carried: the first integer one digit longer.
+    let head = match bytes[0] {
+        b'Z' => b'a',
+        b'z' => return foreign(),
+        h => h + 1,
+    };
+    let len = digits_after(head).unwrap_or(1);
+    format!("{}{}", char::from(head), "0".repeat(len))
+}
+
+fn op(id: String, hlc: &skylark_locker_api::ops::Hlc, change: Change) -> Op {
+    Op {
+        id,
+        hlc: hlc.clone(),
+        change,
+    }
+}
+
+/// Ops that append `tracks` to `playlist`, after the entry with order key `last`.
+fn append_ops(
+    playlist: &str,
+    tracks: &[String],
+    mut last: Option<String>,
+    hlc: &skylark_locker_api::ops::Hlc,
+) -> Result<Vec<Op>, Failure> {
+    let mut ops = Vec::with_capacity(tracks.len());
+    for track in tracks {
+        let key = key_after(last.as_deref());
+        ops.push(op(
+            random_id("subsonic-")?,
+            hlc,
+            Change::PlaylistItemSet {
+                playlist: playlist.to_owned(),
+                item: random_id("e-")?,
+                track: track.clone(),
+                order_key: key.clone(),
+            },
+        ));
+        last = Some(key);
+    }
+    Ok(ops)
+}
+
+/// The song ids in `name` parameters, each checked to be the account's.
+fn songs_named(call: &Call<'_>, lib: &Library, name: &str) -> Result<Vec<String>, Failure> {
+    call.params
+        .all(name)
+        .map(|id| {
+            lib.song(id)
+                .map(|s| s.id.clone())
+                .ok_or_else(|| Failure::not_found(&format!("song {id}")))
+        })
+        .collect()
+}
+
+async fn stored(call: &Call<'_>, id: &str) -> Result<Stored, Failure> {
+    let user = call.user();
+    let id = id.to_owned();
+    call.state
+        .db(move |conn| load(conn, user, &id))
+        .await?
+        .ok_or_else(|| Failure::not_found("playlist"))
+}
+
+/// `getPlaylists`: the account's playlists (another account's, by `username`, are not visible).
+pub(super) async fn list(call: &Call<'_>) -> Result<Reply, Failure> {
+    if let Some(other) = call.params.get("username")
+        && !other.eq_ignore_ascii_case(&call.account.name)
+    {
+        return Err(Failure::new(
+            Code::NotAuthorized,
+            "playlists of other accounts are private",
+        ));
+    }
+    let lib = call.library().await?;
+    let user = call.user();
+    let all = call.state.db(move |conn| load_all(conn, user)).await?;
+    body(
+        "playlists",
+        Playlists {
+            playlist: all
+                .iter()
+                .map(|p| describe(&lib, p, &call.account.name))
+                .collect(),
+        },
+    )
+}
+
+/// `getPlaylist`.
+pub(super) async fn get(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    let lib = call.library().await?;
+    let stored = stored(call, id).await?;
+    body("playlist", with_songs(&lib, &stored, &call.account.name))
+}
+
+/// `createPlaylist`: a new playlist named `name`, or, with `playlistId`, that playlist's songs
+/// replaced; answers the playlist (since API 1.14.0).
+pub(super) async fn create(call: &Call<'_>) -> Result<Reply, Failure> {
+    let lib = call.library().await?;
+    let songs = songs_named(call, &lib, "songId")?;
+    let now = now_millis();
+    let (id, ops) = match call.params.get("playlistId") {
+        Some(id) => {
+            let old = stored(call, id).await?;
+            let seen = std::iter::once(old.name_hlc.as_str())
+                .chain(old.entries.iter().map(|e| e.hlc.as_str()));
+            let hlc = stamp_after(now, seen);
+            let mut ops = Vec::new();
+            if let Some(name) = call.params.get("name").filter(|n| !n.trim().is_empty()) {
+                ops.push(op(
+                    random_id("subsonic-")?,
+                    &hlc,
+                    Change::PlaylistSet {
+                        playlist: old.id.clone(),
+                        name: name.to_owned(),
+                    },
+                ));
+            }
+            for entry in &old.entries {
+                ops.push(op(
+                    random_id("subsonic-")?,
+                    &hlc,
+                    Change::PlaylistItemRemove {
+                        playlist: old.id.clone(),
+                        item: entry.item.clone(),
+                    },
+                ));
+            }
+            let last = old.entries.last().map(|e| e.order_key.clone());
+            ops.extend(append_ops(&old.id, &songs, last, &hlc)?);
+            (old.id, ops)
+        }
+        None => {
+            let name = call.params.required("name")?;
+            if name.trim().is_empty() {
+                return Err(Failure::new(Code::Generic, "a playlist needs a name"));
+            }
+            let id = random_id("")?;
+            let hlc = stamp_after(now, []);
+            let mut ops = vec![op(
+                random_id("subsonic-")?,
+                &hlc,
+                Change::PlaylistSet {
+                    playlist: id.clone(),
+                    name: name.to_owned(),
+                },
+            )];
+            ops.extend(append_ops(&id, &songs, None, &hlc)?);
+            (id, ops)
+        }
+    };
+    call.apply(ops).await?;
+    let stored = stored(call, &id).await?;
+    body("playlist", with_songs(&lib, &stored, &call.account.name))
+}
+
+/// `updatePlaylist`: renames, removes the songs at `songIndexToRemove` (positions before this
+/// edit) and appends `songIdToAdd`. `comment` and `public` have no place in a locker's
+/// playlists and are ignored.
+pub(super) async fn update(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("playlistId")?;
+    let lib = call.library().await?;
+    let old = stored(call, id).await?;
+    let add = songs_named(call, &lib, "songIdToAdd")?;
+    let visible: Vec<&Entry> = shown(&lib, &old).collect();
+    let mut remove: Vec<usize> = call
+        .params
+        .all("songIndexToRemove")
+        .map(|i| {
+            i.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < visible.len())
+                .ok_or_else(|| {
+                    Failure::new(
+                        Code::Generic,
+                        format!(
+                            "songIndexToRemove {i} is not a position in this playlist of {} songs",
+                            visible.len()
+                        ),
+                    )
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    remove.sort_unstable();
+    remove.dedup();
+    let seen =
+        std::iter::once(old.name_hlc.as_str()).chain(old.entries.iter().map(|e| e.hlc.as_str()));
+    let hlc = stamp_after(now_millis(), seen);
+    let mut ops = Vec::new();
+    if let Some(name) = call.params.get("name").filter(|n| !n.trim().is_empty()) {
+        ops.push(op(
+            random_id("subsonic-")?,
+            &hlc,
+            Change::PlaylistSet {
+                playlist: old.id.clone(),
+                name: name.to_owned(),
+            },
+        ));
+    }
+    for i in remove {
+        ops.push(op(
+            random_id("subsonic-")?,
+            &hlc,
+            Change::PlaylistItemRemove {
+                playlist: old.id.clone(),
+                item: visible[i].item.clone(),
+            },
+        ));
+    }
+    let last = old.entries.last().map(|e| e.order_key.clone());
+    ops.extend(append_ops(&old.id, &add, last, &hlc)?);
+    call.apply(ops).await?;
+    Ok(Reply::Empty)
+}
+
+/// `deletePlaylist`.
+pub(super) async fn delete(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    let old = stored(call, id).await?;
+    let hlc = stamp_after(now_millis(), [old.name_hlc.as_str()]);
+    call.apply(vec![op(
+        random_id("subsonic-")?,
+        &hlc,
+        Change::PlaylistDelete { playlist: old.id },
+    )])
+    .await?;
+    Ok(Reply::Empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_keys_sort_after_and_stay_short() {
+        let mut keys = vec![key_after(None)];
+        for _ in 0..5000 {
+            let next = key_after(keys.last().map(String::as_str));
+            assert!(next > *keys.last().unwrap(), "{next}");
+            keys.push(next);
+        }
+        assert_eq!(keys[0], "a0");
+        assert_eq!(keys[1], "a1");
+        assert_eq!(keys[62], "b00");
+        assert!(keys.last().unwrap().len() <= 4);
+        // Keys with a fraction, or made elsewhere, still get a key after them.
+        for last in ["a0V", "Zz", "zzzzzzzzzzzzzzzzzzzzzzzzzzz", "weird key", "a"] {
+            let next = key_after(Some(last));
+            assert!(next.as_str() > last, "{next} after {last}");
+        }
+        assert_eq!(key_after(Some("Zz")), "a0");
+    }
+}

@@ -1,0 +1,1625 @@
+//! The OpenSubsonic API under `/rest`, over real HTTP against a real locker holding generated
+//! music: every method in XML and JSON (the XML must say what the JSON says), the response shapes
+//! the OpenSubsonic documentation requires, sign-in in every form and every refusal, per-account
+//! isolation, and Subsonic edits reaching the change feed.
+
+use std::collections::BTreeMap;
+
+use md5::{Digest, Md5};
+use quick_xml::events::Event;
+use serde_json::{Map, Value, json};
+use skylark_locker::config::Config;
+use skylark_testsupport::{Format, TagSpec, Tone, cover_jpeg, cover_png, write_audio};
+
+use crate::{ALICE_PASSWORD, BOB_PASSWORD, Locker, get_json, post_json, upload};
+
+/// One track of the fixture library: its id, file format and tags.
+struct FixtureTrack {
+    id: &'static str,
+    format: Format,
+    tags: TagSpec,
+}
+
+fn tags(title: &str, artist: &str, album: &str, track: u32, year: &str, genre: &str) -> TagSpec {
+    TagSpec {
+        title: Some(title.to_owned()),
+        artists: vec![artist.to_owned()],
+        album: Some(album.to_owned()),
+        album_artist: Some(artist.to_owned()),
+        track: Some((track, Some(11))),
+        date: Some(year.to_owned()),
+        genres: vec![genre.to_owned()],
+        ..TagSpec::default()
+    }
+}
+
+/// Alice's music: two songs of one album (in the wrong order on purpose), one of another, and a
+/// third artist's song; two share a cover picture.
+fn alice_tracks() -> Vec<FixtureTrack> {
+    let red = cover_png(120, 80, [200, 20, 20]);
+    vec![
+        FixtureTrack {
+            id: "t-hoppipolla",
+            format: Format::Mp3,
+            tags: TagSpec {
+                cover: Some(red.clone()),
+                ..tags("Hoppípolla", "Sigur Rós", "Takk...", 3, "2005", "Post-Rock")
+            },
+        },
+        FixtureTrack {
+            id: "t-glosoli",
+            format: Format::Flac,
+            tags: TagSpec {
+                cover: Some(red),
+                ..tags("Glósóli", "Sigur Rós", "Takk...", 2, "2005", "Post-Rock")
+            },
+        },
+        FixtureTrack {
+            id: "t-hidden",
+            format: Format::OggVorbis,
+            tags: tags(
+                "Hidden Place",
+                "Björk",
+                "Vespertine",
+                1,
+                "2001",
+                "Electronic",
+            ),
+        },
+        FixtureTrack {
+            id: "t-ljosid",
+            format: Format::M4aAac,
+            tags: TagSpec {
+                cover: Some(cover_jpeg(64, 64, [20, 20, 200])),
+                ..tags(
+                    "Ljósið",
+                    "Ólafur Arnalds",
+                    "...And They Have Escaped",
+                    1,
+                    "2010",
+                    "Modern Classical",
+                )
+            },
+        },
+    ]
+}
+
+/// Bob's music: one song on an album named like Alice's.
+fn bob_tracks() -> Vec<FixtureTrack> {
+    vec![FixtureTrack {
+        id: "b-song",
+        format: Format::Opus,
+        tags: tags("Bob's Song", "Sigur Rós", "Takk...", 1, "2005", "Post-Rock"),
+    }]
+}
+
+/// A Subsonic app signed in as one account.
+pub struct App {
+    base: String,
+    http: reqwest::Client,
+    /// The account name.
+    pub user: String,
+    /// Its app password.
+    pub password: String,
+}
+
+/// md5 of `text` in hex.
+fn md5_hex(text: &str) -> String {
+    Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl App {
+    /// Token authentication with a fresh salt, as apps send it.
+    fn auth(&self) -> Vec<(String, String)> {
+        let salt = format!("{:x}", rand_salt());
+        vec![
+            ("u".into(), self.user.clone()),
+            ("t".into(), md5_hex(&format!("{}{salt}", self.password))),
+            ("s".into(), salt),
+            ("v".into(), "1.16.1".into()),
+            ("c".into(), "skylark-tests".into()),
+        ]
+    }
+
+    /// `GET /rest/METHOD.view` with `params` and `extra` (credentials, format).
+    pub async fn raw(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+        extra: &[(String, String)],
+    ) -> reqwest::Response {
+        let mut query: Vec<(String, String)> = extra.to_vec();
+        query.extend(
+            params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.http
+            .get(format!("{}/rest/{method}.view", self.base))
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The `subsonic-response` of METHOD in JSON, signed in, whatever its status.
+    pub async fn try_json(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let mut extra = self.auth();
+        extra.push(("f".into(), "json".into()));
+        let response = self.raw(method, params, &extra).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        let envelope = body["subsonic-response"].clone();
+        check_envelope(&envelope);
+        envelope
+    }
+
+    /// METHOD in JSON and in XML: checks both say the same, and returns the JSON
+    /// `subsonic-response`, which must be `ok`.
+    pub async fn call(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let json = self.try_json(method, params).await;
+        assert_eq!(json["status"], "ok", "{method}: {json}");
+        let response = self.raw(method, params, &self.auth()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/xml; charset=utf-8"
+        );
+        let xml = response.text().await.unwrap();
+        let from_xml = xml_to_json(&xml);
+        assert_eq!(
+            from_xml["xmlns"], "http://subsonic.org/restapi",
+            "{method}: {xml}"
+        );
+        let mut expected = normalize(&json);
+        let mut got = from_xml;
+        // Salted requests differ only in credentials; nothing in a response depends on them.
+        if let (Value::Object(e), Value::Object(g)) = (&mut expected, &mut got) {
+            g.remove("xmlns");
+            e.remove("xmlns");
+        }
+        assert_eq!(
+            got, expected,
+            "{method}: the XML says something else than the JSON"
+        );
+        json
+    }
+
+    /// METHOD once, in JSON (for answers that differ each time, such as random lists): the `ok`
+    /// `subsonic-response`.
+    pub async fn call_json(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let json = self.try_json(method, params).await;
+        assert_eq!(json["status"], "ok", "{method}: {json}");
+        json
+    }
+
+    /// An edit (not safe to send twice), once, in JSON: the `ok` `subsonic-response`.
+    pub async fn edit(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let json = self.try_json(method, params).await;
+        assert_eq!(json["status"], "ok", "{method}: {json}");
+        json
+    }
+
+    /// An edit, once, in XML: the response read as [`xml_to_json`] reads it, which must be `ok`.
+    pub async fn edit_xml(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let response = self.raw(method, params, &self.auth()).await;
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/xml; charset=utf-8"
+        );
+        let xml = xml_to_json(&response.text().await.unwrap());
+        assert_eq!(xml["status"], "ok", "{method}: {xml}");
+        xml
+    }
+
+    /// METHOD's error code in JSON, checking the XML answers it too.
+    pub async fn error(&self, method: &str, params: &[(&str, &str)]) -> i64 {
+        let json = self.try_json(method, params).await;
+        assert_eq!(json["status"], "failed", "{method}: {json}");
+        check_error(&json["error"]);
+        let xml = self
+            .raw(method, params, &self.auth())
+            .await
+            .text()
+            .await
+            .unwrap();
+        let from_xml = xml_to_json(&xml);
+        assert_eq!(from_xml["status"], "failed");
+        assert_eq!(
+            from_xml["error"][0]["code"].as_str().unwrap(),
+            json["error"]["code"].to_string()
+        );
+        json["error"]["code"].as_i64().unwrap()
+    }
+}
+
+fn rand_salt() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).unwrap();
+    u64::from_le_bytes(b)
+}
+
+/// Reads XML into the shape [`normalize`] gives JSON: attributes as strings, child elements as
+/// arrays under their name, text as `value`.
+fn xml_to_json(xml: &str) -> Value {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<(String, Map<String, Value>)> = Vec::new();
+    let mut root = None;
+    let open = |e: &quick_xml::events::BytesStart<'_>| {
+        let name = e.name().as_ref().to_owned();
+        let mut map = Map::new();
+        for attr in e.attributes() {
+            let attr = attr.unwrap();
+            let key = attr.key.as_ref().to_owned();
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .unwrap()
+                .into_owned();
+            map.insert(key, Value::String(value));
+        }
+        (name, map)
+    };
+    let close = |stack: &mut Vec<(String, Map<String, Value>)>, root: &mut Option<Value>| {
+        let (name, map) = stack.pop().unwrap();
+        match stack.last_mut() {
+            Some((_, parent)) => parent
+                .entry(name)
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+                .unwrap()
+                .push(Value::Object(map)),
+            None => *root = Some(Value::Object(map)),
+        }
+    };
+    let append_text = |stack: &mut Vec<(String, Map<String, Value>)>, text: &str| {
+        if let Some((_, map)) = stack.last_mut() {
+            let entry = map
+                .entry("value")
+                .or_insert_with(|| Value::String(String::new()));
+            let joined = format!("{}{text}", entry.as_str().unwrap());
+            *entry = Value::String(joined);
+        }
+    };
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) => stack.push(open(&e)),
+            Event::Empty(e) => {
+                stack.push(open(&e));
+                close(&mut stack, &mut root);
+            }
+            Event::End(_) => close(&mut stack, &mut root),
+            Event::Text(t) => {
+                let text = t.xml10_content().into_owned();
+                if !text.trim().is_empty() || stack.len() > 1 {
+                    append_text(&mut stack, &text);
+                }
+            }
+            Event::GeneralRef(r) => {
+                let name: &str = r.as_ref();
+                let text = match r.resolve_char_ref().unwrap() {
+                    Some(c) => c.to_string(),
+                    None => quick_xml::escape::resolve_predefined_entity(name)
+                        .unwrap()
+                        .to_owned(),
+                };
+                append_text(&mut stack, &text);
+            }
+            Event::Eof => break,
+            Event::Decl(_) => {}
+            other => panic!("unexpected XML: {other:?}"),
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements in {xml}");
+    root.expect("an XML document")
+}
+
+/// JSON as [`xml_to_json`] reads the XML of the same response.
+fn normalize(value: &Value) -> Value {
+    let scalar = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                match v {
+                    Value::Null => {}
+                    Value::Object(_) => {
+                        out.insert(k.clone(), Value::Array(vec![normalize(v)]));
+                    }
+                    Value::Array(items) if items.is_empty() => {}
+                    Value::Array(items) => {
+                        let items = items
+                            .iter()
+                            .map(|i| match i {
+                                Value::Object(_) => normalize(i),
+                                s => json!({"value": scalar(s)}),
+                            })
+                            .collect();
+                        out.insert(k.clone(), Value::Array(items));
+                    }
+                    s => {
+                        out.insert(k.clone(), Value::String(scalar(s)));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+// The response shapes of the OpenSubsonic documentation ("Responses"): the fields it marks as
+// required, with their types, and the optional ones this server sends.
+
+fn is_int(v: &Value) -> bool {
+    v.is_i64() || v.is_u64()
+}
+
+/// A field's name and the test its value must pass.
+type FieldCheck<'a> = (&'a str, fn(&Value) -> bool);
+
+fn require(v: &Value, what: &str, fields: &[FieldCheck<'_>]) {
+    for (name, ok) in fields {
+        assert!(ok(&v[*name]), "{what}.{name} is missing or mistyped in {v}");
+    }
+}
+
+fn optional(v: &Value, what: &str, fields: &[FieldCheck<'_>]) {
+    for (name, ok) in fields {
+        if !v[*name].is_null() {
+            assert!(ok(&v[*name]), "{what}.{name} is mistyped in {v}");
+        }
+    }
+}
+
+/// `subsonic-response`.
+pub fn check_envelope(v: &Value) {
+    require(
+        v,
+        "subsonic-response",
+        &[
+            ("status", |s| s == "ok" || s == "failed"),
+            ("version", |s| s == "1.16.1"),
+            ("type", |s| s == "skylark"),
+            ("serverVersion", Value::is_string),
+            ("openSubsonic", |b| b == true),
+        ],
+    );
+}
+
+fn check_error(v: &Value) {
+    require(v, "error", &[("code", is_int)]);
+    optional(v, "error", &[("message", Value::is_string)]);
+}
+
+/// `Child`.
+pub fn check_child(v: &Value) {
+    require(
+        v,
+        "Child",
+        &[
+            ("id", Value::is_string),
+            ("isDir", |b| b == false),
+            ("title", Value::is_string),
+        ],
+    );
+    optional(
+        v,
+        "Child",
+        &[
+            ("parent", Value::is_string),
+            ("album", Value::is_string),
+            ("artist", Value::is_string),
+            ("track", is_int),
+            ("year", is_int),
+            ("genre", Value::is_string),
+            ("coverArt", Value::is_string),
+            ("size", is_int),
+            ("contentType", Value::is_string),
+            ("suffix", Value::is_string),
+            ("duration", is_int),
+            ("bitRate", is_int),
+            ("bitDepth", is_int),
+            ("samplingRate", is_int),
+            ("channelCount", is_int),
+            ("isVideo", Value::is_boolean),
+            ("userRating", is_int),
+            ("playCount", is_int),
+            ("discNumber", is_int),
+            ("created", Value::is_string),
+            ("starred", Value::is_string),
+            ("albumId", Value::is_string),
+            ("artistId", Value::is_string),
+            ("type", |t| t == "music"),
+            ("mediaType", |t| t == "song"),
+            ("played", Value::is_string),
+            ("genres", Value::is_array),
+            ("artists", Value::is_array),
+            ("albumArtists", Value::is_array),
+            ("displayArtist", Value::is_string),
+            ("displayAlbumArtist", Value::is_string),
+            ("replayGain", Value::is_object),
+        ],
+    );
+}
+
+/// `AlbumID3` (and `AlbumID3WithSongs`).
+pub fn check_album(v: &Value) {
+    require(
+        v,
+        "AlbumID3",
+        &[
+            ("id", Value::is_string),
+            ("name", Value::is_string),
+            ("songCount", is_int),
+            ("duration", is_int),
+            ("created", Value::is_string),
+        ],
+    );
+    optional(
+        v,
+        "AlbumID3",
+        &[
+            ("artist", Value::is_string),
+            ("artistId", Value::is_string),
+            ("coverArt", Value::is_string),
+            ("playCount", is_int),
+            ("starred", Value::is_string),
+            ("year", is_int),
+            ("genre", Value::is_string),
+            ("played", Value::is_string),
+            ("genres", Value::is_array),
+            ("artists", Value::is_array),
+            ("displayArtist", Value::is_string),
+            ("sortName", Value::is_string),
+            ("song", Value::is_array),
+        ],
+    );
+    for song in v["song"].as_array().into_iter().flatten() {
+        check_child(song);
+    }
+}
+
+/// `ArtistID3` (and `ArtistWithAlbumsID3`).
+pub fn check_artist(v: &Value) {
+    require(
+        v,
+        "ArtistID3",
+        &[("id", Value::is_string), ("name", Value::is_string)],
+    );
+    optional(
+        v,
+        "ArtistID3",
+        &[
+            ("coverArt", Value::is_string),
+            ("albumCount", is_int),
+            ("starred", Value::is_string),
+            ("sortName", Value::is_string),
+            ("album", Value::is_array),
+        ],
+    );
+    for album in v["album"].as_array().into_iter().flatten() {
+        check_album(album);
+    }
+}
+
+/// `playlist` (and `playlistWithSongs`).
+pub fn check_playlist(v: &Value) {
+    require(
+        v,
+        "playlist",
+        &[
+            ("id", Value::is_string),
+            ("name", Value::is_string),
+            ("songCount", is_int),
+            ("duration", is_int),
+            ("created", Value::is_string),
+            ("changed", Value::is_string),
+        ],
+    );
+    optional(
+        v,
+        "playlist",
+        &[
+            ("owner", Value::is_string),
+            ("public", Value::is_boolean),
+            ("coverArt", Value::is_string),
+            ("entry", Value::is_array),
+        ],
+    );
+    for entry in v["entry"].as_array().into_iter().flatten() {
+        check_child(entry);
+    }
+}
+
+fn check_search_result(v: &Value) {
+    for artist in v["artist"].as_array().into_iter().flatten() {
+        check_artist(artist);
+    }
+    for album in v["album"].as_array().into_iter().flatten() {
+        check_album(album);
+    }
+    for song in v["song"].as_array().into_iter().flatten() {
+        check_child(song);
+    }
+}
+
+/// A locker with Alice's and Bob's music uploaded and described by ops, as the desktop does, and
+/// an app password for each.
+pub struct Fixture {
+    /// The locker.
+    pub locker: Locker,
+    /// Alice's app.
+    pub alice: App,
+    /// Bob's app.
+    pub bob: App,
+    /// Alice's bearer token.
+    pub alice_token: String,
+    /// Bob's bearer token.
+    pub bob_token: String,
+    /// Every uploaded file by track id.
+    pub files: BTreeMap<&'static str, Vec<u8>>,
+}
+
+/// The catalog fields the desktop would send for `info`.
+fn fields(info: &skylark_tags::FileInfo) -> Value {
+    let t = &info.tags;
+    let p = &info.properties;
+    let mut f = Map::new();
+    let mut put = |k: &str, v: Value| {
+        if !v.is_null() {
+            f.insert(k.to_owned(), v);
+        }
+    };
+    put("title", json!(t.title));
+    put("artist", json!(t.artists.join(", ")));
+    put("album", json!(t.album));
+    put("album_artist", json!(t.album_artist));
+    put("track_no", json!(t.track_no));
+    put("disc_no", json!(t.disc_no));
+    put("year", json!(t.year));
+    put("genre", json!(t.genres.join(", ")));
+    put("duration_ms", json!(p.duration.as_millis() as u64));
+    put("bitrate_kbps", json!(p.bitrate_kbps));
+    put("sample_rate", json!(p.sample_rate));
+    put("channels", json!(p.channels));
+    put("bit_depth", json!(p.bit_depth));
+    put("codec", json!(p.codec.as_str()));
+    Value::Object(f)
+}
+
+async fn load(
+    locker: &Locker,
+    token: &str,
+    tracks: Vec<FixtureTrack>,
+    files: &mut BTreeMap<&'static str, Vec<u8>>,
+) {
+    let mut ops = Vec::new();
+    for (i, track) in tracks.into_iter().enumerate() {
+        let path = locker
+            .dir
+            .path()
+            .join(format!("{}.{}", track.id, track.format.extension()));
+        let tone = Tone {
+            seconds: 2.0 + i as f64,
+            ..Tone::default()
+        };
+        write_audio(&path, track.format, &tone, &track.tags).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let blob = upload(locker, token, &bytes).await;
+        let info =
+            skylark_tags::read_path(&path, skylark_tags::ReadOptions { cover: false }).unwrap();
+        ops.push(json!({
+            "id": format!("desktop-{}", track.id),
+            "hlc": {"wall_ms": 1_000 + i, "counter": 0, "device": "desktop"},
+            "type": "track_set", "track": track.id, "blob": blob, "fields": fields(&info)
+        }));
+        files.insert(track.id, bytes);
+    }
+    let r = post_json(locker, token, "/api/v1/ops", &json!({ "ops": ops })).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// A new app password for the holder of `token`, over the API.
+pub async fn app_password(locker: &Locker, token: &str) -> Value {
+    let r = post_json(locker, token, "/api/v1/subsonic/password", &json!({})).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+impl Fixture {
+    /// Starts the locker and loads both libraries.
+    pub async fn start() -> Self {
+        let locker = Locker::start(Config::default()).await;
+        let alice_token = locker.login("alice", ALICE_PASSWORD).await;
+        let bob_token = locker.login("bob", BOB_PASSWORD).await;
+        let mut files = BTreeMap::new();
+        load(&locker, &alice_token, alice_tracks(), &mut files).await;
+        load(&locker, &bob_token, bob_tracks(), &mut files).await;
+        let app = |p: Value| App {
+            base: locker.url(""),
+            http: reqwest::Client::new(),
+            user: p["username"].as_str().unwrap().to_owned(),
+            password: p["password"].as_str().unwrap().to_owned(),
+        };
+        let alice = app(app_password(&locker, &alice_token).await);
+        let bob = app(app_password(&locker, &bob_token).await);
+        Fixture {
+            locker,
+            alice,
+            bob,
+            alice_token,
+            bob_token,
+            files,
+        }
+    }
+}
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| v[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn browsing_lists_and_search_in_xml_and_json() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+
+    app.call("ping", &[]).await;
+    assert_eq!(app.call("getLicense", &[]).await["license"]["valid"], true);
+    assert_eq!(
+        app.call("tokenInfo", &[]).await["tokenInfo"]["username"],
+        "alice"
+    );
+    let folders = app.call("getMusicFolders", &[]).await;
+    let folder = &folders["musicFolders"]["musicFolder"][0];
+    assert!(
+        is_int(&folder["id"]) && folder["name"].is_string(),
+        "{folders}"
+    );
+
+    // Artists, indexed by letter, sorted without diacritics getting in the way.
+    let artists = app.call("getArtists", &[]).await["artists"].clone();
+    assert!(artists["ignoredArticles"].is_string());
+    let index = artists["index"].as_array().unwrap();
+    assert_eq!(names(&artists["index"], "name"), ["B", "O", "S"]);
+    let all: Vec<&Value> = index
+        .iter()
+        .flat_map(|i| i["artist"].as_array().unwrap())
+        .collect();
+    for a in &all {
+        check_artist(a);
+    }
+    let sigur = all.iter().find(|a| a["name"] == "Sigur Rós").unwrap();
+    assert_eq!(sigur["albumCount"], 1);
+    let indexes = app.call("getIndexes", &[]).await["indexes"].clone();
+    assert!(is_int(&indexes["lastModified"]) && indexes["ignoredArticles"].is_string());
+    assert_eq!(names(&indexes["index"], "name"), ["B", "O", "S"]);
+    let last_modified = indexes["lastModified"].as_i64().unwrap().to_string();
+    let unchanged = app
+        .call("getIndexes", &[("ifModifiedSince", &last_modified)])
+        .await;
+    assert!(unchanged["indexes"]["index"].as_array().unwrap().is_empty());
+
+    let artist = app
+        .call("getArtist", &[("id", sigur["id"].as_str().unwrap())])
+        .await["artist"]
+        .clone();
+    check_artist(&artist);
+    assert_eq!(names(&artist["album"], "name"), ["Takk..."]);
+
+    // The album: its songs in track order, with what the tags and the file say.
+    let album_id = artist["album"][0]["id"].as_str().unwrap().to_owned();
+    let album = app.call("getAlbum", &[("id", &album_id)]).await["album"].clone();
+    check_album(&album);
+    assert_eq!(names(&album["song"], "title"), ["Glósóli", "Hoppípolla"]);
+    assert_eq!(album["songCount"], 2);
+    assert_eq!(album["year"], 2005);
+    assert_eq!(album["genre"], "Post-Rock");
+    assert_eq!(album["artist"], "Sigur Rós");
+    assert!(album["coverArt"].is_string());
+    let glosoli = &album["song"][0];
+    assert_eq!(glosoli["id"], "t-glosoli");
+    assert_eq!(glosoli["track"], 2);
+    assert_eq!(glosoli["suffix"], "flac");
+    assert_eq!(glosoli["contentType"], "audio/flac");
+    assert_eq!(glosoli["size"], f.files["t-glosoli"].len());
+    assert_eq!(glosoli["albumId"], album_id.as_str());
+    assert_eq!(glosoli["artistId"], sigur["id"]);
+    assert_eq!(glosoli["duration"], 3, "{glosoli}");
+    assert_eq!(glosoli["samplingRate"], 44_100);
+    assert_eq!(album["song"][1]["suffix"], "mp3");
+    assert_eq!(
+        album["song"][1]["coverArt"], glosoli["coverArt"],
+        "one picture"
+    );
+
+    let song = app.call("getSong", &[("id", "t-hidden")]).await["song"].clone();
+    check_child(&song);
+    assert_eq!(
+        (
+            &song["title"],
+            &song["artist"],
+            &song["album"],
+            &song["suffix"]
+        ),
+        (
+            &json!("Hidden Place"),
+            &json!("Björk"),
+            &json!("Vespertine"),
+            &json!("ogg")
+        )
+    );
+
+    // Album lists.
+    let list = |v: Value| {
+        let albums = v["albumList2"]["album"].clone();
+        for a in albums.as_array().unwrap() {
+            check_album(a);
+        }
+        names(&albums, "name")
+    };
+    assert_eq!(
+        list(
+            app.call(
+                "getAlbumList2",
+                &[("type", "alphabeticalByName"), ("size", "10")]
+            )
+            .await
+        ),
+        ["...And They Have Escaped", "Takk...", "Vespertine"]
+    );
+    assert_eq!(
+        list(
+            app.call("getAlbumList2", &[("type", "alphabeticalByArtist")])
+                .await
+        ),
+        ["Vespertine", "...And They Have Escaped", "Takk..."]
+    );
+    assert_eq!(
+        list(
+            app.call(
+                "getAlbumList2",
+                &[("type", "byYear"), ("fromYear", "2010"), ("toYear", "2000")]
+            )
+            .await
+        ),
+        ["...And They Have Escaped", "Takk...", "Vespertine"]
+    );
+    assert_eq!(
+        list(
+            app.call(
+                "getAlbumList2",
+                &[("type", "byGenre"), ("genre", "electronic")]
+            )
+            .await
+        ),
+        ["Vespertine"]
+    );
+    assert_eq!(
+        list(
+            app.call("getAlbumList2", &[("type", "newest"), ("size", "1")])
+                .await
+        )
+        .len(),
+        1
+    );
+    let mut random = list(app.call_json("getAlbumList2", &[("type", "random")]).await);
+    random.sort();
+    assert_eq!(
+        random,
+        ["...And They Have Escaped", "Takk...", "Vespertine"]
+    );
+    assert_eq!(
+        list(
+            app.call(
+                "getAlbumList2",
+                &[("type", "alphabeticalByName"), ("offset", "2")]
+            )
+            .await
+        ),
+        ["Vespertine"]
+    );
+    for kind in ["frequent", "recent", "starred", "highest"] {
+        assert!(
+            list(app.call("getAlbumList2", &[("type", kind)]).await).is_empty(),
+            "{kind}: nothing played, starred or rated yet"
+        );
+    }
+    assert_eq!(app.error("getAlbumList2", &[]).await, 10);
+    assert_eq!(app.error("getAlbumList2", &[("type", "byYear")]).await, 10);
+    assert_eq!(app.error("getAlbumList2", &[("type", "sideways")]).await, 0);
+
+    let random = app.call_json("getRandomSongs", &[("size", "3")]).await;
+    assert_eq!(random["randomSongs"]["song"].as_array().unwrap().len(), 3);
+    let by_genre = app
+        .call_json("getRandomSongs", &[("genre", "Post-Rock"), ("size", "10")])
+        .await;
+    let mut titles = names(&by_genre["randomSongs"]["song"], "title");
+    titles.sort();
+    assert_eq!(titles, ["Glósóli", "Hoppípolla"]);
+
+    // Search folds case and diacritics and matches word prefixes.
+    let search = |v: Value| {
+        let r = v["searchResult3"].clone();
+        check_search_result(&r);
+        r
+    };
+    let r = search(app.call("search3", &[("query", "sig ros")]).await);
+    assert_eq!(names(&r["artist"], "name"), ["Sigur Rós"]);
+    assert_eq!(names(&r["album"], "name"), ["Takk..."]);
+    assert_eq!(names(&r["song"], "title"), ["Glósóli", "Hoppípolla"]);
+    let r = search(app.call("search3", &[("query", "bjork")]).await);
+    assert_eq!(names(&r["song"], "title"), ["Hidden Place"]);
+    let r = search(app.call("search3", &[("query", "HOPPI")]).await);
+    assert_eq!(names(&r["song"], "title"), ["Hoppípolla"]);
+    assert!(r["artist"].as_array().is_none_or(Vec::is_empty));
+    // An empty query lists everything, in pages.
+    let r = search(
+        app.call("search3", &[("query", "\"\""), ("songCount", "3")])
+            .await,
+    );
+    assert_eq!(r["song"].as_array().unwrap().len(), 3);
+    let r = search(
+        app.call("search3", &[("query", ""), ("songOffset", "3")])
+            .await,
+    );
+    assert_eq!(r["song"].as_array().unwrap().len(), 1);
+    assert_eq!(app.error("search3", &[]).await, 10);
+
+    // The same through /rest/NAME (no .view) and a form POST, as the formPost extension allows.
+    let mut form = app.auth();
+    form.push(("f".into(), "json".into()));
+    form.push(("id".into(), "t-hidden".into()));
+    let posted: Value = f
+        .locker
+        .http
+        .post(f.locker.url("/rest/getSong"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted["subsonic-response"]["song"]["title"], "Hidden Place");
+    assert_eq!(app.error("getSong", &[("id", "no-such-song")]).await, 70);
+    assert_eq!(app.error("getSong", &[]).await, 10);
+    assert_eq!(
+        app.error("getLyricsBySongId", &[("id", "t-hidden")]).await,
+        0
+    );
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn extensions_need_no_sign_in_and_jsonp_wraps_the_json() {
+    let f = Fixture::start().await;
+    let r: Value = f
+        .locker
+        .http
+        .get(f.locker.url("/rest/getOpenSubsonicExtensions?f=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let envelope = &r["subsonic-response"];
+    check_envelope(envelope);
+    let extensions = envelope["openSubsonicExtensions"].as_array().unwrap();
+    for e in extensions {
+        assert!(e["name"].is_string() && e["versions"].as_array().unwrap().iter().all(is_int));
+    }
+    assert_eq!(
+        names(&envelope["openSubsonicExtensions"], "name"),
+        ["apiKeyAuthentication", "formPost"]
+    );
+    // The XML says the same.
+    f.alice.call("getOpenSubsonicExtensions", &[]).await;
+    let mut extra = f.alice.auth();
+    extra.push(("f".into(), "jsonp".into()));
+    extra.push(("callback".into(), "handle".into()));
+    let r = f.alice.raw("ping", &[], &extra).await;
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let text = r.text().await.unwrap();
+    let inner = text
+        .strip_prefix("handle(")
+        .and_then(|t| t.strip_suffix(");"))
+        .unwrap();
+    let v: Value = serde_json::from_str(inner).unwrap();
+    assert_eq!(v["subsonic-response"]["status"], "ok");
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn stream_download_and_cover_art() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    let auth = app.auth();
+    let flac = &f.files["t-glosoli"];
+    // The whole file, whatever format or bitrate is asked for: the locker does not transcode.
+    for params in [
+        vec![("id", "t-glosoli")],
+        vec![("id", "t-glosoli"), ("format", "raw")],
+        vec![
+            ("id", "t-glosoli"),
+            ("maxBitRate", "128"),
+            ("format", "mp3"),
+        ],
+    ] {
+        let r = app.raw("stream", &params, &auth).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "audio/flac");
+        assert_eq!(r.headers()["accept-ranges"], "bytes");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), flac.as_slice());
+    }
+    // Seeking: a range.
+    let r = f
+        .locker
+        .http
+        .get(f.locker.url("/rest/stream"))
+        .query(&auth)
+        .query(&[("id", "t-glosoli")])
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 100-199/{}", flac.len()).as_str()
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &flac[100..200]);
+    // A download is the same file, named.
+    let r = app.raw("download", &[("id", "t-hoppipolla")], &auth).await;
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("Hopp%C3%ADpolla.mp3"),
+        "{disposition}"
+    );
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        f.files["t-hoppipolla"].as_slice()
+    );
+    // An unknown song is a Subsonic error, in the format asked for.
+    let mut json_auth = auth.clone();
+    json_auth.push(("f".into(), "json".into()));
+    let r: Value = app
+        .raw("stream", &[("id", "nope")], &json_auth)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["subsonic-response"]["error"]["code"], 70);
+
+    // Cover art: the picture in the file, by its cover art id or the song's, album's or artist's.
+    let song = app.call("getSong", &[("id", "t-glosoli")]).await["song"].clone();
+    let cover_id = song["coverArt"].as_str().unwrap().to_owned();
+    let artist_id = song["artistId"].as_str().unwrap().to_owned();
+    let album_id = song["albumId"].as_str().unwrap().to_owned();
+    let red = cover_png(120, 80, [200, 20, 20]);
+    for id in [cover_id.as_str(), "t-glosoli", &album_id, &artist_id] {
+        let r = app.raw("getCoverArt", &[("id", id)], &auth).await;
+        assert_eq!(r.status(), 200, "{id}");
+        assert_eq!(r.headers()["content-type"], "image/png", "{id}");
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            red.bytes.as_slice(),
+            "{id}"
+        );
+    }
+    // Scaled to fit the size asked for, keeping proportions.
+    let r = app
+        .raw("getCoverArt", &[("id", &cover_id), ("size", "60")], &auth)
+        .await;
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let small = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((small.width(), small.height()), (60, 40));
+    let jpeg_cover = app.call("getSong", &[("id", "t-ljosid")]).await["song"]["coverArt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .raw("getCoverArt", &[("id", &jpeg_cover), ("size", "16")], &auth)
+        .await;
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let small = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((small.width(), small.height()), (16, 16));
+    // A song without a cover has none.
+    assert_eq!(app.error("getCoverArt", &[("id", "t-hidden")]).await, 70);
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn every_way_to_sign_in_and_every_refusal() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    let base = [("v", "1.16.1"), ("c", "t"), ("f", "json")];
+    let code = |pairs: Vec<(&'static str, String)>| {
+        let url = f.locker.url("/rest/ping.view");
+        let http = f.locker.http.clone();
+        async move {
+            let mut q: Vec<(String, String)> = base
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            q.extend(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            let v: Value = http
+                .get(url)
+                .query(&q)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let r = v["subsonic-response"].clone();
+            check_envelope(&r);
+            if r["status"] == "ok" {
+                None
+            } else {
+                check_error(&r["error"]);
+                Some(r["error"]["code"].as_i64().unwrap())
+            }
+        }
+    };
+    let pw = app.password.clone();
+    let token = md5_hex(&format!("{pw}pepper"));
+    let hex: String = pw.bytes().map(|b| format!("{b:02x}")).collect();
+    // The app password, as a token, in clear, and hex-encoded.
+    assert_eq!(
+        code(vec![
+            ("u", "alice".into()),
+            ("t", token.clone()),
+            ("s", "pepper".into())
+        ])
+        .await,
+        None
+    );
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", pw.clone())]).await,
+        None
+    );
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", format!("enc:{hex}"))]).await,
+        None
+    );
+    // Refusals: the account password is not the app password; wrong tokens; unknown accounts.
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", ALICE_PASSWORD.into())]).await,
+        Some(40)
+    );
+    assert_eq!(
+        code(vec![
+            ("u", "alice".into()),
+            ("t", token.clone()),
+            ("s", "salt".into())
+        ])
+        .await,
+        Some(40)
+    );
+    assert_eq!(
+        code(vec![
+            ("u", "bob".into()),
+            ("t", token.clone()),
+            ("s", "pepper".into())
+        ])
+        .await,
+        Some(40)
+    );
+    assert_eq!(
+        code(vec![("u", "nobody".into()), ("p", pw.clone())]).await,
+        Some(40)
+    );
+    // Missing and conflicting parameters.
+    assert_eq!(code(vec![]).await, Some(10));
+    assert_eq!(code(vec![("u", "alice".into())]).await, Some(10));
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("t", token.clone())]).await,
+        Some(10)
+    );
+    assert_eq!(
+        code(vec![
+            ("u", "alice".into()),
+            ("p", pw.clone()),
+            ("t", token.clone()),
+            ("s", "pepper".into())
+        ])
+        .await,
+        Some(43)
+    );
+
+    // API keys: made, listed and revoked over the API; `u` beside one is an error 43.
+    let made = post_json(
+        &f.locker,
+        &f.alice_token,
+        "/api/v1/subsonic/api-keys",
+        &json!({"label": "car"}),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    let made: Value = made.json().await.unwrap();
+    let key = made["key"].as_str().unwrap().to_owned();
+    assert_eq!(code(vec![("apiKey", key.clone())]).await, None);
+    let info: Value = f
+        .locker
+        .http
+        .get(f.locker.url("/rest/tokenInfo"))
+        .query(&[("apiKey", key.as_str()), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["subsonic-response"]["tokenInfo"]["username"], "alice");
+    assert_eq!(
+        code(vec![("apiKey", key.clone()), ("u", "alice".into())]).await,
+        Some(43)
+    );
+    assert_eq!(
+        code(vec![("apiKey", key.clone()), ("p", pw.clone())]).await,
+        Some(43)
+    );
+    assert_eq!(code(vec![("apiKey", "not a key".into())]).await, Some(44));
+    let keys = get_json(&f.locker, &f.alice_token, "/api/v1/subsonic/api-keys").await;
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["label"], "car");
+    assert!(keys[0]["last_used_at"].is_i64());
+    assert!(keys[0].get("key").is_none(), "the key is shown once");
+    let id = keys[0]["id"].as_str().unwrap();
+    // Bob cannot revoke Alice's key.
+    let r = f
+        .locker
+        .http
+        .delete(f.locker.url(&format!("/api/v1/subsonic/api-keys/{id}")))
+        .bearer_auth(&f.bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(code(vec![("apiKey", key.clone())]).await, None);
+    let r = f
+        .locker
+        .http
+        .delete(f.locker.url(&format!("/api/v1/subsonic/api-keys/{id}")))
+        .bearer_auth(&f.alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(code(vec![("apiKey", key)]).await, Some(44));
+
+    // A new app password replaces the old one.
+    let second = app_password(&f.locker, &f.alice_token).await;
+    assert_eq!(second["username"], "alice");
+    let second = second["password"].as_str().unwrap().to_owned();
+    assert_ne!(second, pw);
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", pw.clone())]).await,
+        Some(40)
+    );
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", second.clone())]).await,
+        None
+    );
+    // And removing it signs the apps out.
+    let r = f
+        .locker
+        .http
+        .delete(f.locker.url("/api/v1/subsonic/password"))
+        .bearer_auth(&f.alice_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        code(vec![("u", "alice".into()), ("p", second)]).await,
+        Some(40)
+    );
+    // Managing credentials takes a signed-in session.
+    let r = f
+        .locker
+        .http
+        .post(f.locker.url("/api/v1/subsonic/password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Failures are rate limited like sign-ins: after the limit, even the right password waits.
+    let bob_pw = f.bob.password.clone();
+    for _ in 0..Config::default().login_attempts {
+        code(vec![("u", "bob".into()), ("p", "wrong".into())]).await;
+    }
+    assert_eq!(
+        code(vec![("u", "bob".into()), ("p", bob_pw)]).await,
+        Some(0)
+    );
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn another_accounts_ids_answer_not_found() {
+    let f = Fixture::start().await;
+    let (alice, bob) = (&f.alice, &f.bob);
+    let song = alice.call("getSong", &[("id", "t-glosoli")]).await["song"].clone();
+    let album_id = song["albumId"].as_str().unwrap();
+    let artist_id = song["artistId"].as_str().unwrap();
+    let cover_id = song["coverArt"].as_str().unwrap();
+    let made = alice
+        .edit(
+            "createPlaylist",
+            &[("name", "Alice's"), ("songId", "t-glosoli")],
+        )
+        .await;
+    let playlist_id = made["playlist"]["id"].as_str().unwrap();
+
+    // Bob has an album and an artist with the same names, under other ids.
+    let bobs = bob.call("getSong", &[("id", "b-song")]).await["song"].clone();
+    assert_eq!(bobs["album"], "Takk...");
+    assert_ne!(bobs["albumId"].as_str().unwrap(), album_id);
+    assert_ne!(bobs["artistId"].as_str().unwrap(), artist_id);
+
+    for (method, params) in [
+        ("getSong", vec![("id", "t-glosoli")]),
+        ("getAlbum", vec![("id", album_id)]),
+        ("getArtist", vec![("id", artist_id)]),
+        ("getPlaylist", vec![("id", playlist_id)]),
+        ("getCoverArt", vec![("id", cover_id)]),
+        ("getCoverArt", vec![("id", "t-glosoli")]),
+        ("stream", vec![("id", "t-glosoli")]),
+        ("download", vec![("id", "t-glosoli")]),
+        ("scrobble", vec![("id", "t-glosoli")]),
+        ("star", vec![("id", "t-glosoli")]),
+        ("star", vec![("albumId", album_id)]),
+        ("unstar", vec![("artistId", artist_id)]),
+        (
+            "updatePlaylist",
+            vec![("playlistId", playlist_id), ("name", "Bob's now")],
+        ),
+        ("deletePlaylist", vec![("id", playlist_id)]),
+        ("createPlaylist", vec![("playlistId", playlist_id)]),
+        (
+            "createPlaylist",
+            vec![("name", "Mine"), ("songId", "t-glosoli")],
+        ),
+    ] {
+        assert_eq!(bob.error(method, &params).await, 70, "{method} {params:?}");
+    }
+    assert_eq!(
+        bob.error("getPlaylists", &[("username", "alice")]).await,
+        50
+    );
+    // Nothing of Alice's shows in Bob's lists, and nothing of hers changed.
+    let artists = bob.call("getArtists", &[]).await;
+    assert!(!artists.to_string().contains("Björk"));
+    let search = bob.call("search3", &[("query", "")]).await["searchResult3"].clone();
+    assert_eq!(names(&search["song"], "title"), ["Bob's Song"]);
+    assert!(
+        bob.call("getPlaylists", &[]).await["playlists"]["playlist"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+    let still = alice.call("getPlaylist", &[("id", playlist_id)]).await["playlist"].clone();
+    assert_eq!(still["name"], "Alice's");
+    assert_eq!(names(&still["entry"], "id"), ["t-glosoli"]);
+    assert_eq!(
+        alice.call("getSong", &[("id", "t-glosoli")]).await["song"]["playCount"],
+        0
+    );
+    f.locker.stop().await;
+}
+
+/// The change feed of the holder of `token`, after `since`.
+async fn feed(locker: &Locker, token: &str, since: i64) -> Vec<Value> {
+    get_json(locker, token, &format!("/api/v1/changes?since={since}")).await["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["op"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn playlists_made_through_subsonic_reach_the_change_feed() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    let since = get_json(&f.locker, &f.alice_token, "/api/v1/changes").await["next"]
+        .as_i64()
+        .unwrap();
+    let made = app
+        .edit(
+            "createPlaylist",
+            &[
+                ("name", "Road trip"),
+                ("songId", "t-hidden"),
+                ("songId", "t-glosoli"),
+                ("songId", "t-hidden"),
+            ],
+        )
+        .await["playlist"]
+        .clone();
+    check_playlist(&made);
+    assert_eq!(made["name"], "Road trip");
+    assert_eq!(made["owner"], "alice");
+    assert_eq!(
+        names(&made["entry"], "id"),
+        ["t-hidden", "t-glosoli", "t-hidden"]
+    );
+    assert_eq!(made["songCount"], 3);
+    // The fixture's tones last 2, 3, 4 and 5 s in track order: Hidden Place 4 s, Glósóli 3 s.
+    assert_eq!(made["duration"], 4 + 3 + 4, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+
+    // The desktop sees it through the change feed: the playlist, then its entries in order.
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    assert_eq!(ops[0]["type"], "playlist_set");
+    assert_eq!(ops[0]["playlist"], id.as_str());
+    assert_eq!(ops[0]["name"], "Road trip");
+    let items: Vec<&Value> = ops
+        .iter()
+        .filter(|o| o["type"] == "playlist_item_set")
+        .collect();
+    assert_eq!(items.len(), 3);
+    let keys: Vec<&str> = items
+        .iter()
+        .map(|o| o["order_key"].as_str().unwrap())
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    assert_eq!(
+        items
+            .iter()
+            .map(|o| o["track"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["t-hidden", "t-glosoli", "t-hidden"]
+    );
+    let (conn, user) = crate::ops::user(&f.locker, "alice");
+    let entries = skylark_locker::catalog::playlist_entries(&conn, user, &id).unwrap();
+    assert_eq!(
+        entries.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["t-hidden", "t-glosoli", "t-hidden"]
+    );
+
+    // A device renamed it with its clock far ahead; a Subsonic rename still wins, because the
+    // server stamps its edits after what it has seen.
+    let ahead = json!({"ops": [{"id": "desk-rename", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
+        "type": "playlist_set", "playlist": id, "name": "Laptop's name"}]});
+    assert_eq!(
+        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &ahead)
+            .await
+            .status(),
+        200
+    );
+    let since = get_json(
+        &f.locker,
+        &f.alice_token,
+        &format!("/api/v1/changes?since={since}"),
+    )
+    .await["next"]
+        .as_i64()
+        .unwrap();
+    // Rename, remove the first and third songs, append one.
+    app.edit(
+        "updatePlaylist",
+        &[
+            ("playlistId", &id),
+            ("name", "Road trip 2"),
+            ("songIndexToRemove", "0"),
+            ("songIndexToRemove", "2"),
+            ("songIdToAdd", "t-ljosid"),
+            ("comment", "ignored"),
+        ],
+    )
+    .await;
+    let now = app.call("getPlaylist", &[("id", &id)]).await["playlist"].clone();
+    check_playlist(&now);
+    assert_eq!(now["name"], "Road trip 2");
+    assert_eq!(names(&now["entry"], "id"), ["t-glosoli", "t-ljosid"]);
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    let kinds: Vec<&str> = ops.iter().map(|o| o["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "playlist_set",
+            "playlist_item_remove",
+            "playlist_item_remove",
+            "playlist_item_set"
+        ]
+    );
+    assert!(ops[0]["hlc"]["wall_ms"].as_i64().unwrap() >= 9_000_000_000_000);
+    assert!(ops.iter().all(|o| o["hlc"]["device"] == "subsonic"));
+    assert_eq!(
+        app.error(
+            "updatePlaylist",
+            &[("playlistId", &id), ("songIndexToRemove", "7")]
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.error(
+            "updatePlaylist",
+            &[("playlistId", &id), ("songIdToAdd", "nope")]
+        )
+        .await,
+        70
+    );
+
+    // createPlaylist with an id replaces the songs.
+    let replaced = app
+        .edit(
+            "createPlaylist",
+            &[("playlistId", &id), ("songId", "t-hoppipolla")],
+        )
+        .await["playlist"]
+        .clone();
+    assert_eq!(names(&replaced["entry"], "id"), ["t-hoppipolla"]);
+    let lists = app.call("getPlaylists", &[]).await["playlists"]["playlist"].clone();
+    for p in lists.as_array().unwrap() {
+        check_playlist(p);
+    }
+    assert_eq!(names(&lists, "name"), ["Road trip 2"]);
+    assert_eq!(lists[0]["songCount"], 1);
+
+    // Deleting it is an op too, and it is gone.
+    let since = get_json(
+        &f.locker,
+        &f.alice_token,
+        &format!("/api/v1/changes?since={since}"),
+    )
+    .await["next"]
+        .as_i64()
+        .unwrap();
+    app.edit_xml("deletePlaylist", &[("id", &id)]).await;
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0]["type"], "playlist_delete");
+    assert_eq!(app.error("getPlaylist", &[("id", &id)]).await, 70);
+    assert!(
+        app.call("getPlaylists", &[]).await["playlists"]["playlist"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+    assert_eq!(app.error("createPlaylist", &[]).await, 10);
+    assert_eq!(app.error("deletePlaylist", &[]).await, 10);
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn plays_and_stars_are_ops_in_the_change_feed() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    let since = get_json(&f.locker, &f.alice_token, "/api/v1/changes").await["next"]
+        .as_i64()
+        .unwrap();
+    // Two scrobbles with times, one retried; a "now playing" notice is not a play.
+    app.edit("scrobble", &[("id", "t-hidden"), ("time", "1700000000000")])
+        .await;
+    app.edit_xml("scrobble", &[("id", "t-hidden"), ("time", "1700000000000")])
+        .await;
+    app.edit(
+        "scrobble",
+        &[
+            ("id", "t-hidden"),
+            ("time", "1700000300000"),
+            ("submission", "true"),
+        ],
+    )
+    .await;
+    app.edit("scrobble", &[("id", "t-glosoli"), ("submission", "false")])
+        .await;
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    let plays: Vec<&Value> = ops.iter().filter(|o| o["type"] == "play").collect();
+    assert_eq!(plays.len(), 2, "{ops:?}");
+    assert_eq!(plays[0]["track"], "t-hidden");
+    assert_eq!(plays[0]["at"], 1_700_000_000_000i64);
+    let song = app.call("getSong", &[("id", "t-hidden")]).await["song"].clone();
+    assert_eq!(song["playCount"], 2);
+    assert_eq!(song["played"], "2023-11-14T22:18:20.000Z");
+    assert_eq!(
+        app.call("getSong", &[("id", "t-glosoli")]).await["song"]["playCount"],
+        0
+    );
+    let frequent = app.call("getAlbumList2", &[("type", "frequent")]).await;
+    assert_eq!(
+        names(&frequent["albumList2"]["album"], "name"),
+        ["Vespertine"]
+    );
+    let recent = app.call("getAlbumList2", &[("type", "recent")]).await;
+    assert_eq!(
+        names(&recent["albumList2"]["album"], "name"),
+        ["Vespertine"]
+    );
+
+    // Stars: a song, an album and an artist.
+    let song = app.call("getSong", &[("id", "t-glosoli")]).await["song"].clone();
+    let since = get_json(
+        &f.locker,
+        &f.alice_token,
+        &format!("/api/v1/changes?since={since}"),
+    )
+    .await["next"]
+        .as_i64()
+        .unwrap();
+    let bjork = app.call("getSong", &[("id", "t-hidden")]).await["song"]["artistId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.edit(
+        "star",
+        &[
+            ("id", "t-glosoli"),
+            ("albumId", song["albumId"].as_str().unwrap()),
+            ("artistId", &bjork),
+        ],
+    )
+    .await;
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    assert_eq!(ops.len(), 3);
+    assert_eq!(ops[0]["type"], "track_set");
+    assert_eq!(ops[0]["track"], "t-glosoli");
+    assert_eq!(ops[0]["fields"], json!({"loved": true}));
+    assert_eq!(ops[1]["type"], "love");
+    assert_eq!(
+        ops[1]["target"],
+        json!({"kind": "album", "album_artist": "Sigur Rós", "album": "Takk..."})
+    );
+    assert_eq!(
+        ops[2]["target"],
+        json!({"kind": "artist", "artist": "Björk"})
+    );
+    let starred = app.call("getStarred2", &[]).await["starred2"].clone();
+    check_search_result(&starred);
+    assert_eq!(names(&starred["song"], "title"), ["Glósóli"]);
+    assert_eq!(names(&starred["album"], "name"), ["Takk..."]);
+    assert_eq!(names(&starred["artist"], "name"), ["Björk"]);
+    assert!(starred["song"][0]["starred"].is_string());
+    let listed = app.call("getAlbumList2", &[("type", "starred")]).await;
+    assert_eq!(names(&listed["albumList2"]["album"], "name"), ["Takk..."]);
+    // The desktop's own love of another song arrives as the same field.
+    let desk = json!({"ops": [{"id": "desk-love", "hlc": {"wall_ms": 5, "counter": 0, "device": "laptop"},
+        "type": "track_set", "track": "t-ljosid", "fields": {"loved": true}}]});
+    assert_eq!(
+        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &desk)
+            .await
+            .status(),
+        200
+    );
+    let starred = app.call("getStarred2", &[]).await["starred2"].clone();
+    assert_eq!(names(&starred["song"], "title"), ["Glósóli", "Ljósið"]);
+    // Unstarring, including with an album id given as `id`, as older apps send.
+    app.edit_xml(
+        "unstar",
+        &[
+            ("id", "t-glosoli"),
+            ("id", song["albumId"].as_str().unwrap()),
+            ("artistId", &bjork),
+        ],
+    )
+    .await;
+    let starred = app.call("getStarred2", &[]).await["starred2"].clone();
+    assert_eq!(names(&starred["song"], "title"), ["Ljósið"]);
+    assert!(starred["album"].as_array().is_none_or(Vec::is_empty));
+    assert!(starred["artist"].as_array().is_none_or(Vec::is_empty));
+    assert_eq!(app.error("star", &[]).await, 10);
+    assert_eq!(app.error("scrobble", &[]).await, 10);
+    f.locker.stop().await;
+}

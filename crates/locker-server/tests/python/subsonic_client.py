@@ -1,0 +1,97 @@
+"""Drives a Skylark locker's Subsonic API with py-opensonic, a third-party OpenSubsonic client
+library from PyPI (module libopensonic).
+
+Used by the locker's interoperability test (tests/it/subsonic_client.rs). The library parses each
+response into typed dataclasses (mashumaro) that follow the OpenSubsonic response documentation,
+so a missing required field or a wrong type fails here. It signs in with token and salt, sends
+every call as a form POST to NAME.view, and, for the second connection, uses an API key.
+
+    subsonic_client.py PORT USER APP_PASSWORD API_KEY STREAM_OUT
+
+Browses (artists, artist, album, album list, song), searches, streams a song into STREAM_OUT
+(for the test to compare with the uploaded file), creates and edits a playlist, stars and
+scrobbles, then prints one JSON line of what it saw. Exits non-zero on any failure.
+"""
+
+import asyncio
+import json
+import sys
+
+from libopensonic import AsyncConnection
+
+
+async def main() -> int:
+    port, user, password, api_key, stream_out = sys.argv[1:6]
+    conn = AsyncConnection("http://127.0.0.1", user, password, port=int(port), app_name="py-opensonic-test")
+    out = {}
+    try:
+        assert await conn.ping()
+        out["extensions"] = sorted(e.name for e in await conn.get_open_subsonic_extensions())
+        out["license"] = (await conn.get_license())["license"]["valid"]
+
+        artists = await conn.get_artists()
+        out["artists"] = [a.name for index in artists.index or [] for a in index.artist or []]
+        sigur = next(a for index in artists.index for a in index.artist if a.name == "Sigur Rós")
+        artist = await conn.get_artist(sigur.id)
+        out["artist_albums"] = [a.name for a in artist.album or []]
+        album = await conn.get_album(artist.album[0].id)
+        out["album"] = {
+            "name": album.name,
+            "song_count": album.song_count,
+            "songs": [s.title for s in album.song or []],
+            "tracks": [s.track for s in album.song or []],
+        }
+        indexes = await conn.get_indexes()
+        out["index_letters"] = [i.name for i in indexes.index or []]
+        out["albums_by_name"] = [a.name for a in await conn.get_album_list2("alphabeticalByName", size=10)]
+        out["random_songs"] = len(await conn.get_random_songs(size=2))
+
+        found = await conn.search3("hoppi")
+        out["search"] = [s.title for s in found.song or []]
+        song = found.song[0]
+        out["song"] = (await conn.get_song(song.id)).title
+
+        response = await conn.stream(song.id)
+        data = await response.read()
+        with open(stream_out, "wb") as f:
+            f.write(data)
+        out["stream_content_type"] = response.headers.get("Content-Type")
+        cover = await conn.get_cover_art(song.cover_art, size=40)
+        out["cover_bytes"] = len(await cover.read())
+
+        await conn.create_playlist(name="Road trip", song_ids=[album.song[1].id, album.song[0].id])
+        made = next(p for p in await conn.get_playlists() if p.name == "Road trip")
+        playlist = await conn.get_playlist(made.id)
+        out["created"] = {"id": playlist.id, "songs": [e.title for e in playlist.entry or []]}
+        hidden = (await conn.search3("hidden")).song[0]
+        await conn.update_playlist(
+            playlist.id, name="Road trip (edited)", song_ids_to_add=[hidden.id], song_indices_to_remove=[0]
+        )
+        playlist = await conn.get_playlist(playlist.id)
+        out["updated"] = {
+            "name": playlist.name,
+            "songs": [e.title for e in playlist.entry or []],
+            "song_count": playlist.song_count,
+        }
+
+        await conn.star(sids=[song.id])
+        await conn.scrobble(song.id, submission=True)
+        starred = await conn.get_starred2()
+        out["starred"] = [s.title for s in starred.song or []]
+        out["play_count"] = (await conn.get_song(song.id)).play_count
+    finally:
+        await conn.cleanup()
+
+    keyed = AsyncConnection("http://127.0.0.1", api_key=api_key, port=int(port), app_name="py-opensonic-test")
+    try:
+        out["api_key_user"] = (await keyed.token_info()).username
+        out["api_key_albums"] = [a.name for a in await keyed.get_album_list2("alphabeticalByName")]
+    finally:
+        await keyed.cleanup()
+
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
