@@ -29,7 +29,8 @@ test: deps ui lint test-rust test-ui e2e
 test-rust: locker-test-deps
 	$(CARGO) test --workspace --locked
 
-## locker-test-deps: the PyPI packages the locker's tests run (moto's S3 server, the tuspy client).
+## locker-test-deps: the PyPI packages the locker's tests run (moto's S3 server, the tuspy client,
+## the py-opensonic Subsonic client).
 locker-test-deps:
 	python3 -m pip install --quiet -r crates/locker-server/tests/requirements.txt
 
