@@ -69,10 +69,14 @@ bench: deps
 	$(CARGO) bench --locked -p skylark-catalog --bench library | tee target/bench-results.md
 	$(CARGO) bench --locked -p skylark-player --bench decode | tee -a target/bench-results.md
 	$(CARGO) bench --locked -p skylark-player --bench playback | tee -a target/bench-results.md
-	@# The locker's benchmark runs nginx and wrk beside it (bench only, so not in scripts/install-deps).
+	@# The locker's benchmark runs nginx and wrk beside it, the hashing one b3sum (bench only, so not
+	@# in scripts/install-deps).
 	@command -v nginx >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx wrk >/dev/null; }
 	$(CARGO) bench --locked -p skylark-locker --bench locker | tee -a target/bench-results.md
+	@command -v b3sum >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends b3sum >/dev/null; }
+	$(CARGO) bench --locked -p skylark-locker-client --bench hashing | tee -a target/bench-results.md
 	$(MAKE) bench-desktop
 
 ## bench-desktop: the desktop app with a synthetic 100,000-track catalog: Songs and search latency,
