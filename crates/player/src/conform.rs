@@ -137,14 +137,35 @@ impl Conformer {
                 &self.channel_map.insert((channels.clone(), map)).1
             }
         };
-        self.mapped.clear();
-        map.apply(samples, &mut self.mapped);
+        // A stereo block is already what the rest of the path takes: it goes on as it is,
+        // without a copy.
+        let mut mapped = std::mem::take(&mut self.mapped);
+        let stereo = if *map == ChannelMap::Stereo {
+            samples
+        } else {
+            mapped.clear();
+            map.apply(samples, &mut mapped);
+            &mapped
+        };
+        let result = self.conform_stereo(rate, stereo, output, before);
+        self.mapped = mapped;
+        result
+    }
 
+    /// Resamples interleaved stereo `stereo` when `rate` is not the output's, and spreads it to
+    /// the output's channels.
+    fn conform_stereo(
+        &mut self,
+        rate: u32,
+        stereo: &[f32],
+        output: &mut Vec<f32>,
+        before: usize,
+    ) -> Result<()> {
         if rate == self.spec.sample_rate {
             // A block at the output rate after one that was resampled: drain the resampler
             // first so the earlier audio comes out before this, then pass through untouched.
             self.drain_resampler(output)?;
-            spread_stereo(&self.mapped, self.spec.channels, output);
+            spread_stereo(stereo, self.spec.channels, output);
             return Ok(());
         }
         if self
@@ -168,8 +189,12 @@ impl Conformer {
                 )?)
             }
         };
+        if self.spec.channels == OUTPUT_CHANNELS {
+            // A stereo output takes the resampler's frames as they are: straight in.
+            return resampler.push(stereo, output);
+        }
         self.resampled.clear();
-        resampler.push(&self.mapped, &mut self.resampled)?;
+        resampler.push(stereo, &mut self.resampled)?;
         spread_stereo(&self.resampled, self.spec.channels, output);
         Ok(())
     }
@@ -184,6 +209,9 @@ impl Conformer {
 
     fn drain_resampler(&mut self, output: &mut Vec<f32>) -> Result<()> {
         if let Some(mut resampler) = self.resampler.take() {
+            if self.spec.channels == OUTPUT_CHANNELS {
+                return resampler.finish(output);
+            }
             self.resampled.clear();
             resampler.finish(&mut self.resampled)?;
             spread_stereo(&self.resampled, self.spec.channels, output);
