@@ -34,6 +34,7 @@ mod schema;
 pub mod search;
 pub mod stats;
 mod store;
+pub mod sync;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

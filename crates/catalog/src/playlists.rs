@@ -2,6 +2,8 @@
 //!
 //! Each entry is a row with its own stable id and an order key ([`crate::order_key`]), so adding,
 //! removing or moving one entry touches one row and no other entry's id changes.
+//!
+//! Every edit records its op for other devices ([`crate::sync`]) in the same transaction.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,6 +13,7 @@ use serde::Serialize;
 use crate::browse::{TRACK_COLUMNS, track_from_row_at};
 use crate::error::{DbContext, Error, Result};
 use crate::model::{PlaylistId, PlaylistItemId, Track, TrackId, from_millis, new_uid, to_millis};
+use crate::sync::{self, SyncChange};
 use crate::{Catalog, order_key};
 
 /// A playlist with its size.
@@ -69,41 +72,55 @@ impl Catalog {
     /// Creates an empty playlist.
     pub fn create_playlist(&mut self, name: &str, now: SystemTime) -> Result<PlaylistId> {
         let name = valid_name(name)?;
-        self.conn()
-            .execute(
-                "INSERT INTO playlists(uid, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
-                params![new_uid(), name, to_millis(now)],
-            )
-            .ctx("creating a playlist")?;
-        Ok(PlaylistId(self.conn().last_insert_rowid()))
+        let uid = new_uid();
+        let tx = self.conn_mut().transaction().ctx("creating a playlist")?;
+        tx.execute(
+            "INSERT INTO playlists(uid, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+            params![uid, name, to_millis(now)],
+        )
+        .ctx("creating a playlist")?;
+        let id = PlaylistId(tx.last_insert_rowid());
+        sync::record(
+            &tx,
+            &SyncChange::PlaylistSet {
+                playlist: uid,
+                name: name.to_owned(),
+            },
+            now,
+        )?;
+        tx.commit().ctx("creating a playlist")?;
+        Ok(id)
     }
 
     /// Renames a playlist.
     pub fn rename_playlist(&mut self, id: PlaylistId, name: &str, now: SystemTime) -> Result<()> {
         let name = valid_name(name)?;
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE playlists SET name = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, name, to_millis(now)],
-            )
-            .ctx("renaming a playlist")?;
-        if n == 0 {
-            return Err(not_found(id));
-        }
-        Ok(())
+        let tx = self.conn_mut().transaction().ctx("renaming a playlist")?;
+        let uid = playlist_uid(&tx, id)?;
+        tx.execute(
+            "UPDATE playlists SET name = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, name, to_millis(now)],
+        )
+        .ctx("renaming a playlist")?;
+        sync::record(
+            &tx,
+            &SyncChange::PlaylistSet {
+                playlist: uid,
+                name: name.to_owned(),
+            },
+            now,
+        )?;
+        tx.commit().ctx("renaming a playlist")
     }
 
     /// Deletes a playlist (its tracks stay in the library).
-    pub fn delete_playlist(&mut self, id: PlaylistId) -> Result<()> {
-        let n = self
-            .conn()
-            .execute("DELETE FROM playlists WHERE id = ?1", [id])
+    pub fn delete_playlist(&mut self, id: PlaylistId, now: SystemTime) -> Result<()> {
+        let tx = self.conn_mut().transaction().ctx("deleting a playlist")?;
+        let uid = playlist_uid(&tx, id)?;
+        tx.execute("DELETE FROM playlists WHERE id = ?1", [id])
             .ctx("deleting a playlist")?;
-        if n == 0 {
-            return Err(not_found(id));
-        }
-        Ok(())
+        sync::record(&tx, &SyncChange::PlaylistDelete { playlist: uid }, now)?;
+        tx.commit().ctx("deleting a playlist")
     }
 
     /// All playlists, by name.
@@ -191,8 +208,8 @@ impl Catalog {
         index: Option<usize>,
         now: SystemTime,
     ) -> Result<Vec<PlaylistItemId>> {
-        self.playlist(id)?;
         let tx = self.conn_mut().transaction().ctx("adding to a playlist")?;
+        let playlist = playlist_uid(&tx, id)?;
         let keys = order_keys(&tx, id, None)?;
         let at = index.unwrap_or(keys.len()).min(keys.len());
         let before = at.checked_sub(1).map(|i| keys[i].1.as_str());
@@ -200,26 +217,25 @@ impl Catalog {
         let new_keys = order_key::n_between(before, after, tracks.len());
         let mut ids = Vec::with_capacity(tracks.len());
         for (track, key) in tracks.iter().zip(new_keys) {
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM tracks WHERE id = ?1)",
-                    [track],
-                    |r| r.get(0),
-                )
-                .ctx("adding to a playlist")?;
-            if !exists {
-                return Err(Error::NotFound {
-                    kind: "track",
-                    id: track.to_string(),
-                });
-            }
+            let track_uid = sync::track_uid(&tx, track.0)?;
+            let item = new_uid();
             tx.execute(
                 "INSERT INTO playlist_items(uid, playlist_id, track_id, order_key, added_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![new_uid(), id, track, key, to_millis(now)],
+                params![item, id, track, key, to_millis(now)],
             )
             .ctx("adding to a playlist")?;
             ids.push(PlaylistItemId(tx.last_insert_rowid()));
+            sync::record(
+                &tx,
+                &SyncChange::PlaylistItemSet {
+                    playlist: playlist.clone(),
+                    item,
+                    track: track_uid,
+                    order_key: key,
+                },
+                now,
+            )?;
         }
         touch(&tx, id, now)?;
         tx.commit().ctx("adding to a playlist")?;
@@ -237,19 +253,19 @@ impl Catalog {
             .conn_mut()
             .transaction()
             .ctx("removing from a playlist")?;
+        let playlist = playlist_uid(&tx, id)?;
         for item in items {
-            let n = tx
-                .execute(
-                    "DELETE FROM playlist_items WHERE id = ?1 AND playlist_id = ?2",
-                    params![item, id],
-                )
+            let (item_uid, _) = item_uids(&tx, id, *item)?;
+            tx.execute("DELETE FROM playlist_items WHERE id = ?1", [item])
                 .ctx("removing from a playlist")?;
-            if n == 0 {
-                return Err(Error::NotFound {
-                    kind: "playlist entry",
-                    id: item.to_string(),
-                });
-            }
+            sync::record(
+                &tx,
+                &SyncChange::PlaylistItemRemove {
+                    playlist: playlist.clone(),
+                    item: item_uid,
+                },
+                now,
+            )?;
         }
         touch(&tx, id, now)?;
         tx.commit().ctx("removing from a playlist")
@@ -267,20 +283,9 @@ impl Catalog {
             .conn_mut()
             .transaction()
             .ctx("moving a playlist entry")?;
+        let playlist = playlist_uid(&tx, id)?;
+        let (item_uid, track_uid) = item_uids(&tx, id, item)?;
         let keys = order_keys(&tx, id, Some(item))?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM playlist_items WHERE id = ?1 AND playlist_id = ?2)",
-                params![item, id],
-                |r| r.get(0),
-            )
-            .ctx("moving a playlist entry")?;
-        if !exists {
-            return Err(Error::NotFound {
-                kind: "playlist entry",
-                id: item.to_string(),
-            });
-        }
         let at = index.min(keys.len());
         let before = at.checked_sub(1).map(|i| keys[i].1.as_str());
         let after = keys.get(at).map(|k| k.1.as_str());
@@ -290,6 +295,16 @@ impl Catalog {
             params![item, key],
         )
         .ctx("moving a playlist entry")?;
+        sync::record(
+            &tx,
+            &SyncChange::PlaylistItemSet {
+                playlist,
+                item: item_uid,
+                track: track_uid,
+                order_key: key,
+            },
+            now,
+        )?;
         touch(&tx, id, now)?;
         tx.commit().ctx("moving a playlist entry")
     }
@@ -318,6 +333,36 @@ fn order_keys(
     // Two entries with one key (from an import elsewhere) would make "between" impossible; they
     // are told apart by id in queries, and a key made between them lands after both.
     Ok(keys)
+}
+
+/// A playlist's uid, or `NotFound`.
+fn playlist_uid(tx: &Transaction<'_>, id: PlaylistId) -> Result<String> {
+    tx.query_row("SELECT uid FROM playlists WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()
+    .ctx("reading a playlist")?
+    .ok_or_else(|| not_found(id))
+}
+
+/// An entry's uid and its track's uid, or `NotFound` if the playlist has no such entry.
+fn item_uids(
+    tx: &Transaction<'_>,
+    id: PlaylistId,
+    item: PlaylistItemId,
+) -> Result<(String, String)> {
+    tx.query_row(
+        "SELECT i.uid, t.uid FROM playlist_items i JOIN tracks t ON t.id = i.track_id
+         WHERE i.id = ?1 AND i.playlist_id = ?2",
+        params![item, id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .ctx("reading a playlist entry")?
+    .ok_or_else(|| Error::NotFound {
+        kind: "playlist entry",
+        id: item.to_string(),
+    })
 }
 
 fn touch(tx: &Transaction<'_>, id: PlaylistId, now: SystemTime) -> Result<()> {

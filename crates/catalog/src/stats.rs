@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::Catalog;
 use crate::error::{DbContext, Error, Result};
 use crate::model::{Rating, Track, TrackId, to_millis};
+use crate::sync::{self, SyncChange};
 
 /// Library totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,43 +62,56 @@ impl Catalog {
             params![track, to_millis(at)],
         )
         .ctx("recording a play")?;
+        let uid = sync::track_uid(&tx, track.0)?;
+        sync::record(
+            &tx,
+            &SyncChange::Play {
+                track: uid,
+                at: to_millis(at),
+            },
+            at,
+        )?;
         tx.commit().ctx("recording a play")
     }
 
     /// Sets or clears a track's rating.
-    pub fn set_rating(&mut self, track: TrackId, rating: Option<Rating>) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE tracks SET rating = ?2 WHERE id = ?1",
-                params![track, rating.map_or(0, Rating::value)],
-            )
-            .ctx("rating a track")?;
-        if n == 0 {
-            return Err(Error::NotFound {
-                kind: "track",
-                id: track.to_string(),
-            });
-        }
-        Ok(())
+    pub fn set_rating(
+        &mut self,
+        track: TrackId,
+        rating: Option<Rating>,
+        now: SystemTime,
+    ) -> Result<()> {
+        let tx = self.conn_mut().transaction().ctx("rating a track")?;
+        let uid = sync::track_uid(&tx, track.0)?;
+        let value = rating.map_or(0, Rating::value);
+        tx.execute(
+            "UPDATE tracks SET rating = ?2 WHERE id = ?1",
+            params![track, value],
+        )
+        .ctx("rating a track")?;
+        sync::record(
+            &tx,
+            &SyncChange::Rating {
+                track: uid,
+                rating: value,
+            },
+            now,
+        )?;
+        tx.commit().ctx("rating a track")
     }
 
     /// Marks a track as loved or not.
-    pub fn set_loved(&mut self, track: TrackId, loved: bool) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE tracks SET loved = ?2 WHERE id = ?1",
-                params![track, loved],
-            )
-            .ctx("marking a track loved")?;
-        if n == 0 {
-            return Err(Error::NotFound {
-                kind: "track",
-                id: track.to_string(),
-            });
-        }
-        Ok(())
+    pub fn set_loved(&mut self, track: TrackId, loved: bool, now: SystemTime) -> Result<()> {
+        let tx = self.conn_mut().transaction().ctx("marking a track loved")?;
+        let uid = sync::track_uid(&tx, track.0)?;
+        tx.execute(
+            "UPDATE tracks SET loved = ?2 WHERE id = ?1",
+            params![track, loved],
+        )
+        .ctx("marking a track loved")?;
+        let fields = std::collections::BTreeMap::from([("loved".to_owned(), loved.into())]);
+        sync::record(&tx, &SyncChange::TrackSet { track: uid, fields }, now)?;
+        tx.commit().ctx("marking a track loved")
     }
 
     /// The most recently added tracks, newest first.

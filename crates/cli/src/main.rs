@@ -663,9 +663,9 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             } else {
                 Some(Rating::from_stars(stars)?)
             };
-            catalog.set_rating(TrackId(track), rating)?;
+            catalog.set_rating(TrackId(track), rating, SystemTime::now())?;
         }
-        LibraryCommand::Love { track, off } => catalog.set_loved(TrackId(track), !off)?,
+        LibraryCommand::Love { track, off } => catalog.set_loved(TrackId(track), !off, SystemTime::now())?,
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
         LibraryCommand::Import(command) => import(&mut catalog, &mut out, command)?,
         LibraryCommand::Export {
@@ -1204,7 +1204,7 @@ fn playlist(catalog: &mut Catalog, out: &mut impl Write, command: PlaylistComman
         }
         PlaylistCommand::Delete { name } => {
             let p = find_playlist(catalog, &name)?;
-            catalog.delete_playlist(p.id)?;
+            catalog.delete_playlist(p.id, SystemTime::now())?;
         }
         PlaylistCommand::Export {
             name,

@@ -23,9 +23,10 @@ fn library_with_history() -> Lib {
         .set_rating(
             hunter,
             Some(skylark_catalog::Rating::from_stars(3).unwrap()),
+            at(210),
         )
         .unwrap();
-    lib.catalog.set_loved(hunter, true).unwrap();
+    lib.catalog.set_loved(hunter, true, at(220)).unwrap();
     let mine = lib
         .catalog
         .create_playlist("Mine: \"best\"?", at(300))

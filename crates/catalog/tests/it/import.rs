@@ -644,7 +644,7 @@ fn undo_restores_exactly_newest_first() {
     let hunter = lib.track("Hunter").id;
     let glosoli = lib.track("Glósóli").id;
     lib.catalog
-        .set_rating(hunter, Some(Rating::from_stars(2).unwrap()))
+        .set_rating(hunter, Some(Rating::from_stars(2).unwrap()), at(9))
         .unwrap();
     lib.catalog.record_play(glosoli, at(10)).unwrap();
     let mine = lib.catalog.create_playlist("Chill", at(20)).unwrap();

@@ -13,4 +13,5 @@ mod playlists;
 mod scan;
 mod search;
 mod stats;
+mod sync;
 mod watch;

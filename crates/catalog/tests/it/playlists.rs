@@ -85,7 +85,7 @@ fn create_add_move_remove_rename_delete() {
         list
     );
     assert!(lib.catalog.rename_playlist(list, "   ", at(6)).is_err());
-    lib.catalog.delete_playlist(list).unwrap();
+    lib.catalog.delete_playlist(list, at(9)).unwrap();
     assert!(lib.catalog.playlists().unwrap().is_empty());
     assert_eq!(lib.tracks().len(), 13, "tracks stay in the library");
 }
@@ -153,7 +153,7 @@ fn errors_name_what_is_missing() {
     assert!(lib.catalog.create_playlist("", at(0)).is_err());
     assert!(
         lib.catalog
-            .delete_playlist(skylark_catalog::PlaylistId(999))
+            .delete_playlist(skylark_catalog::PlaylistId(999), at(0))
             .is_err()
     );
 }

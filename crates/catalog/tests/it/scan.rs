@@ -373,6 +373,7 @@ fn moved_and_renamed_files_keep_their_track() {
         .set_rating(
             something.id,
             Some(skylark_catalog::Rating::from_stars(4).unwrap()),
+            at(6),
         )
         .unwrap();
     let list = lib.catalog.create_playlist("Keep", at(1)).unwrap();

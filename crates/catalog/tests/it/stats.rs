@@ -49,10 +49,10 @@ fn ratings() {
     lib.scan();
     let id = lib.track("Hunter").id;
     lib.catalog
-        .set_rating(id, Some(Rating::from_stars(5).unwrap()))
+        .set_rating(id, Some(Rating::from_stars(5).unwrap()), at(1))
         .unwrap();
     assert_eq!(lib.track("Hunter").rating.map(Rating::value), Some(100));
-    lib.catalog.set_rating(id, None).unwrap();
+    lib.catalog.set_rating(id, None, at(2)).unwrap();
     assert_eq!(lib.track("Hunter").rating, None);
     assert!(Rating::from_stars(6).is_err());
     assert!(Rating::try_new(101).is_err());
