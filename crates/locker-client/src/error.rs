@@ -62,6 +62,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The catalog (its sync outbox) could not be read or written.
+    #[error(transparent)]
+    Catalog(#[from] skylark_catalog::Error),
     /// A local file's hashes could not be computed.
     #[error(transparent)]
     Tags(#[from] skylark_tags::Error),

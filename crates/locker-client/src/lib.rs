@@ -1,8 +1,8 @@
 //! Talking to a Skylark locker from a device: sign-in ([`Client::sign_in`], kept by
 //! [`CredentialStore`]), scan and match ([`LocalFile`], [`Client::match_files`],
 //! [`Client::prove_claim`]), resumable uploads over tus ([`Client::upload`]), the catalog's ops
-//! and change feed ([`Client::push_ops`], [`Client::pull_changes`]) and streaming a file for the
-//! player ([`RemoteSource`]).
+//! and change feed ([`Client::push_ops`], [`Client::pull_changes`]; [`Client::push_outbox`] sends
+//! a catalog's outbox) and streaming a file for the player ([`RemoteSource`]).
 //!
 //! The client is blocking: a desktop app calls it from worker threads, the command line from its
 //! main thread. Long transfers report progress through callbacks and stop through a
@@ -11,9 +11,9 @@
 //! **Architecture Invariant:** this crate speaks only the wire contract in `skylark-locker-api`;
 //! it shares no code with the server.
 //!
-//! **Architecture Invariant:** this crate keeps no database. What must survive a restart (the
-//! sign-in, an upload's URL and offset) is either written by [`CredentialStore`] or handed to
-//! the caller to persist ([`Upload`]).
+//! **Architecture Invariant:** this crate keeps no database of its own. What must survive a
+//! restart is written by [`CredentialStore`] (the sign-in), handed to the caller to persist
+//! ([`Upload`]), or kept in the catalog it is given (the sync outbox).
 
 mod bandwidth;
 mod client;
@@ -21,6 +21,7 @@ mod credentials;
 mod error;
 mod matching;
 mod stream;
+mod sync;
 mod upload;
 
 pub use bandwidth::Bandwidth;
@@ -29,6 +30,7 @@ pub use credentials::{CredentialStore, TokenLocation};
 pub use error::{Error, Result};
 pub use matching::{LocalFile, MAX_MATCH_FILES, possession_proof};
 pub use stream::{CacheStatus, RemoteSource, StreamOptions, StreamWatch};
+pub use sync::PushReport;
 pub use upload::{
     TransferControl, Upload, UploadEvent, UploadOptions, UploadOutcome, UploadReport,
 };

@@ -8,6 +8,7 @@ mod auth;
 mod claims;
 mod credentials;
 mod ops;
+mod outbox;
 mod proxy;
 mod stream;
 mod uploads;
