@@ -286,7 +286,9 @@ pub async fn library_stats(state: State<'_, AppState>) -> CmdResult<LibraryStats
 #[tauri::command]
 pub async fn set_rating(state: State<'_, AppState>, id: i64, rating: Option<u8>) -> CmdResult<()> {
     let rating = rating.map(Rating::try_new).transpose()?;
-    Ok(state.catalog()?.set_rating(TrackId(id), rating, SystemTime::now())?)
+    Ok(state
+        .catalog()?
+        .set_rating(TrackId(id), rating, SystemTime::now())?)
 }
 
 /// Every playlist.
@@ -351,7 +353,9 @@ pub async fn rename_playlist(
 /// Deletes a playlist (its tracks stay in the library).
 #[tauri::command]
 pub async fn delete_playlist(app: AppHandle, state: State<'_, AppState>, id: i64) -> CmdResult<()> {
-    state.catalog()?.delete_playlist(PlaylistId(id), SystemTime::now())?;
+    state
+        .catalog()?
+        .delete_playlist(PlaylistId(id), SystemTime::now())?;
     let _ = app.emit("playlists-changed", ());
     Ok(())
 }

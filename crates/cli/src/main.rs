@@ -665,7 +665,9 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             };
             catalog.set_rating(TrackId(track), rating, SystemTime::now())?;
         }
-        LibraryCommand::Love { track, off } => catalog.set_loved(TrackId(track), !off, SystemTime::now())?,
+        LibraryCommand::Love { track, off } => {
+            catalog.set_loved(TrackId(track), !off, SystemTime::now())?
+        }
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
         LibraryCommand::Import(command) => import(&mut catalog, &mut out, command)?,
         LibraryCommand::Export {
