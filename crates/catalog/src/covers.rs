@@ -7,7 +7,7 @@
 //! browsable before its artwork is processed. Files are written to a
 //! temporary name and renamed, so a killed process never leaves half an image under a real name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -60,11 +60,20 @@ const MAX_PIXELS: u64 = 64_000_000;
 /// Embedded or folder images larger than this are ignored for the same reason.
 const MAX_BYTES: usize = 50 * 1024 * 1024;
 
+/// How many recently ingested pictures are kept to compare new ones against, and the size of the
+/// largest kept (so they hold 16 MiB at most).
+const RECENT_PICTURES: usize = 8;
+const RECENT_MAX_BYTES: usize = 2 * 1024 * 1024;
+
 /// The on-disk cover cache, safe to share between scan threads.
 #[derive(Debug)]
 pub struct CoverStore {
     dir: PathBuf,
     seen: Mutex<HashMap<String, Option<CoverInfo>>>,
+    /// The pictures ingested last, with what each became. The tracks of an album usually embed
+    /// the same picture, and a scan meets them one after another: comparing the bytes with a
+    /// recent picture costs a small fraction of hashing them again.
+    recent: Mutex<VecDeque<(Vec<u8>, Option<CoverInfo>)>>,
 }
 
 impl CoverStore {
@@ -73,6 +82,7 @@ impl CoverStore {
         Self {
             dir: dir.into(),
             seen: Mutex::new(HashMap::new()),
+            recent: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -95,30 +105,64 @@ impl CoverStore {
 
     /// Stores the image `data` (if not stored yet) and returns its description, or `None` when the
     /// bytes are not a decodable image.
-    pub fn ingest(&self, data: &[u8]) -> Option<CoverInfo> {
+    pub fn ingest(&self, data: Vec<u8>) -> Option<CoverInfo> {
         if data.is_empty() || data.len() > MAX_BYTES {
             return None;
         }
-        let hash = blake3::hash(data).to_hex().to_string();
-        if let Some(known) = self.lookup(&hash) {
+        if let Some(known) = self.recent_match(&data) {
             return known;
         }
-        let result = self.store(&hash, data);
-        if let Err(reason) = &result {
-            tracing::warn!(%hash, %reason, "cover image ignored");
+        let hash = blake3::hash(&data).to_hex().to_string();
+        let info = match self.lookup(&hash) {
+            Some(known) => known,
+            None => {
+                let result = self.store(&hash, &data);
+                if let Err(reason) = &result {
+                    tracing::warn!(%hash, %reason, "cover image ignored");
+                }
+                let info = result.ok();
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(hash, info.clone());
+                info
+            }
+        };
+        self.remember_recent(data, info.clone());
+        info
+    }
+
+    /// What a recently ingested picture with exactly these bytes became.
+    fn recent_match(&self, data: &[u8]) -> Option<Option<CoverInfo>> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .iter()
+            .find(|(bytes, _)| bytes.as_slice() == data)
+            .map(|(_, info)| info.clone())
+    }
+
+    /// Keeps `data` among the recent pictures, forgetting the oldest beyond [`RECENT_PICTURES`].
+    fn remember_recent(&self, data: Vec<u8>, info: Option<CoverInfo>) {
+        if data.len() > RECENT_MAX_BYTES {
+            return;
         }
-        let info = result.ok();
-        self.seen
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.push_front((data, info));
+        recent.truncate(RECENT_PICTURES);
+    }
+
+    /// Lets go of the recent pictures' bytes (at the end of a scan).
+    pub(crate) fn forget_recent(&self) {
+        self.recent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(hash, info.clone());
-        info
+            .clear();
     }
 
     /// Stores the image file at `path`.
     pub fn ingest_file(&self, path: &Path) -> Option<CoverInfo> {
         match std::fs::read(path) {
-            Ok(data) => self.ingest(&data),
+            Ok(data) => self.ingest(data),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot read folder image");
                 None
@@ -258,7 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CoverStore::new(dir.path());
         let data = png(1000, 800);
-        let info = store.ingest(&data).unwrap();
+        let info = store.ingest(data.clone()).unwrap();
         assert_eq!(
             (info.width, info.height, info.mime),
             (1000, 800, "image/png")
@@ -271,7 +315,35 @@ mod tests {
             let thumb = image::open(store.path(&info.hash, size, info.mime)).unwrap();
             assert_eq!((thumb.width(), thumb.height()), (w, h), "{size:?}");
         }
-        assert_eq!(store.ingest(&data), Some(info));
+        assert_eq!(store.ingest(data), Some(info));
+    }
+
+    #[test]
+    fn recent_pictures_are_told_apart_by_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CoverStore::new(dir.path());
+        let first = png(40, 30);
+        // The same length and header, one byte different at the end (the IEND checksum): another
+        // picture as far as the cache is concerned.
+        let mut second = first.clone();
+        *second.last_mut().unwrap() ^= 0xff;
+        let a = store.ingest(first.clone()).unwrap();
+        let b = store.ingest(second.clone()).unwrap();
+        assert_ne!(a.hash, b.hash);
+        assert_eq!(store.ingest(first.clone()), Some(a.clone()));
+        assert_eq!(store.ingest(second.clone()), Some(b.clone()));
+        for (info, data) in [(&a, &first), (&b, &second)] {
+            let stored = std::fs::read(store.path(&info.hash, CoverSize::Original, info.mime));
+            assert_eq!(&stored.unwrap(), data);
+        }
+        // The cache stays small, and a scan's end empties it without forgetting what is stored.
+        for side in 1..=2 * RECENT_PICTURES as u32 {
+            store.ingest(png(side, side)).unwrap();
+        }
+        assert_eq!(store.recent.lock().unwrap().len(), RECENT_PICTURES);
+        store.forget_recent();
+        assert!(store.recent.lock().unwrap().is_empty());
+        assert_eq!(store.ingest(first), Some(a));
     }
 
     #[test]
@@ -281,7 +353,7 @@ mod tests {
         let img = image::RgbImage::from_pixel(300, 200, image::Rgb([9, 9, 9]));
         let mut jpeg = std::io::Cursor::new(Vec::new());
         img.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
-        let info = store.ingest(jpeg.get_ref()).unwrap();
+        let info = store.ingest(jpeg.get_ref().clone()).unwrap();
         store.make_thumbnails(&info).unwrap();
         let large = std::fs::read(store.path(&info.hash, CoverSize::Large, info.mime)).unwrap();
         assert_eq!(&large, jpeg.get_ref());
@@ -291,7 +363,7 @@ mod tests {
     fn small_images_are_not_upscaled() {
         let dir = tempfile::tempdir().unwrap();
         let store = CoverStore::new(dir.path());
-        let info = store.ingest(&png(50, 50)).unwrap();
+        let info = store.ingest(png(50, 50)).unwrap();
         store.make_thumbnails(&info).unwrap();
         let thumb = image::open(store.path(&info.hash, CoverSize::Large, info.mime)).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (50, 50));
@@ -301,12 +373,12 @@ mod tests {
     fn garbage_is_not_a_cover() {
         let dir = tempfile::tempdir().unwrap();
         let store = CoverStore::new(dir.path());
-        assert_eq!(store.ingest(b"not an image at all"), None);
-        assert_eq!(store.ingest(&[]), None);
+        assert_eq!(store.ingest(b"not an image at all".to_vec()), None);
+        assert_eq!(store.ingest(Vec::new()), None);
         // A header that promises an image whose data is cut short: stored, but no thumbnails.
         let mut truncated = png(300, 300);
         truncated.truncate(60);
-        if let Some(info) = store.ingest(&truncated) {
+        if let Some(info) = store.ingest(truncated) {
             assert!(store.make_thumbnails(&info).is_err());
         }
     }

@@ -19,6 +19,7 @@
 //! entries) survives its file being moved, renamed or retagged.
 
 pub mod browse;
+mod bulk_load;
 pub mod covers;
 mod error;
 pub mod export;

@@ -10,7 +10,9 @@
 //! 3. compares each audio file's size and modification time with the catalog: unchanged files are
 //!    not opened, and files that failed before and have not changed fail again without a read;
 //! 4. reads new and changed files on every core, and writes the results on this thread in one
-//!    transaction per batch;
+//!    transaction per batch; when the scan brings more new files than the catalog holds tracks
+//!    (a first scan), as a bulk load that builds the secondary indexes once, at the end (see
+//!    `bulk_load.rs`);
 //! 5. treats a new path whose file matches one that disappeared in the same scan (same size and
 //!    time, or same size and tags) as a move, so the track keeps its row, play stats and playlist
 //!    entries;
@@ -26,10 +28,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use skylark_tags::{FileInfo, ReadOptions};
 
+use crate::bulk_load;
 use crate::covers::{self, CoverInfo, CoverStore};
 use crate::error::{DbContext, Error, Result, io_error};
 use crate::model::{RootId, TrackId, to_millis};
@@ -183,7 +186,7 @@ impl Readers<'_> {
         let path = &job.found.path;
         let result = skylark_tags::read_path(path, ReadOptions::default())
             .map(|mut info: FileInfo| {
-                let embedded = info.cover.take().and_then(|p| self.covers.ingest(&p.data));
+                let embedded = info.cover.take().and_then(|p| self.covers.ingest(p.data));
                 let cover = embedded.or_else(|| self.folder_cover(path));
                 TrackRecord::new(path, info, cover)
             })
@@ -318,7 +321,7 @@ pub(crate) fn run(
         covers,
         folder_covers: Mutex::new(HashMap::new()),
     };
-    let mut store = Store::default();
+    let new_files = to_read.iter().filter(|job| job.known.is_none()).count();
     let mut writing = Duration::ZERO;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Read>>(2);
     let cancel = &options.cancel;
@@ -337,15 +340,14 @@ pub(crate) fn run(
                 }
             }
         });
+        let mut writer = Writer::new(conn, new_files);
         let mut result = Ok(());
         for batch in rx {
             if result.is_err() {
                 continue; // Drain so the reader thread can finish.
             }
             let started = Instant::now();
-            result = write_batch(
-                conn,
-                &mut store,
+            result = writer.write(
                 batch,
                 &mut gone,
                 options.now,
@@ -355,8 +357,12 @@ pub(crate) fn run(
             );
             writing += started.elapsed();
         }
+        let started = Instant::now();
+        let result = writer.finish(result);
+        writing += started.elapsed();
         result
     });
+    covers.forget_recent();
     write_result?;
     report.cancelled = options.cancel.load(Ordering::Relaxed);
 
@@ -365,22 +371,21 @@ pub(crate) fn run(
     let tx = conn.transaction().ctx("starting the clean-up")?;
     if !report.cancelled {
         for (_, gone_file) in gone.drain() {
-            tx.execute("DELETE FROM files WHERE id = ?1", [gone_file.known.file_id])
+            tx.prepare_cached("DELETE FROM files WHERE id = ?1")
+                .and_then(|mut s| s.execute([gone_file.known.file_id]))
                 .ctx("removing a file")?;
             report.removed += 1;
             let remaining: i64 = tx
-                .query_row(
-                    "SELECT count(*) FROM files WHERE track_id = ?1",
-                    [gone_file.known.track_id],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT count(*) FROM files WHERE track_id = ?1")
+                .and_then(|mut s| s.query_row([gone_file.known.track_id], |r| r.get(0)))
                 .ctx("counting a track's files")?;
             if remaining == 0 {
                 Store::delete_track(&tx, gone_file.known.track_id)?;
             }
         }
         for path in failures.keys() {
-            tx.execute("DELETE FROM scan_failures WHERE path = ?1", [path])
+            tx.prepare_cached("DELETE FROM scan_failures WHERE path = ?1")
+                .and_then(|mut s| s.execute([path]))
                 .ctx("forgetting a failure")?;
         }
     }
@@ -659,28 +664,91 @@ impl Gone {
 
 fn track_identity(conn: &Connection, id: TrackId) -> Result<Option<(String, String, String, i64)>> {
     use rusqlite::OptionalExtension;
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT t.title, t.artist, a.title, t.duration_ms FROM tracks t
          JOIN albums a ON a.id = t.album_id WHERE t.id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
-    .optional()
+    .and_then(|mut s| {
+        s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()
+    })
     .ctx("loading a track's identity")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The scan's writing side: each batch in a transaction of its own, in a bulk load when the scan
+/// brings more new files than the catalog holds tracks.
+struct Writer<'c> {
+    conn: &'c Connection,
+    store: Store,
+    /// Whether this scan dropped the secondary indexes, to build them again at the end.
+    bulk: bool,
+    /// Files still to write whose path the catalog did not know, until the first batch decides
+    /// whether to bulk load; `None` after.
+    new_files: Option<usize>,
+}
+
+impl<'c> Writer<'c> {
+    fn new(conn: &'c Connection, new_files: usize) -> Self {
+        Self {
+            conn,
+            store: Store::default(),
+            bulk: false,
+            new_files: Some(new_files),
+        }
+    }
+
+    /// Writes a batch of read files, in a transaction of its own.
+    fn write(
+        &mut self,
+        batch: Vec<Read>,
+        gone: &mut Gone,
+        now: SystemTime,
+        report: &mut ScanReport,
+        state: &mut ScanProgress,
+        progress: &(dyn Fn(&ScanProgress) + Sync),
+    ) -> Result<()> {
+        if let Some(new_files) = self.new_files.take()
+            && new_files >= bulk_load::MIN_FILES
+            && bulk_load::worthwhile(new_files, count_tracks(self.conn)?)
+        {
+            bulk_load::drop_indexes(self.conn)?;
+            self.bulk = true;
+        }
+        let tx = Transaction::new_unchecked(self.conn, TransactionBehavior::Deferred)
+            .ctx("starting a batch")?;
+        write_batch(&tx, &mut self.store, batch, gone, now, report, state)?;
+        tx.commit().ctx("committing a batch")?;
+        progress(state);
+        Ok(())
+    }
+
+    /// Builds the indexes a bulk load dropped, whether or not the writing went well. An error
+    /// building them is returned, but the writing's comes first: the indexes are then built when
+    /// the catalog is next opened.
+    fn finish(self, written: Result<()>) -> Result<()> {
+        if !self.bulk {
+            return written;
+        }
+        let built = bulk_load::build_dropped_indexes(self.conn);
+        written.and(built)
+    }
+}
+
+fn count_tracks(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))
+        .ctx("counting tracks")
+}
+
+/// Writes a batch of read files in `tx`, a transaction the caller commits.
 fn write_batch(
-    conn: &mut Connection,
+    tx: &Connection,
     store: &mut Store,
     batch: Vec<Read>,
     gone: &mut Gone,
     now: SystemTime,
     report: &mut ScanReport,
     state: &mut ScanProgress,
-    progress: &(dyn Fn(&ScanProgress) + Sync),
 ) -> Result<()> {
-    let tx = conn.transaction().ctx("starting a batch")?;
     for Read { job, result } in batch {
         let ToRead {
             found,
@@ -692,16 +760,14 @@ fn write_batch(
         match result {
             Ok(rec) => {
                 if failed_before {
-                    tx.execute(
-                        "DELETE FROM scan_failures WHERE path = ?1",
-                        [paths::to_bytes(&found.path)],
-                    )
-                    .ctx("clearing a failure")?;
+                    tx.prepare_cached("DELETE FROM scan_failures WHERE path = ?1")
+                        .and_then(|mut s| s.execute([paths::to_bytes(&found.path)]))
+                        .ctx("clearing a failure")?;
                 }
                 if let Some(k) = known {
-                    store.update_track(&tx, k.track_id, &rec, now)?;
+                    store.update_track(tx, k.track_id, &rec, now)?;
                     Store::update_file(
-                        &tx,
+                        tx,
                         k.file_id,
                         found.root_id,
                         &found.path,
@@ -709,10 +775,10 @@ fn write_batch(
                         found.mtime_ns,
                     )?;
                     report.updated += 1;
-                } else if let Some(k) = gone.take_match(&tx, &found, &rec)? {
-                    store.update_track(&tx, k.track_id, &rec, now)?;
+                } else if let Some(k) = gone.take_match(tx, &found, &rec)? {
+                    store.update_track(tx, k.track_id, &rec, now)?;
                     Store::update_file(
-                        &tx,
+                        tx,
                         k.file_id,
                         found.root_id,
                         &found.path,
@@ -721,9 +787,9 @@ fn write_batch(
                     )?;
                     report.moved += 1;
                 } else {
-                    let id = store.insert_track(&tx, &rec, now)?;
+                    let id = store.insert_track(tx, &rec, now)?;
                     Store::insert_file(
-                        &tx,
+                        tx,
                         id,
                         found.root_id,
                         &found.path,
@@ -734,20 +800,22 @@ fn write_batch(
                 }
             }
             Err(reason) => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO scan_failures(path, root_id, size, mtime_ns, reason)
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT(path) DO UPDATE SET
                          root_id = excluded.root_id, size = excluded.size,
                          mtime_ns = excluded.mtime_ns, reason = excluded.reason",
-                    params![
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
                         paths::to_bytes(&found.path),
                         found.root_id,
                         found.size,
                         found.mtime_ns,
                         reason
-                    ],
-                )
+                    ])
+                })
                 .ctx("recording a failure")?;
                 state.failed += 1;
                 report.failed.push(ScanFailure {
@@ -757,8 +825,6 @@ fn write_batch(
             }
         }
     }
-    tx.commit().ctx("committing a batch")?;
-    progress(state);
     Ok(())
 }
 

@@ -18,6 +18,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/001_initial.sql")),
         M::up(include_str!("../migrations/002_imports.sql")),
         M::up(include_str!("../migrations/003_sync.sql")),
+        M::up(include_str!("../migrations/004_bulk_load.sql")),
     ])
 });
 
@@ -29,6 +30,8 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path).ctx("opening the database")?;
     configure(&conn)?;
     migrate(&mut conn)?;
+    // A process that died during a bulk load left its indexes dropped.
+    crate::bulk_load::build_dropped_indexes(&conn)?;
     Ok(conn)
 }
 

@@ -3,14 +3,13 @@
 //! **Architecture Invariant:** every function here runs inside a transaction the caller owns, and
 //! touches the full-text tables in the same transaction as the rows they index.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::SystemTime;
 
 use std::sync::LazyLock;
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
 use skylark_tags::FileInfo;
 
 use crate::covers::CoverInfo;
@@ -167,7 +166,7 @@ impl TrackRecord {
     }
 }
 
-/// The tag-derived columns of `tracks`, in the order [`Store::track_values`] gives them.
+/// The tag-derived columns of `tracks`, in the order [`bind_track_fields`] binds them.
 const TRACK_FIELDS: [&str; 34] = [
     "title",
     "sort_title",
@@ -227,12 +226,72 @@ static UPDATE_TRACK: LazyLock<String> = LazyLock::new(|| {
     format!("UPDATE tracks SET {} WHERE id = ?1", sets.join(", "))
 });
 
-/// Writes rows, remembering the ids of artists, albums and genres it has seen (by match key).
+/// Binds the values of [`TRACK_FIELDS`] for `rec` to `stmt`, the first at parameter `first`. The
+/// values are borrowed from the record: nothing is copied but by SQLite itself.
+fn bind_track_fields(
+    stmt: &mut Statement<'_>,
+    first: usize,
+    rec: &TrackRecord,
+    album_id: AlbumId,
+    now: SystemTime,
+) -> rusqlite::Result<()> {
+    let props = &rec.info.properties;
+    let rg = rec.info.tags.replay_gain;
+    let mb = &rec.info.tags.musicbrainz;
+    let d = &rec.derived;
+    let codec = props.codec.as_str();
+    let cover_hash = rec.cover.as_ref().map(|c| c.hash.as_str());
+    let updated_at = to_millis(now);
+    let values: [&dyn ToSql; TRACK_FIELDS.len()] = [
+        &rec.title,
+        &d.sort_title,
+        &d.sort_artist,
+        &d.artist,
+        &album_id,
+        &d.sort_album,
+        &d.sort_album_artist,
+        &rec.track_no,
+        &rec.track_total,
+        &rec.disc_no,
+        &rec.disc_total,
+        &rec.date,
+        &rec.year,
+        &d.sort_genre,
+        &d.genre,
+        &rec.composer,
+        &rec.duration_ms,
+        &props.sample_rate,
+        &props.channels,
+        &props.bit_depth,
+        &props.bitrate_kbps,
+        &codec,
+        &rg.track_gain_db,
+        &rg.track_peak,
+        &rg.album_gain_db,
+        &rg.album_peak,
+        &mb.recording_id,
+        &mb.track_id,
+        &mb.release_id,
+        &mb.release_group_id,
+        &mb.artist_id,
+        &mb.release_artist_id,
+        &cover_hash,
+        &updated_at,
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(first + i, value)?;
+    }
+    Ok(())
+}
+
+/// Writes rows, remembering the ids of artists, albums and genres it has seen (by match key),
+/// and the covers it has recorded.
 #[derive(Default)]
 pub(crate) struct Store {
     artists: HashMap<String, i64>,
     albums: HashMap<String, i64>,
     genres: HashMap<String, i64>,
+    covers: HashSet<String>,
 }
 
 /// The id of the row of `table` whose match key is `key`: remembered in `cache`, found in the
@@ -320,11 +379,15 @@ impl Store {
         rec: &TrackRecord,
         now: SystemTime,
     ) -> Result<TrackId> {
-        let mut values = vec![Value::Text(new_uid()), Value::Integer(to_millis(now))];
-        values.extend(self.track_values(conn, rec, now)?);
-        conn.prepare_cached(&INSERT_TRACK)
-            .and_then(|mut s| s.execute(params_from_iter(values)))
-            .ctx("adding a track")?;
+        let album_id = self.referenced_rows(conn, rec)?;
+        {
+            let mut stmt = conn.prepare_cached(&INSERT_TRACK).ctx("adding a track")?;
+            stmt.raw_bind_parameter(1, new_uid())
+                .and_then(|()| stmt.raw_bind_parameter(2, to_millis(now)))
+                .and_then(|()| bind_track_fields(&mut stmt, 3, rec, album_id, now))
+                .and_then(|()| stmt.raw_execute())
+                .ctx("adding a track")?;
+        }
         let id = TrackId(conn.last_insert_rowid());
         self.write_links(conn, id, rec, false)?;
         Ok(id)
@@ -339,79 +402,34 @@ impl Store {
         rec: &TrackRecord,
         now: SystemTime,
     ) -> Result<()> {
-        let mut values = vec![Value::Integer(id.0)];
-        values.extend(self.track_values(conn, rec, now)?);
-        conn.prepare_cached(&UPDATE_TRACK)
-            .and_then(|mut s| s.execute(params_from_iter(values)))
-            .ctx("writing a track")?;
+        let album_id = self.referenced_rows(conn, rec)?;
+        {
+            let mut stmt = conn.prepare_cached(&UPDATE_TRACK).ctx("writing a track")?;
+            stmt.raw_bind_parameter(1, id)
+                .and_then(|()| bind_track_fields(&mut stmt, 2, rec, album_id, now))
+                .and_then(|()| stmt.raw_execute())
+                .ctx("writing a track")?;
+        }
         self.write_links(conn, id, rec, true)
     }
 
-    /// The values of [`TRACK_FIELDS`] for `rec`, creating its album, album artist and cover rows.
-    fn track_values(
-        &mut self,
-        conn: &Connection,
-        rec: &TrackRecord,
-        now: SystemTime,
-    ) -> Result<Vec<Value>> {
+    /// Makes sure the rows a track of `rec` refers to exist (its album, album artist and
+    /// cover), and returns the album's id.
+    fn referenced_rows(&mut self, conn: &Connection, rec: &TrackRecord) -> Result<AlbumId> {
         let album_id = self.album(conn, rec)?;
-        let props = &rec.info.properties;
-        let tags = &rec.info.tags;
-        let rg = tags.replay_gain;
-        let mb = &tags.musicbrainz;
-        let d = &rec.derived;
-        // The cover row first: the track refers to it.
-        if let Some(cover) = &rec.cover {
+        // Covers are never deleted, so one this store has written stays written: a library's
+        // tracks share few covers, and each is recorded once per scan rather than once per track.
+        if let Some(cover) = &rec.cover
+            && !self.covers.contains(&cover.hash)
+        {
             conn.prepare_cached(
                 "INSERT OR IGNORE INTO covers(hash, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .and_then(|mut s| s.execute(params![cover.hash, cover.mime, cover.width, cover.height, cover.bytes]))
             .ctx("recording a cover")?;
+            self.covers.insert(cover.hash.clone());
         }
-        let text = |s: &str| Value::Text(s.to_owned());
-        let opt_text =
-            |s: &Option<String>| s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()));
-        let int = |i: i64| Value::Integer(i);
-        let opt_int = |i: Option<i64>| i.map_or(Value::Null, Value::Integer);
-        let real = |f: Option<f32>| f.map_or(Value::Null, |f| Value::Real(f64::from(f)));
-        Ok(vec![
-            text(&rec.title),
-            text(&d.sort_title),
-            text(&d.sort_artist),
-            text(&d.artist),
-            int(album_id.0),
-            text(&d.sort_album),
-            text(&d.sort_album_artist),
-            int(i64::from(rec.track_no)),
-            int(i64::from(rec.track_total)),
-            int(i64::from(rec.disc_no)),
-            int(i64::from(rec.disc_total)),
-            opt_text(&rec.date),
-            int(i64::from(rec.year)),
-            text(&d.sort_genre),
-            text(&d.genre),
-            opt_text(&rec.composer),
-            int(rec.duration_ms),
-            opt_int(props.sample_rate.map(i64::from)),
-            opt_int(props.channels.map(i64::from)),
-            opt_int(props.bit_depth.map(i64::from)),
-            opt_int(props.bitrate_kbps.map(i64::from)),
-            text(props.codec.as_str()),
-            real(rg.track_gain_db),
-            real(rg.track_peak),
-            real(rg.album_gain_db),
-            real(rg.album_peak),
-            opt_text(&mb.recording_id),
-            opt_text(&mb.track_id),
-            opt_text(&mb.release_id),
-            opt_text(&mb.release_group_id),
-            opt_text(&mb.artist_id),
-            opt_text(&mb.release_artist_id),
-            rec.cover
-                .as_ref()
-                .map_or(Value::Null, |c| Value::Text(c.hash.clone())),
-            int(to_millis(now)),
-        ])
+        Ok(album_id)
     }
 
     /// Writes a track's artist and genre links and its search entry.
