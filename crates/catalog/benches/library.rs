@@ -2,7 +2,8 @@
 //! compared against:
 //!
 //! - `scan`: a full scan of a generated library of 10,000 tagged files with a warm page cache,
-//!   against bare parallel lofty reads and the tinytag and mutagen scanners in `benches/python`.
+//!   against bare parallel lofty reads and the tinytag and mutagen scanners in `benches/python`;
+//!   wall time, and for skylark and lofty also CPU time, which a busy machine distorts less.
 //! - `rescan`: the peak memory of a first scan of 100,000 files (the `skylark` binary, measured from
 //!   outside), then a rescan of those unchanged files, against `find` listing the same tree.
 //! - `search`: p50/p99 latency of typed queries over a 1,000,000-track catalog, against a `LIKE`
@@ -187,6 +188,53 @@ fn warm(files: &[PathBuf]) {
     });
 }
 
+/// This process's CPU time so far (all threads), user and system, in seconds. Unlike wall time
+/// it barely moves when other programs compete for the cores, so it shows what a change saved
+/// even on a busy machine; the system part is the kernel's work for the process's calls.
+fn cpu_seconds() -> [f64; 2] {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // The fields after the command name (which is in parentheses and may hold spaces): utime
+    // and stime are the 12th and 13th, in clock ticks of 1/100 s (USER_HZ on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    [fields[11], fields[12]].map(|ticks| ticks.parse::<f64>().unwrap() / 100.0)
+}
+
+/// A run's wall, user and system seconds.
+#[derive(Clone, Copy)]
+struct Times {
+    wall: f64,
+    user: f64,
+    system: f64,
+}
+
+impl Times {
+    /// The median of each measure (each taken separately) over `runs`.
+    fn median(runs: &[Times]) -> Times {
+        Times {
+            wall: median(runs.iter().map(|t| t.wall).collect()),
+            user: median(runs.iter().map(|t| t.user).collect()),
+            system: median(runs.iter().map(|t| t.system).collect()),
+        }
+    }
+}
+
+/// The times of `run`.
+fn timed(run: impl FnOnce()) -> Times {
+    let (start, [user, system]) = (Instant::now(), cpu_seconds());
+    run();
+    let [user_after, system_after] = cpu_seconds();
+    Times {
+        wall: start.elapsed().as_secs_f64(),
+        user: user_after - user,
+        system: system_after - system,
+    }
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -220,39 +268,40 @@ fn run_python(script: &str, root: &Path, db: &Path, full: bool) -> f64 {
     summary["seconds"].as_f64().unwrap()
 }
 
-fn skylark_scan(root: &Path, work: &Path) -> f64 {
+/// The times of a first scan of `root` into a new catalog.
+fn skylark_scan(root: &Path, work: &Path) -> Times {
     let _ = std::fs::remove_dir_all(work);
     let mut catalog = Catalog::open(&work.join("catalog.db"), &work.join("covers")).unwrap();
-    let start = Instant::now();
-    let report = catalog
-        .scan(
-            &[root.to_owned()],
-            &ScanOptions::at(SystemTime::now()),
-            &|_| {},
-        )
-        .unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    assert!(report.failed.is_empty(), "{:?}", report.failed.first());
-    secs
+    timed(|| {
+        let report = catalog
+            .scan(
+                &[root.to_owned()],
+                &ScanOptions::at(SystemTime::now()),
+                &|_| {},
+            )
+            .unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed.first());
+    })
 }
 
-fn bare_lofty(files: &[PathBuf]) -> f64 {
-    let start = Instant::now();
-    let titles = files
-        .par_iter()
-        .filter(|f| {
-            use lofty::prelude::*;
-            lofty::read_from_path(f)
-                .ok()
-                .and_then(|t| {
-                    t.primary_tag()
-                        .and_then(|tag| tag.title().map(|s| !s.is_empty()))
-                })
-                .unwrap_or(false)
-        })
-        .count();
-    assert_eq!(titles, files.len());
-    start.elapsed().as_secs_f64()
+/// The times of reading every file with lofty on every core.
+fn bare_lofty(files: &[PathBuf]) -> Times {
+    timed(|| {
+        let titles = files
+            .par_iter()
+            .filter(|f| {
+                use lofty::prelude::*;
+                lofty::read_from_path(f)
+                    .ok()
+                    .and_then(|t| {
+                        t.primary_tag()
+                            .and_then(|tag| tag.title().map(|s| !s.is_empty()))
+                    })
+                    .unwrap_or(false)
+            })
+            .count();
+        assert_eq!(titles, files.len());
+    })
 }
 
 fn scan(data: &Path) {
@@ -263,8 +312,13 @@ fn scan(data: &Path) {
     warm(&files);
     let work = data.join("scan-work");
     let n = files.len() as f64;
-    let skylark = median((0..3).map(|_| skylark_scan(&root, &work)).collect());
-    let lofty = median((0..3).map(|_| bare_lofty(&files)).collect());
+    let skylark_times = Times::median(
+        &(0..3)
+            .map(|_| skylark_scan(&root, &work))
+            .collect::<Vec<_>>(),
+    );
+    let lofty_times = Times::median(&(0..3).map(|_| bare_lofty(&files)).collect::<Vec<_>>());
+    let (skylark, lofty) = (skylark_times.wall, lofty_times.wall);
     let python = |script: &str, full: bool| {
         median(
             (0..3)
@@ -314,6 +368,14 @@ fn scan(data: &Path) {
             secs / skylark
         );
     }
+    println!(
+        "\nCPU time (all threads, median of 3): skylark scan {:.2} s user + {:.2} s system, bare lofty reads {:.2} s user + {:.2} s system; lofty takes {:.2} of skylark's.",
+        skylark_times.user,
+        skylark_times.system,
+        lofty_times.user,
+        lofty_times.system,
+        (lofty_times.user + lofty_times.system) / (skylark_times.user + skylark_times.system)
+    );
     println!(
         "\nAfter the scan, `make_thumbnails` made the 96 and 512 px renditions of its {} distinct covers in {:.2} s.",
         thumbnails.1, thumbnails.0
@@ -367,7 +429,10 @@ fn rescan(data: &Path) {
     let work = data.join("rescan-work");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
-    let bin = workspace().join("target/release/skylark");
+    // Where `cargo build` below puts the binary: CARGO_TARGET_DIR if set, else the workspace's.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), |dir| workspace().join(dir));
+    let bin = target.join("release/skylark");
     let built = Command::new(env!("CARGO"))
         .args(["build", "--release", "-q", "-p", "skylark-cli"])
         .current_dir(workspace())
