@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use crossbeam_channel::{Receiver, Sender};
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::error::{Error, Result};
 use crate::output::{Output, OutputFeed};
@@ -207,8 +207,20 @@ impl DeviceOutput {
                     }
                 },
                 // Not the real-time callback (it may run on the audio thread, but only when the
-                // stream has failed), so it may allocate the message it hands to the engine.
-                move |failure| reporter.report(&device, &failure),
+                // stream has had an error), so it may allocate the message it hands the engine.
+                move |error: cpal::Error| match error.kind() {
+                    // The stream goes on: rerouted, or without real-time priority.
+                    cpal::ErrorKind::DeviceChanged | cpal::ErrorKind::RealtimeDenied => {
+                        debug!(device = %device, %error, "the audio device reported");
+                    }
+                    // The stream goes on after these, or may: cpal recovers an underrun, and a
+                    // backend error can be a sound server not ready yet.
+                    cpal::ErrorKind::Xrun
+                    | cpal::ErrorKind::BackendError
+                    | cpal::ErrorKind::DeviceBusy
+                    | cpal::ErrorKind::ResourceExhausted => reporter.report_glitch(&device, &error),
+                    _ => reporter.report(&device, &error),
+                },
                 None,
             )
             .map_err(|source| self.device_error(source))?;

@@ -69,6 +69,13 @@ const RESTART_THRESHOLD: Duration = Duration::from_secs(3);
 /// buffering.
 const STALL: Duration = Duration::from_millis(200);
 
+/// How long an output that has reported a glitch may go without asking for audio before the
+/// engine gives up on it as failed. A sound server's hiccup is over in milliseconds.
+const DEVICE_STALL: Duration = Duration::from_secs(2);
+
+/// How often the engine looks at an output it is watching after a glitch.
+const GLITCH_POLL: Duration = Duration::from_millis(100);
+
 /// How long a ReplayGain change takes to ramp in, so a gain step does not click.
 const GAIN_RAMP: Duration = Duration::from_millis(10);
 
@@ -495,6 +502,15 @@ struct Engine {
     failures_in_a_row: usize,
     buffering: Option<ItemId>,
     last_position: Option<Instant>,
+    glitch: Option<Glitch>,
+}
+
+/// An error the output reported that it may get over, and how far it had got then.
+struct Glitch {
+    since: Instant,
+    pulls: u64,
+    device: String,
+    reason: String,
 }
 
 impl Engine {
@@ -530,6 +546,7 @@ impl Engine {
             failures_in_a_row: 0,
             buffering: None,
             last_position: None,
+            glitch: None,
         }
     }
 
@@ -556,7 +573,7 @@ impl Engine {
             self.report(Instant::now());
             self.settle_output();
 
-            let timeout = self.idle_time();
+            let timeout = self.next_wake();
             match self.decoding.as_ref().filter(|_| self.waiting_on_worker) {
                 Some(decoding) => {
                     // Wake for a command or for the worker's next block, whichever comes first.
@@ -608,7 +625,16 @@ impl Engine {
         }
     }
 
-    /// How long to wait for a command before looking at the output's progress again.
+    /// How long to wait for a command before looking at the output's progress again: as long
+    /// as playback allows, but soon enough to judge an output watched after a glitch.
+    fn next_wake(&self) -> Duration {
+        if self.glitch.is_some() && self.output_running {
+            return self.idle_time().min(GLITCH_POLL);
+        }
+        self.idle_time()
+    }
+
+    /// How long playback lets the engine wait before it must look at the output again.
     fn idle_time(&self) -> Duration {
         if !self.output_running {
             // Suspended: nothing moves until a command comes.
@@ -1469,17 +1495,40 @@ impl Engine {
 
     fn check_output_failures(&mut self) {
         while let Ok(failure) = self.writer.failures.try_recv() {
-            warn!(device = %failure.device, reason = %failure.reason, "the audio device failed; pausing");
-            self.emit_error(
-                None,
-                Error::DeviceFailed {
+            if failure.lasting {
+                self.glitch = None;
+                self.device_failed(failure.device, failure.reason);
+            } else if self.glitch.is_none() {
+                debug!(device = %failure.device, reason = %failure.reason, "the audio device had an error; watching it");
+                self.glitch = Some(Glitch {
+                    since: Instant::now(),
+                    pulls: self.writer.control.pulls.load(Ordering::Acquire),
                     device: failure.device,
                     reason: failure.reason,
-                },
-            );
-            if self.state == PlaybackState::Playing {
-                self.set_state(PlaybackState::Paused);
+                });
             }
+        }
+        let Some(glitch) = &self.glitch else {
+            return;
+        };
+        if !self.output_running || self.writer.control.pulls.load(Ordering::Acquire) != glitch.pulls
+        {
+            // Suspended, so there is nothing to judge it by; or it asked for audio since.
+            debug!(device = %glitch.device, "the audio device got over its error");
+            self.glitch = None;
+        } else if glitch.since.elapsed() >= DEVICE_STALL
+            && let Some(glitch) = self.glitch.take()
+        {
+            self.device_failed(glitch.device, glitch.reason);
+        }
+    }
+
+    /// The output's device stopped working: pause, holding the position, and say why.
+    fn device_failed(&mut self, device: String, reason: String) {
+        warn!(%device, %reason, "the audio device failed; pausing");
+        self.emit_error(None, Error::DeviceFailed { device, reason });
+        if self.state == PlaybackState::Playing {
+            self.set_state(PlaybackState::Paused);
         }
     }
 
@@ -1492,6 +1541,7 @@ impl Engine {
             .front()
             .map(|mark| (mark.id, mark.started, mark.offset));
         self.writer = writer;
+        self.glitch = None;
         // The old output closes here, on the engine thread, which takes a moment for a device.
         self.output = output;
         self.output_running = true;

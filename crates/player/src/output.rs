@@ -87,6 +87,9 @@ pub(crate) struct FeedControl {
     /// True when the feed's last fill ended paused and fully faded out: the output can be
     /// suspended without cutting off sound.
     pub(crate) silent: AtomicBool,
+    /// How many times the output has asked for audio: the engine tells a device that hiccups
+    /// from one that has stopped by whether this still moves.
+    pub(crate) pulls: AtomicU64,
 }
 
 impl FeedControl {
@@ -97,6 +100,7 @@ impl FeedControl {
             frames_played: AtomicU64::new(0),
             skipped_to: AtomicU64::new(0),
             silent: AtomicBool::new(true),
+            pulls: AtomicU64::new(0),
         }
     }
 }
@@ -115,11 +119,13 @@ pub(crate) struct Cut {
 /// the ring could ask for) merge into the last, skipping a little more than asked.
 const MAX_CUTS: usize = 8;
 
-/// A device failure, as the output reports it to the engine.
+/// A device error, as the output reports it to the engine.
 #[derive(Clone, Debug)]
 pub(crate) struct OutputFailure {
     pub(crate) device: String,
     pub(crate) reason: String,
+    /// False for an error the device may get over (an underrun, a backend hiccup).
+    pub(crate) lasting: bool,
 }
 
 /// Lets an output report that its device failed (unplugged, reconfigured, gone): the engine
@@ -132,13 +138,26 @@ pub struct FailureReporter {
 }
 
 impl FailureReporter {
-    /// Reports that `device` stopped working because of `reason`.
+    /// Reports that `device` stopped working because of `reason`: the engine pauses at once.
     pub fn report(&self, device: &str, reason: &dyn std::fmt::Display) {
-        // A full channel means failures are already waiting to be handled; one more adds
+        self.send(device, reason, true);
+    }
+
+    /// Reports an error `device` may get over: an underrun, or a sound server's answer that
+    /// is not ready yet (ALSA's PulseAudio plugin fails `snd_pcm_avail_delay` with EIO until
+    /// a new stream has its first timing report). Playback goes on; the engine treats it as
+    /// a failure only if the output then stops asking for audio for a while.
+    pub fn report_glitch(&self, device: &str, reason: &dyn std::fmt::Display) {
+        self.send(device, reason, false);
+    }
+
+    fn send(&self, device: &str, reason: &dyn std::fmt::Display, lasting: bool) {
+        // A full channel means errors are already waiting to be handled; one more adds
         // nothing, and a disconnected one means the engine is gone.
         let _ = self.failures.try_send(OutputFailure {
             device: device.to_owned(),
             reason: reason.to_string(),
+            lasting,
         });
     }
 }
@@ -229,6 +248,7 @@ impl OutputFeed {
     ///
     /// Real-time safe: no locks, no allocation, no logging, no I/O.
     pub fn fill(&mut self, buffer: &mut [f32]) {
+        self.control.pulls.fetch_add(1, Ordering::Relaxed);
         while let Ok(cut) = self.cut_requests.pop() {
             self.add_cut(cut);
         }
@@ -407,11 +427,13 @@ impl PlayedAudio {
 }
 
 /// Pulls the plug on a [`ClockedOutput`]: its clock stops, and it reports a device failure
-/// with the reason given, as a sound card that disappears does.
+/// with the reason given, as a sound card that disappears does. Or stalls it for a while,
+/// reporting glitches, as a sound server that hiccups does.
 #[derive(Clone, Debug, Default)]
 pub struct UnplugSwitch {
     reason: Arc<Mutex<Option<String>>>,
     pulled: Arc<AtomicBool>,
+    stall: Arc<Mutex<Option<(String, Instant)>>>,
 }
 
 impl UnplugSwitch {
@@ -419,6 +441,25 @@ impl UnplugSwitch {
     pub fn unplug(&self, reason: &str) {
         *self.reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
         self.pulled.store(true, Ordering::Release);
+    }
+
+    /// Stops the output's clock for `duration`, reporting `reason` as a glitch (see
+    /// [`FailureReporter::report_glitch`]) every period meanwhile; then it plays on.
+    pub fn stall(&self, reason: &str, duration: Duration) {
+        *self.stall.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((reason.to_owned(), Instant::now() + duration));
+    }
+
+    /// The glitch to report now, if the output is stalled; clears a stall that is over.
+    fn stalled(&self) -> Option<String> {
+        let mut stall = self.stall.lock().unwrap_or_else(PoisonError::into_inner);
+        match stall.as_ref() {
+            Some((reason, until)) if Instant::now() < *until => Some(reason.clone()),
+            _ => {
+                *stall = None;
+                None
+            }
+        }
     }
 }
 
@@ -487,6 +528,13 @@ impl Output for ClockedOutput {
                         .unwrap_or_default();
                     reporter.report(ClockedOutput::NAME, &reason);
                     return;
+                }
+                if let Some(reason) = unplug.stalled() {
+                    reporter.report_glitch(ClockedOutput::NAME, &reason);
+                    // Like a resume, the clock starts again once the stall is over.
+                    started = Instant::now();
+                    frames_done = 0;
+                    continue;
                 }
                 // Frames due by the clock, so sleep overshoot does not slow playback down.
                 let due = (started.elapsed().as_secs_f64() * f64::from(spec.sample_rate)) as u64;

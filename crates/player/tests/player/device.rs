@@ -10,9 +10,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::Receiver;
 use skylark_player::{
-    ClockedOutput, DeviceOutput, Error, Output, OutputSpec, PlaybackState, Player, PlayerCmd,
-    PlayerEvent, Source, list_devices,
+    ClockedOutput, DeviceOutput, Error, Output, OutputSpec, PlaybackState, PlayedAudio, Player,
+    PlayerCmd, PlayerEvent, Source, UnplugSwitch, list_devices,
 };
 
 use crate::fixtures::{RATE, decode, find_frames, frequency, position_of, run, sine_wav, until};
@@ -295,6 +296,95 @@ fn an_unplugged_output_pauses_with_an_error_and_a_new_one_resumes_at_the_held_fr
     );
     let rest = &expected[2 * (held + skip)..];
     assert!(second_samples[2 * found..2 * found + rest.len()] == *rest);
+}
+
+/// A clocked output playing `seconds` of a tone, with the player's events.
+fn playing_tone(
+    dir: &Path,
+    seconds: f64,
+) -> (Player, Receiver<PlayerEvent>, UnplugSwitch, PlayedAudio) {
+    let wav = sine_wav(dir, "tone.wav", 440, seconds, 0.5);
+    let output = ClockedOutput::new(
+        OutputSpec {
+            sample_rate: RATE,
+            channels: 2,
+        },
+        Duration::from_millis(5),
+    );
+    let (plug, played) = (output.unplug_switch(), output.played());
+    let player = Player::spawn(output).unwrap();
+    let events = player.subscribe().unwrap();
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: vec![Source::path(&wav)],
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+    until(&events, |e| {
+        position_of(e).is_some_and(|(_, p)| p >= Duration::from_millis(300))
+    });
+    (player, events, plug, played)
+}
+
+#[test]
+fn a_device_that_hiccups_plays_on_without_an_error() {
+    // ALSA's PulseAudio plugin fails snd_pcm_avail_delay with EIO until a new stream's first
+    // timing report comes in; cpal passes that on and goes on playing.
+    let dir = tempfile::tempdir().unwrap();
+    let (_player, events, plug, played) = playing_tone(dir.path(), 1.5);
+    plug.stall(
+        "ALSA function 'snd_pcm_avail_delay' failed with error 'I/O error (5)'",
+        Duration::from_millis(300),
+    );
+    let seen = until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    for (_, event) in &seen {
+        assert!(
+            !matches!(
+                event,
+                PlayerEvent::Error { .. } | PlayerEvent::StateChanged(PlaybackState::Paused)
+            ),
+            "a hiccup stopped playback: {event:?}"
+        );
+    }
+    // All of the tone played, the stall only delaying it.
+    let sounding = played.samples().iter().filter(|&&s| s != 0.0).count();
+    assert!(
+        sounding > 2 * RATE as usize * 14 / 10,
+        "only {sounding} samples sounded"
+    );
+}
+
+#[test]
+fn a_device_that_stops_after_a_glitch_pauses_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_player, events, plug, _) = playing_tone(dir.path(), 10.0);
+    let stalled = Instant::now();
+    plug.stall("the sound server went away", Duration::from_secs(3600));
+    let seen = until(&events, |e| {
+        matches!(e, PlayerEvent::StateChanged(PlaybackState::Paused))
+    });
+    let waited = stalled.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "gave up on the device after only {waited:?}"
+    );
+    let error = seen
+        .iter()
+        .find_map(|(_, e)| match e {
+            PlayerEvent::Error {
+                id: None, error, ..
+            } => Some(error.clone()),
+            _ => None,
+        })
+        .expect("an error event");
+    match error.as_ref() {
+        Error::DeviceFailed { device, reason } => {
+            assert_eq!(device, ClockedOutput::NAME);
+            assert_eq!(reason, "the sound server went away");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
