@@ -157,7 +157,8 @@ pub(crate) const TRACK_COLUMNS: &str =
     (SELECT f.path FROM files f JOIN roots r ON r.id = f.root_id WHERE f.track_id = t.id
         ORDER BY r.reachable DESC, f.id LIMIT 1),
     EXISTS (SELECT 1 FROM files f JOIN roots r ON r.id = f.root_id
-        WHERE f.track_id = t.id AND r.reachable = 1),
+        WHERE f.track_id = t.id AND r.reachable = 1)
+        + 2 * EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id),
     (SELECT group_concat(ar.name, char(31)) FROM
         (SELECT a.name AS name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
          WHERE ta.track_id = t.id ORDER BY ta.position) ar),
@@ -234,10 +235,11 @@ pub(crate) fn track_from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Trac
         loved: r.get(35)?,
         added: from_millis(r.get(31)?),
         path: r.get::<Option<Vec<u8>>>(32)?.map(|p| paths::from_bytes(&p)),
-        availability: if r.get(33)? {
-            Availability::Local
-        } else {
-            Availability::Missing
+        availability: match r.get::<u8>(33)? {
+            1 => Availability::Local,
+            2 => Availability::Locker,
+            3 => Availability::Both,
+            _ => Availability::Missing,
         },
         artists: artists
             .map(|a| a.split('\u{1f}').map(str::to_owned).collect())

@@ -23,6 +23,7 @@ mod bulk_load;
 pub mod covers;
 mod error;
 pub mod export;
+pub mod feed;
 pub mod import;
 pub mod m3u;
 mod model;
@@ -47,6 +48,7 @@ pub use crate::browse::{Cursor, TrackPage, TrackQuery, TrackSort};
 pub use crate::covers::{CoverSize, CoverStore};
 pub use crate::error::{Error, Result};
 pub use crate::export::{ExportOptions, ExportReport};
+pub use crate::feed::{FeedReport, RemoteOp};
 pub use crate::import::{ImportPlan, ImportReport, RootMapping};
 pub use crate::model::{
     Album, AlbumId, Artist, ArtistId, Availability, Genre, GenreId, ImportId, PlaylistId,
@@ -143,7 +145,8 @@ impl Catalog {
         rows.collect::<rusqlite::Result<_>>().ctx("listing roots")
     }
 
-    /// Removes a root and every track that has no file elsewhere. The files stay on disk.
+    /// Removes a root and every track that has no file elsewhere (or copy in the locker). The
+    /// files stay on disk.
     pub fn remove_root(&mut self, id: RootId) -> Result<()> {
         let tx = self.conn.transaction().ctx("removing a root")?;
         let orphaned: Vec<i64> = {
@@ -167,7 +170,7 @@ impl Catalog {
             });
         }
         for track in orphaned {
-            store::Store::delete_track(&tx, TrackId(track))?;
+            store::Store::drop_local_track(&tx, TrackId(track))?;
         }
         store::Store::collect_orphans(&tx)?;
         tx.commit().ctx("removing a root")

@@ -63,9 +63,14 @@ id_type!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Availability {
-    /// At least one of its files is in a reachable root.
+    /// At least one of its files is in a reachable root; the locker has no copy.
     Local,
-    /// Its files are all in roots that are unreachable now (an unplugged drive).
+    /// Only the locker has it (streamed to play): no file here, or none reachable now.
+    Locker,
+    /// On this disk and in the locker.
+    Both,
+    /// Nowhere it can be played from: its files are all in roots that are unreachable now (an
+    /// unplugged drive), and the locker has no copy.
     Missing,
 }
 

@@ -184,7 +184,7 @@ impl Catalog {
             "SELECT i.id, {TRACK_COLUMNS} FROM playlist_items i
              JOIN tracks t ON t.id = i.track_id
              JOIN albums al ON al.id = t.album_id JOIN artists aa ON aa.id = al.artist_id
-             WHERE i.playlist_id = ?1 ORDER BY i.order_key, i.id"
+             WHERE i.playlist_id = ?1 ORDER BY i.order_key, i.uid"
         );
         let mut stmt = self.conn().prepare_cached(&sql).ctx("listing a playlist")?;
         let rows = stmt
@@ -210,8 +210,9 @@ impl Catalog {
     ) -> Result<Vec<PlaylistItemId>> {
         let tx = self.conn_mut().transaction().ctx("adding to a playlist")?;
         let playlist = playlist_uid(&tx, id)?;
-        let keys = order_keys(&tx, id, None)?;
+        let mut keys = order_keys(&tx, id, None)?;
         let at = index.unwrap_or(keys.len()).min(keys.len());
+        untie(&tx, &playlist, &mut keys, at, now)?;
         let before = at.checked_sub(1).map(|i| keys[i].1.as_str());
         let after = keys.get(at).map(|k| k.1.as_str());
         let new_keys = order_key::n_between(before, after, tracks.len());
@@ -285,8 +286,9 @@ impl Catalog {
             .ctx("moving a playlist entry")?;
         let playlist = playlist_uid(&tx, id)?;
         let (item_uid, track_uid) = item_uids(&tx, id, item)?;
-        let keys = order_keys(&tx, id, Some(item))?;
+        let mut keys = order_keys(&tx, id, Some(item))?;
         let at = index.min(keys.len());
+        untie(&tx, &playlist, &mut keys, at, now)?;
         let before = at.checked_sub(1).map(|i| keys[i].1.as_str());
         let after = keys.get(at).map(|k| k.1.as_str());
         let key = order_key::between(before, after);
@@ -319,7 +321,7 @@ fn order_keys(
     let mut stmt = tx
         .prepare_cached(
             "SELECT id, order_key FROM playlist_items WHERE playlist_id = ?1 AND id <> ?2
-             ORDER BY order_key, id",
+             ORDER BY order_key, uid",
         )
         .ctx("reading playlist order")?;
     let rows = stmt
@@ -330,9 +332,61 @@ fn order_keys(
     let keys: Vec<(i64, String)> = rows
         .collect::<rusqlite::Result<_>>()
         .ctx("reading playlist order")?;
-    // Two entries with one key (from an import elsewhere) would make "between" impossible; they
-    // are told apart by id in queries, and a key made between them lands after both.
+    // Two entries can share a key (added at one place on two devices at once); they are told
+    // apart by uid, as on every device, and `untie` makes room between them.
     Ok(keys)
+}
+
+/// Makes room at `at`: when the entries on either side share an order key (two devices added
+/// entries at one place at once), the later ones get new keys between it and the next key, in
+/// the order they show, so a key can go between them. Each new key is synced, as a move.
+fn untie(
+    tx: &Transaction<'_>,
+    playlist: &str,
+    keys: &mut [(i64, String)],
+    at: usize,
+    now: SystemTime,
+) -> Result<()> {
+    let Some(tied) = at
+        .checked_sub(1)
+        .filter(|before| keys.get(at).is_some_and(|after| after.1 == keys[*before].1))
+        .map(|before| keys[before].1.clone())
+    else {
+        return Ok(());
+    };
+    let end = keys[at..]
+        .iter()
+        .position(|k| k.1 != tied)
+        .map_or(keys.len(), |n| at + n);
+    let upper = keys.get(end).map(|k| k.1.clone());
+    let fresh = order_key::n_between(Some(&tied), upper.as_deref(), end - at);
+    for (entry, key) in keys[at..end].iter_mut().zip(fresh) {
+        tx.execute(
+            "UPDATE playlist_items SET order_key = ?2 WHERE id = ?1",
+            params![entry.0, key],
+        )
+        .ctx("making room in a playlist")?;
+        let (item, track): (String, String) = tx
+            .query_row(
+                "SELECT i.uid, t.uid FROM playlist_items i JOIN tracks t ON t.id = i.track_id
+                 WHERE i.id = ?1",
+                [entry.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ctx("making room in a playlist")?;
+        sync::record(
+            tx,
+            &SyncChange::PlaylistItemSet {
+                playlist: playlist.to_owned(),
+                item,
+                track,
+                order_key: key.clone(),
+            },
+            now,
+        )?;
+        entry.1 = key;
+    }
+    Ok(())
 }
 
 /// A playlist's uid, or `NotFound`.

@@ -380,7 +380,7 @@ pub(crate) fn run(
                 .and_then(|mut s| s.query_row([gone_file.known.track_id], |r| r.get(0)))
                 .ctx("counting a track's files")?;
             if remaining == 0 {
-                Store::delete_track(&tx, gone_file.known.track_id)?;
+                Store::drop_local_track(&tx, gone_file.known.track_id)?;
             }
         }
         for path in failures.keys() {

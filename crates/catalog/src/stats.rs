@@ -57,13 +57,8 @@ impl Catalog {
                 id: track.to_string(),
             });
         }
-        tx.execute(
-            "INSERT INTO plays(track_id, played_at) VALUES (?1, ?2)",
-            params![track, to_millis(at)],
-        )
-        .ctx("recording a play")?;
         let uid = sync::track_uid(&tx, track.0)?;
-        sync::record(
+        let op_id = sync::record(
             &tx,
             &SyncChange::Play {
                 track: uid,
@@ -71,6 +66,13 @@ impl Catalog {
             },
             at,
         )?;
+        // The op id makes the play one event: when the feed brings it back, it is not counted
+        // again.
+        tx.execute(
+            "INSERT INTO plays(track_id, played_at, op_id) VALUES (?1, ?2, ?3)",
+            params![track, to_millis(at), op_id],
+        )
+        .ctx("recording a play")?;
         tx.commit().ctx("recording a play")
     }
 
@@ -110,7 +112,15 @@ impl Catalog {
         )
         .ctx("marking a track loved")?;
         let fields = std::collections::BTreeMap::from([("loved".to_owned(), loved.into())]);
-        sync::record(&tx, &SyncChange::TrackSet { track: uid, fields }, now)?;
+        sync::record(
+            &tx,
+            &SyncChange::TrackSet {
+                track: uid,
+                blob: None,
+                fields,
+            },
+            now,
+        )?;
         tx.commit().ctx("marking a track loved")
     }
 

@@ -489,6 +489,19 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes track `id`, whose last local file is gone, unless the locker has a copy of it:
+    /// then it stays, as a track in the locker, with its statistics and playlist entries.
+    pub fn drop_local_track(conn: &Connection, id: TrackId) -> Result<()> {
+        let in_locker: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM locker_tracks WHERE track_id = ?1)")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+            .ctx("looking for a track's locker copy")?;
+        if in_locker {
+            return Ok(());
+        }
+        Self::delete_track(conn, id)
+    }
+
     /// Records a local file of track `track`.
     pub fn insert_file(
         conn: &Connection,

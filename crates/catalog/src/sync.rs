@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Catalog;
 use crate::error::{DbContext, Error, Result};
-use crate::model::{new_uid, to_millis};
+use crate::feed;
+use crate::model::to_millis;
 
 /// A hybrid logical clock stamp: wall-clock milliseconds, a counter for changes within one
 /// millisecond, and the device that made it. Stamps order by (wall, counter, device).
@@ -48,6 +49,9 @@ pub enum SyncChange {
     TrackSet {
         /// Track uid.
         track: String,
+        /// The blob (BLAKE3 of the file) holding the track's audio in the locker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        blob: Option<String>,
         /// Field values, named like the catalog's columns (`loved`, `title`, ...).
         fields: BTreeMap<String, serde_json::Value>,
     },
@@ -112,9 +116,10 @@ pub struct PendingOp {
     pub change: SyncChange,
 }
 
-/// Records `change` as an op stamped at `now` (or just after the last stamp given, if that is
-/// later). Call it inside the transaction that makes the change.
-pub(crate) fn record(conn: &Connection, change: &SyncChange, now: SystemTime) -> Result<()> {
+/// Records `change` as an op stamped at `now` (or just after the last stamp given or seen, if
+/// that is later), and writes the sync registers it sets. Call it inside the transaction that
+/// makes the change. Returns the op's id.
+pub(crate) fn record(conn: &Connection, change: &SyncChange, now: SystemTime) -> Result<String> {
     let context = "recording a change for sync";
     let (device, wall, counter): (String, i64, i64) = conn
         .query_row(
@@ -123,20 +128,27 @@ pub(crate) fn record(conn: &Connection, change: &SyncChange, now: SystemTime) ->
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .ctx(context)?;
-    let stamp = next_stamp(wall, counter, to_millis(now));
+    let (wall, counter) = next_stamp(wall, counter, to_millis(now));
     conn.execute(
         "UPDATE sync_state SET hlc_wall = ?1, hlc_counter = ?2 WHERE id = 1",
-        params![stamp.0, stamp.1],
+        params![wall, counter],
     )
     .ctx(context)?;
     let json = serde_json::to_string(change)
         .map_err(|e| Error::InvalidInput(format!("a change cannot be written: {e}")))?;
+    let op_id = feed::new_op_id(&device);
     conn.execute(
         "INSERT INTO outbox(op_id, hlc_wall, hlc_counter, change) VALUES (?1, ?2, ?3, ?4)",
-        params![format!("{device}-{}", new_uid()), stamp.0, stamp.1, json],
+        params![op_id, wall, counter, json],
     )
     .ctx(context)?;
-    Ok(())
+    let stamp = Stamp {
+        wall_ms: wall,
+        counter: u32::try_from(counter).unwrap_or(u32::MAX),
+        device,
+    };
+    feed::note_local(conn, change, &feed::stamp_text(&stamp))?;
+    Ok(op_id)
 }
 
 /// The stamp after (`wall`, `counter`) at wall-clock time `now_ms`.

@@ -1,6 +1,6 @@
 // The shapes the app's commands and events carry (mirrors of the Rust types they serialize).
 
-export type Availability = 'local' | 'missing';
+export type Availability = 'local' | 'locker' | 'both' | 'missing';
 
 export interface Track {
   id: number;

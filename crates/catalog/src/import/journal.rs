@@ -85,7 +85,7 @@ fn pair_playlists(existing: &[Existing], planned: &[PlannedPlaylist]) -> Vec<Opt
 fn playlist_tracks(conn: &Connection, id: PlaylistId) -> Result<Vec<TrackId>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT track_id FROM playlist_items WHERE playlist_id = ?1 ORDER BY order_key, id",
+            "SELECT track_id FROM playlist_items WHERE playlist_id = ?1 ORDER BY order_key, uid",
         )
         .ctx("reading a playlist")?;
     let rows = stmt

@@ -6,6 +6,7 @@
 
 mod browse;
 mod export;
+mod feed;
 mod import;
 mod itunes_xml;
 mod library;
