@@ -30,7 +30,7 @@ pub use credentials::{CredentialStore, TokenLocation};
 pub use error::{Error, Result};
 pub use matching::{LocalFile, MAX_MATCH_FILES, possession_proof};
 pub use stream::{CacheStatus, RemoteSource, StreamOptions, StreamWatch};
-pub use sync::PushReport;
+pub use sync::{PullReport, PushReport, SyncReport};
 pub use upload::{
     TransferControl, Upload, UploadEvent, UploadOptions, UploadOutcome, UploadReport,
 };

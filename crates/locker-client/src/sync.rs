@@ -1,9 +1,12 @@
-//! Pushing the catalog's outbox to the locker: the device's changes, in the order they were
-//! made, each applied once however often it is sent.
+//! Keeping a catalog in step with the locker: pushing its outbox (the device's changes, in the
+//! order they were made, each applied once however often it is sent) and applying the change
+//! feed from its cursor (every device's changes, this one's included).
 
-use skylark_catalog::Catalog;
-use skylark_catalog::sync::PendingOp;
-use skylark_locker_api::ops::Op;
+use std::time::SystemTime;
+
+use skylark_catalog::sync::{PendingOp, Stamp, SyncChange};
+use skylark_catalog::{Catalog, FeedReport, RemoteOp};
+use skylark_locker_api::ops::{FeedEntry, MAX_FEED_PAGE, Op};
 
 use crate::client::{Client, MAX_OPS_PER_REQUEST};
 use crate::error::{Error, Result};
@@ -18,7 +21,75 @@ pub struct PushReport {
     pub applied: u64,
 }
 
+/// What [`Client::pull_feed`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PullReport {
+    /// What applying the feed changed.
+    #[serde(flatten)]
+    pub applied: FeedReport,
+    /// Ops of kinds this catalog keeps nothing of (a loved album or artist, set by a Subsonic
+    /// app), passed over.
+    pub skipped: u64,
+    /// Requests made: 1 when nothing was new.
+    pub requests: u64,
+    /// The feed cursor after the pull.
+    pub cursor: i64,
+}
+
+/// What [`Client::sync`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// The outbox push.
+    pub pushed: PushReport,
+    /// The feed pull after it.
+    pub pulled: PullReport,
+}
+
 impl Client {
+    /// Brings `catalog` in step with the locker: pushes its outbox, then applies the change feed
+    /// from its cursor. Each step is safe to repeat after a failure part-way.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::push_outbox`] and [`Client::pull_feed`].
+    pub fn sync(&self, catalog: &mut Catalog) -> Result<SyncReport> {
+        let pushed = self.push_outbox(catalog)?;
+        let pulled = self.pull_feed(catalog)?;
+        Ok(SyncReport { pushed, pulled })
+    }
+
+    /// Applies the locker's change feed to `catalog` from its cursor to the end, a page at a
+    /// time; each page is applied, and the cursor moved past it, in one transaction, so a pull
+    /// cut off part-way goes on from the last whole page.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Network`] or [`Error::Api`] from the locker, [`Error::Catalog`] from applying.
+    pub fn pull_feed(&self, catalog: &mut Catalog) -> Result<PullReport> {
+        let mut report = PullReport {
+            cursor: catalog.feed_cursor()?,
+            ..PullReport::default()
+        };
+        loop {
+            let page = self.pull_changes(report.cursor, MAX_FEED_PAGE)?;
+            report.requests += 1;
+            let mut ops = Vec::with_capacity(page.changes.len());
+            for entry in &page.changes {
+                match remote_op(entry) {
+                    Some(op) => ops.push(op),
+                    None => report.skipped += 1,
+                }
+            }
+            if page.next > report.cursor || !ops.is_empty() {
+                report.applied += catalog.apply_feed(&ops, page.next, SystemTime::now())?;
+                report.cursor = page.next;
+            }
+            if !page.more {
+                return Ok(report);
+            }
+        }
+    }
+
     /// Sends every op in `catalog`'s outbox, oldest first, in requests of at most
     /// [`MAX_OPS_PER_REQUEST`], and deletes each batch from the outbox once the locker has taken
     /// it. A failure leaves the unsent ops (and a batch whose answer was lost) in the outbox;
@@ -43,6 +114,24 @@ impl Client {
             report.applied += results.iter().filter(|r| r.applied).count() as u64;
         }
     }
+}
+
+/// The catalog's op for a feed entry, or `None` for a kind of change the catalog keeps nothing
+/// of. Like [`wire_op`], a change of types: the catalog's changes have the wire's shape.
+fn remote_op(entry: &FeedEntry) -> Option<RemoteOp> {
+    let op = &entry.op;
+    let change: SyncChange = serde_json::to_value(&op.change)
+        .and_then(serde_json::from_value)
+        .ok()?;
+    Some(RemoteOp {
+        id: op.id.clone(),
+        hlc: Stamp {
+            wall_ms: op.hlc.wall_ms,
+            counter: op.hlc.counter,
+            device: op.hlc.device.clone(),
+        },
+        change,
+    })
 }
 
 /// The wire op for an outbox entry: the catalog writes its ops in the wire's shape, so this is a

@@ -7,6 +7,7 @@
 mod auth;
 mod claims;
 mod credentials;
+mod feed;
 mod ops;
 mod outbox;
 mod proxy;

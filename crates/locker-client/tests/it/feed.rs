@@ -1,0 +1,245 @@
+//! Two devices and a real locker: what one uploads the other lists and streams, the same music on
+//! both is one row and goes up once, and playlist edits made offline on both converge.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use skylark_catalog::{Availability, Catalog, ScanOptions, Track, TrackQuery, TrackSort};
+use skylark_locker::config::Config;
+use skylark_locker_client::api::MatchVerdict;
+use skylark_locker_client::{Client, LocalFile, StreamOptions};
+use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
+
+use crate::{Locker, read_all, upload};
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+}
+
+const TITLES: [&str; 3] = ["Aurora", "Borealis", "Corona"];
+
+/// A device: a catalog, and the music folder it scans (empty for a device with no music).
+struct Device {
+    _dir: tempfile::TempDir,
+    music: PathBuf,
+    catalog: Catalog,
+}
+
+impl Device {
+    fn new(with_music: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let music = dir.path().join("Music");
+        std::fs::create_dir_all(&music).unwrap();
+        if with_music {
+            for (n, title) in TITLES.iter().enumerate() {
+                let tone = Tone {
+                    seconds: 0.5,
+                    frequency: 300.0 + 100.0 * n as f64,
+                    ..Tone::default()
+                };
+                let tags = TagSpec {
+                    title: Some((*title).to_owned()),
+                    artists: vec!["Skyward".to_owned()],
+                    album: Some("Night Sky".to_owned()),
+                    track: Some((u32::try_from(n).unwrap() + 1, Some(3))),
+                    ..TagSpec::default()
+                };
+                write_audio(
+                    &music.join(format!("{title}.flac")),
+                    Format::Flac,
+                    &tone,
+                    &tags,
+                )
+                .unwrap();
+            }
+        }
+        let mut catalog =
+            Catalog::open(&dir.path().join("catalog.db"), &dir.path().join("covers")).unwrap();
+        catalog
+            .scan(
+                std::slice::from_ref(&music),
+                &ScanOptions::at(at(0)),
+                &|_| {},
+            )
+            .unwrap();
+        Device {
+            _dir: dir,
+            music,
+            catalog,
+        }
+    }
+
+    fn tracks(&self) -> Vec<Track> {
+        let query = TrackQuery {
+            sort: TrackSort::Title,
+            descending: false,
+            after: None,
+            limit: 100,
+        };
+        self.catalog.tracks(&query).unwrap().tracks
+    }
+
+    fn track(&self, title: &str) -> Track {
+        let mut found: Vec<Track> = self
+            .tracks()
+            .into_iter()
+            .filter(|t| t.title == title)
+            .collect();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        found.remove(0)
+    }
+
+    /// Scan and match: hashes every file here, records the audio ids, asks the locker, uploads
+    /// what it lacks and records each track's locker copy. Returns (have, uploaded).
+    fn scan_and_match(&mut self, client: &Client) -> (usize, usize) {
+        let tracks = self.tracks();
+        let files: Vec<LocalFile> = tracks
+            .iter()
+            .map(|t| LocalFile::hash(t.path.as_deref().unwrap()).unwrap())
+            .collect();
+        for (track, file) in tracks.iter().zip(&files) {
+            let audio_id = file.audio_id.unwrap().to_hex().to_string();
+            self.catalog.set_audio_id(track.id, &audio_id).unwrap();
+        }
+        let verdicts = client.match_files(&files).unwrap();
+        let (mut have, mut uploaded) = (0, 0);
+        for ((track, file), verdict) in tracks.iter().zip(&files).zip(verdicts) {
+            match verdict {
+                MatchVerdict::Have => have += 1,
+                MatchVerdict::Upload => {
+                    upload(client, file);
+                    uploaded += 1;
+                }
+                other => panic!("{other:?}"),
+            }
+            let blob = file.file_hash.to_hex().to_string();
+            self.catalog.set_in_locker(track.id, &blob, at(5)).unwrap();
+        }
+        (have, uploaded)
+    }
+
+    fn playlist_titles(&self, name: &str) -> Vec<String> {
+        let list = self.catalog.playlist_by_name(name).unwrap().unwrap();
+        self.catalog
+            .playlist_items(list.id)
+            .unwrap()
+            .into_iter()
+            .map(|item| item.track.title)
+            .collect()
+    }
+}
+
+fn file_bytes(music: &Path, title: &str) -> Vec<u8> {
+    std::fs::read(music.join(format!("{title}.flac"))).unwrap()
+}
+
+#[test]
+fn what_one_device_uploads_another_lists_streams_and_joins() {
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    assert_eq!(laptop.scan_and_match(&locker.alice()), (0, 3));
+    let pushed = locker.alice().sync(&mut laptop.catalog).unwrap().pushed;
+    assert_eq!(pushed.pushed, 3);
+    assert!(
+        laptop
+            .tracks()
+            .iter()
+            .all(|t| t.availability == Availability::Both)
+    );
+
+    // A device with no music sees the laptop's uploads, tags and all, and streams them.
+    let mut desktop = Device::new(false);
+    let report = locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(report.pulled.applied.tracks_added, 3, "{report:?}");
+    let borealis = desktop.track("Borealis");
+    assert_eq!(borealis.availability, Availability::Locker);
+    assert_eq!(borealis.artist, "Skyward");
+    assert_eq!(borealis.album, "Night Sky");
+    assert_eq!(borealis.track_no, Some(2));
+    assert_eq!(borealis.uid, laptop.track("Borealis").uid);
+    let stream = locker
+        .alice()
+        .open_track(&borealis.uid, StreamOptions::default())
+        .unwrap();
+    assert_eq!(
+        read_all(stream).unwrap(),
+        file_bytes(&laptop.music, "Borealis")
+    );
+    // Nothing new: one request, nothing pushed.
+    let again = locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(again.pushed.pushed, 0);
+    assert_eq!(again.pulled.requests, 1);
+    assert_eq!(again.pulled.applied.ops, 0);
+
+    // A third device with the same music uploads nothing, and its rows and the locker's are
+    // one.
+    let mut studio = Device::new(true);
+    assert_eq!(studio.scan_and_match(&locker.alice()), (3, 0));
+    let report = locker.alice().sync(&mut studio.catalog).unwrap();
+    assert_eq!(report.pulled.applied.tracks_joined, 3, "{report:?}");
+    let tracks = studio.tracks();
+    assert_eq!(tracks.len(), 3);
+    assert!(tracks.iter().all(|t| t.availability == Availability::Both));
+    // Another user sees none of it.
+    let mut stranger = Device::new(false);
+    locker.bob().sync(&mut stranger.catalog).unwrap();
+    assert!(stranger.tracks().is_empty());
+}
+
+#[test]
+fn playlist_edits_made_offline_on_two_devices_converge_through_the_locker() {
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    laptop.scan_and_match(&locker.alice());
+    let [a, b, c] = TITLES.map(|t| laptop.track(t).id);
+    let list = laptop
+        .catalog
+        .create_playlist("Night drive", at(10))
+        .unwrap();
+    laptop
+        .catalog
+        .add_to_playlist(list, &[a, b, c], None, at(11))
+        .unwrap();
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    let mut desktop = Device::new(false);
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(
+        desktop.playlist_titles("Night drive"),
+        ["Aurora", "Borealis", "Corona"]
+    );
+
+    // Both offline: the laptop moves Corona to the top and adds Aurora again at the end; the
+    // desktop removes Borealis and renames the playlist.
+    let items = laptop.catalog.playlist_items(list).unwrap();
+    laptop
+        .catalog
+        .move_playlist_item(list, items[2].id, 0, at(20))
+        .unwrap();
+    laptop
+        .catalog
+        .add_to_playlist(list, &[a], None, at(21))
+        .unwrap();
+    let on_desktop = desktop
+        .catalog
+        .playlist_by_name("Night drive")
+        .unwrap()
+        .unwrap()
+        .id;
+    let desktop_items = desktop.catalog.playlist_items(on_desktop).unwrap();
+    desktop
+        .catalog
+        .remove_from_playlist(on_desktop, &[desktop_items[1].id], at(22))
+        .unwrap();
+    desktop
+        .catalog
+        .rename_playlist(on_desktop, "Night Drive", at(23))
+        .unwrap();
+
+    // Back online, in any order.
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    let expected = ["Corona", "Aurora", "Aurora"];
+    assert_eq!(laptop.playlist_titles("Night Drive"), expected);
+    assert_eq!(desktop.playlist_titles("Night Drive"), expected);
+}
