@@ -164,10 +164,17 @@ fn json_text(value: &impl Serialize) -> Result<String> {
         .map_err(|e| Error::InvalidInput(format!("a synced value cannot be written: {e}")))
 }
 
-/// Writes the registers a change made on this device sets, with its stamp: it is the newest
-/// change this device knows of, so it takes every register it names. Called by
-/// [`sync::record`], in the change's transaction.
-pub(crate) fn note_local(conn: &Connection, change: &SyncChange, stamp: &str) -> Result<()> {
+/// Writes the registers `change` sets, with `stamp`, and returns the fields whose registers it
+/// won (for a track: its field names and `blob`; for a playlist `name` or `deleted`; for an
+/// entry `set` or `removed`). A play sets no register: plays are a set, not a value.
+fn write_registers(conn: &Connection, change: &SyncChange, stamp: &str) -> Result<Vec<String>> {
+    let mut won = Vec::new();
+    let mut write = |register: (&str, &str, &str), value: &str| -> Result<()> {
+        if set_register(conn, register, value, stamp)? {
+            won.push(register.2.to_owned());
+        }
+        Ok(())
+    };
     match change {
         SyncChange::TrackSet {
             track,
@@ -175,26 +182,21 @@ pub(crate) fn note_local(conn: &Connection, change: &SyncChange, stamp: &str) ->
             fields,
         } => {
             for (field, value) in fields {
-                set_register(conn, ("track", track, field), &value.to_string(), stamp)?;
+                write(("track", track, field), &value.to_string())?;
             }
             if let Some(blob) = blob {
-                set_register(conn, ("track", track, "blob"), &json_text(blob)?, stamp)?;
+                write(("track", track, "blob"), &json_text(blob)?)?;
             }
         }
         SyncChange::Rating { track, rating } => {
-            set_register(conn, ("track", track, "rating"), &rating.to_string(), stamp)?;
+            write(("track", track, "rating"), &(*rating).min(100).to_string())?;
         }
         SyncChange::Play { .. } => {}
         SyncChange::PlaylistSet { playlist, name } => {
-            set_register(
-                conn,
-                ("playlist", playlist, "name"),
-                &json_text(name)?,
-                stamp,
-            )?;
+            write(("playlist", playlist, "name"), &json_text(name)?)?;
         }
         SyncChange::PlaylistDelete { playlist } => {
-            set_register(conn, ("playlist", playlist, "deleted"), "true", stamp)?;
+            write(("playlist", playlist, "deleted"), "true")?;
         }
         SyncChange::PlaylistItemSet {
             playlist,
@@ -207,13 +209,20 @@ pub(crate) fn note_local(conn: &Connection, change: &SyncChange, stamp: &str) ->
                 track: track.clone(),
                 order_key: order_key.clone(),
             };
-            set_register(conn, ("item", item, "set"), &json_text(&placement)?, stamp)?;
+            write(("item", item, "set"), &json_text(&placement)?)?;
         }
         SyncChange::PlaylistItemRemove { item, .. } => {
-            set_register(conn, ("item", item, "removed"), "true", stamp)?;
+            write(("item", item, "removed"), "true")?;
         }
     }
-    Ok(())
+    Ok(won)
+}
+
+/// Writes the registers a change made on this device sets, with its stamp: it is the newest
+/// change this device knows of, so it takes every register it names. Called by
+/// [`sync::record`], in the change's transaction.
+pub(crate) fn note_local(conn: &Connection, change: &SyncChange, stamp: &str) -> Result<()> {
+    write_registers(conn, change, stamp).map(drop)
 }
 
 /// The fields a track in the locker carries, named like the catalog's columns (and as
@@ -236,7 +245,7 @@ const TEXT_FIELDS: [&str; 15] = [
     "mb_release_artist_id",
 ];
 
-/// Applies one op from the feed.
+/// Applies one op from the feed: its registers, then what the registers it won change here.
 fn apply_one(
     tx: &Transaction<'_>,
     store: &mut Store,
@@ -244,104 +253,58 @@ fn apply_one(
     now: SystemTime,
     report: &mut FeedReport,
 ) -> Result<()> {
-    let stamp = stamp_text(&op.hlc);
+    let won = write_registers(tx, &op.change, &stamp_text(&op.hlc))?;
+    if won.is_empty() && !matches!(op.change, SyncChange::Play { .. }) {
+        // Nothing newer than what is here (this device's own op, coming back, among others).
+        return Ok(());
+    }
     match &op.change {
         SyncChange::TrackSet {
             track,
             blob,
             fields,
         } => {
-            let mut won = Vec::new();
-            for (field, value) in fields {
-                if set_register(tx, ("track", track, field), &value.to_string(), &stamp)? {
-                    won.push(field.as_str());
-                }
-            }
-            let blob_won = match blob {
-                Some(blob) => {
-                    set_register(tx, ("track", track, "blob"), &json_text(blob)?, &stamp)?
-                }
-                None => false,
+            let Some(id) = track_by_uid(tx, track)? else {
+                return materialize_track(tx, store, track, now, report);
             };
-            match track_by_uid(tx, track)? {
-                Some(id) => {
-                    if won.contains(&"loved") {
-                        let loved = fields
-                            .get("loved")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false);
-                        tx.execute(
-                            "UPDATE tracks SET loved = ?2 WHERE id = ?1",
-                            params![id, loved],
-                        )
-                        .ctx("marking a track loved")?;
-                    }
-                    if blob_won && let Some(blob) = blob {
-                        set_locker_copy(tx, id, blob)?;
-                    }
-                    let tags_changed = won.iter().any(|f| *f != "loved");
-                    if tags_changed && !has_files(tx, id)? {
-                        let record = record_from_registers(tx, track)?;
-                        store.update_track(tx, id, &record, now)?;
-                    }
-                }
-                None => materialize_track(tx, store, track, now, report)?,
+            if won.iter().any(|f| f == "loved") {
+                let loved = fields
+                    .get("loved")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                tx.execute(
+                    "UPDATE tracks SET loved = ?2 WHERE id = ?1",
+                    params![id, loved],
+                )
+                .ctx("marking a track loved")?;
+            }
+            if let Some(blob) = blob.as_deref().filter(|_| won.iter().any(|f| f == "blob")) {
+                set_locker_copy(tx, id, blob)?;
+            }
+            let tags_changed = won.iter().any(|f| f != "loved" && f != "blob");
+            if tags_changed && !has_files(tx, id)? {
+                let record = record_from_registers(tx, track)?;
+                store.update_track(tx, id, &record, now)?;
             }
         }
         SyncChange::Rating { track, rating } => {
-            let value = (*rating).min(100);
-            if set_register(tx, ("track", track, "rating"), &value.to_string(), &stamp)?
-                && let Some(id) = track_by_uid(tx, track)?
-            {
+            if let Some(id) = track_by_uid(tx, track)? {
                 tx.execute(
                     "UPDATE tracks SET rating = ?2 WHERE id = ?1",
-                    params![id, value],
+                    params![id, (*rating).min(100)],
                 )
                 .ctx("rating a track")?;
             }
         }
         SyncChange::Play { track, at } => match track_by_uid(tx, track)? {
-            Some(id) => {
-                if count_play(tx, id, *at, &op.id)? {
-                    report.plays_added += 1;
-                }
-            }
+            Some(id) => report.plays_added += u64::from(count_play(tx, id, *at, &op.id)?),
             None => park(tx, track, "play", &op.id, Some(*at))?,
         },
-        SyncChange::PlaylistSet { playlist, name } => {
-            if set_register(
-                tx,
-                ("playlist", playlist, "name"),
-                &json_text(name)?,
-                &stamp,
-            )? {
-                report.playlists_changed += u64::from(settle_playlist(tx, playlist, now)?);
-            }
+        SyncChange::PlaylistSet { playlist, .. } | SyncChange::PlaylistDelete { playlist } => {
+            report.playlists_changed += u64::from(settle_playlist(tx, playlist, now)?);
         }
-        SyncChange::PlaylistDelete { playlist } => {
-            if set_register(tx, ("playlist", playlist, "deleted"), "true", &stamp)? {
-                report.playlists_changed += u64::from(settle_playlist(tx, playlist, now)?);
-            }
-        }
-        SyncChange::PlaylistItemSet {
-            playlist,
-            item,
-            track,
-            order_key,
-        } => {
-            let placement = Placement {
-                playlist: playlist.clone(),
-                track: track.clone(),
-                order_key: order_key.clone(),
-            };
-            if set_register(tx, ("item", item, "set"), &json_text(&placement)?, &stamp)? {
-                report.entries_changed += u64::from(settle_item(tx, item, now)?);
-            }
-        }
-        SyncChange::PlaylistItemRemove { item, .. } => {
-            if set_register(tx, ("item", item, "removed"), "true", &stamp)? {
-                report.entries_changed += u64::from(settle_item(tx, item, now)?);
-            }
+        SyncChange::PlaylistItemSet { item, .. } | SyncChange::PlaylistItemRemove { item, .. } => {
+            report.entries_changed += u64::from(settle_item(tx, item, now)?);
         }
     }
     Ok(())

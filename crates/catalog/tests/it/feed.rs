@@ -98,6 +98,35 @@ fn playlist_id(lib: &Lib, name: &str) -> PlaylistId {
     lib.catalog.playlist_by_name(name).unwrap().unwrap().id
 }
 
+/// Two devices: a laptop that uploaded the four songs and made playlist `name` of `titles`, and
+/// a desktop with no music that has pulled it all. Returns them with the playlist's id on each.
+fn sharing_a_playlist(
+    relay: &mut Relay,
+    name: &str,
+    titles: &[&str],
+) -> (Lib, Lib, PlaylistId, PlaylistId) {
+    let mut laptop = device_with_music();
+    upload_all(&mut laptop);
+    let tracks: Vec<_> = titles.iter().map(|t| laptop.track(t).id).collect();
+    let list = laptop.catalog.create_playlist(name, at(11)).unwrap();
+    laptop
+        .catalog
+        .add_to_playlist(list, &tracks, None, at(12))
+        .unwrap();
+    relay.sync(&mut laptop);
+    let mut desktop = Lib::new();
+    relay.sync(&mut desktop);
+    let on_desktop = playlist_id(&desktop, name);
+    (laptop, desktop, list, on_desktop)
+}
+
+/// Brings both devices up to date: the laptop, the desktop, then the laptop again.
+fn settle(relay: &mut Relay, laptop: &mut Lib, desktop: &mut Lib) {
+    relay.sync(laptop);
+    relay.sync(desktop);
+    relay.sync(laptop);
+}
+
 #[test]
 fn a_device_sees_another_devices_uploads_as_locker_tracks() {
     let mut relay = Relay::default();
@@ -219,20 +248,9 @@ fn the_same_recording_on_both_devices_is_one_row() {
 #[test]
 fn playlist_edits_made_offline_on_both_devices_converge() {
     let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    let [a, b, c, d] = TITLES.map(|t| laptop.track(t).id);
-    let list = laptop
-        .catalog
-        .create_playlist("Night drive", at(11))
-        .unwrap();
-    laptop
-        .catalog
-        .add_to_playlist(list, &[a, b, c], None, at(12))
-        .unwrap();
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
+    let (mut laptop, mut desktop, list, desktop_list) =
+        sharing_a_playlist(&mut relay, "Night drive", &TITLES[..3]);
+    let d = laptop.track("Dusk").id;
     assert_eq!(
         playlist_titles(&desktop, "Night drive"),
         ["Aurora", "Borealis", "Corona"]
@@ -248,7 +266,6 @@ fn playlist_edits_made_offline_on_both_devices_converge() {
         .catalog
         .add_to_playlist(list, &[d], Some(1), at(21))
         .unwrap();
-    let desktop_list = playlist_id(&desktop, "Night drive");
     let desktop_items = desktop.catalog.playlist_items(desktop_list).unwrap();
     let dd = desktop.track("Dusk").id;
     desktop
@@ -263,10 +280,7 @@ fn playlist_edits_made_offline_on_both_devices_converge() {
         .catalog
         .rename_playlist(desktop_list, "Night Drive 2", at(24))
         .unwrap();
-
-    relay.sync(&mut laptop);
-    relay.sync(&mut desktop);
-    relay.sync(&mut laptop);
+    settle(&mut relay, &mut laptop, &mut desktop);
 
     let on_laptop = playlist_titles(&laptop, "Night Drive 2");
     let on_desktop = playlist_titles(&desktop, "Night Drive 2");
@@ -285,55 +299,30 @@ fn playlist_edits_made_offline_on_both_devices_converge() {
 
 #[test]
 fn a_deletion_wins_over_an_older_rename_and_loses_to_a_newer_one() {
-    let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    let a = laptop.track("Aurora").id;
-    let list = laptop.catalog.create_playlist("Mix", at(11)).unwrap();
-    laptop
-        .catalog
-        .add_to_playlist(list, &[a], None, at(12))
-        .unwrap();
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
-
     // The desktop renames at 20, the laptop deletes at 30: deleted everywhere.
-    let on_desktop = playlist_id(&desktop, "Mix");
+    let mut relay = Relay::default();
+    let (mut laptop, mut desktop, list, on_desktop) =
+        sharing_a_playlist(&mut relay, "Mix", &["Aurora"]);
     desktop
         .catalog
         .rename_playlist(on_desktop, "Old mix", at(20))
         .unwrap();
     laptop.catalog.delete_playlist(list, at(30)).unwrap();
-    relay.sync(&mut laptop);
-    relay.sync(&mut desktop);
-    relay.sync(&mut laptop);
+    settle(&mut relay, &mut laptop, &mut desktop);
     assert!(laptop.catalog.playlists().unwrap().is_empty());
     assert!(desktop.catalog.playlists().unwrap().is_empty());
 
     // A rename made later than the deletion (by a device that had not seen it) brings the
     // playlist back, entries and all.
     let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    let a = laptop.track("Aurora").id;
-    let list = laptop.catalog.create_playlist("Mix", at(11)).unwrap();
-    laptop
-        .catalog
-        .add_to_playlist(list, &[a], None, at(12))
-        .unwrap();
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
+    let (mut laptop, mut desktop, list, on_desktop) =
+        sharing_a_playlist(&mut relay, "Mix", &["Aurora"]);
     laptop.catalog.delete_playlist(list, at(20)).unwrap();
-    let on_desktop = playlist_id(&desktop, "Mix");
     desktop
         .catalog
         .rename_playlist(on_desktop, "Still here", at(30))
         .unwrap();
-    relay.sync(&mut laptop);
-    relay.sync(&mut desktop);
-    relay.sync(&mut laptop);
+    settle(&mut relay, &mut laptop, &mut desktop);
     assert_eq!(playlist_titles(&laptop, "Still here"), ["Aurora"]);
     assert_eq!(playlist_titles(&desktop, "Still here"), ["Aurora"]);
 }
@@ -341,11 +330,7 @@ fn a_deletion_wins_over_an_older_rename_and_loses_to_a_newer_one() {
 #[test]
 fn ratings_take_the_last_writer_and_plays_add_up() {
     let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
+    let (mut laptop, mut desktop, _, _) = sharing_a_playlist(&mut relay, "Any", &[]);
     let on_laptop = laptop.track("Aurora").id;
     let on_desktop = desktop.track("Aurora").id;
 
@@ -363,10 +348,8 @@ fn ratings_take_the_last_writer_and_plays_add_up() {
     laptop.catalog.record_play(on_laptop, at(33)).unwrap();
     desktop.catalog.record_play(on_desktop, at(34)).unwrap();
     relay.sync(&mut desktop);
-    relay.sync(&mut laptop);
-    relay.sync(&mut desktop);
+    settle(&mut relay, &mut laptop, &mut desktop);
     // Pulling again counts nothing twice.
-    relay.sync(&mut laptop);
     relay.sync(&mut desktop);
 
     for lib in [&laptop, &desktop] {
@@ -444,17 +427,8 @@ fn a_track_in_the_locker_stays_when_its_file_is_deleted() {
 #[test]
 fn entries_added_at_the_same_place_on_two_devices_keep_one_order() {
     let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    let a = laptop.track("Aurora").id;
-    let list = laptop.catalog.create_playlist("Same", at(11)).unwrap();
-    laptop
-        .catalog
-        .add_to_playlist(list, &[a], None, at(12))
-        .unwrap();
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
+    let (mut laptop, mut desktop, list, on_desktop) =
+        sharing_a_playlist(&mut relay, "Same", &["Aurora"]);
 
     // Both append after Aurora: the same order key on both sides.
     let b = laptop.track("Borealis").id;
@@ -462,15 +436,12 @@ fn entries_added_at_the_same_place_on_two_devices_keep_one_order() {
         .catalog
         .add_to_playlist(list, &[b], None, at(20))
         .unwrap();
-    let on_desktop = playlist_id(&desktop, "Same");
     let c = desktop.track("Corona").id;
     desktop
         .catalog
         .add_to_playlist(on_desktop, &[c], None, at(20))
         .unwrap();
-    relay.sync(&mut laptop);
-    relay.sync(&mut desktop);
-    relay.sync(&mut laptop);
+    settle(&mut relay, &mut laptop, &mut desktop);
     let order = playlist_titles(&laptop, "Same");
     assert_eq!(order.len(), 3);
     assert_eq!(order[0], "Aurora");

@@ -220,22 +220,8 @@ const CHILD_SWAP_TONE: &str = "SKYLARK_TEST_ALSA_SWAP_TONE";
 #[test]
 fn an_unplugged_output_pauses_with_an_error_and_a_new_one_resumes_at_the_held_frame() {
     let dir = tempfile::tempdir().unwrap();
-    let wav = sine_wav(dir.path(), "tone.wav", 440, 2.0, 0.5);
-    let spec = OutputSpec {
-        sample_rate: RATE,
-        channels: 2,
-    };
-    let first = ClockedOutput::new(spec, Duration::from_millis(5));
-    let (played_first, plug) = (first.played(), first.unplug_switch());
-    let player = Player::spawn(first).unwrap();
-    let events = player.subscribe().unwrap();
-    player
-        .send(PlayerCmd::LoadAt {
-            sources: vec![Source::path(&wav)],
-            start: 0,
-            play: true,
-        })
-        .unwrap();
+    let (player, events, plug, played_first) = playing_tone(dir.path(), 2.0);
+    let wav = dir.path().join(TONE);
     until(&events, |e| {
         position_of(e).is_some_and(|(_, p)| p >= Duration::from_millis(700))
     });
@@ -264,7 +250,7 @@ fn an_unplugged_output_pauses_with_an_error_and_a_new_one_resumes_at_the_held_fr
         failure.1
     );
 
-    let second = ClockedOutput::new(spec, Duration::from_millis(5));
+    let second = ClockedOutput::new(STEREO, Duration::from_millis(5));
     let played_second = second.played();
     player.set_output(second).unwrap();
     // Paused: the new output plays silence until playback resumes.
@@ -298,19 +284,23 @@ fn an_unplugged_output_pauses_with_an_error_and_a_new_one_resumes_at_the_held_fr
     assert!(second_samples[2 * found..2 * found + rest.len()] == *rest);
 }
 
-/// A clocked output playing `seconds` of a tone, with the player's events.
+/// What [`playing_tone`] plays on.
+const STEREO: OutputSpec = OutputSpec {
+    sample_rate: RATE,
+    channels: 2,
+};
+
+/// The file [`playing_tone`] writes.
+const TONE: &str = "tone.wav";
+
+/// A clocked output playing `seconds` of a tone (written to [`TONE`] in `dir`), with the
+/// player's events.
 fn playing_tone(
     dir: &Path,
     seconds: f64,
 ) -> (Player, Receiver<PlayerEvent>, UnplugSwitch, PlayedAudio) {
-    let wav = sine_wav(dir, "tone.wav", 440, seconds, 0.5);
-    let output = ClockedOutput::new(
-        OutputSpec {
-            sample_rate: RATE,
-            channels: 2,
-        },
-        Duration::from_millis(5),
-    );
+    let wav = sine_wav(dir, TONE, 440, seconds, 0.5);
+    let output = ClockedOutput::new(STEREO, Duration::from_millis(5));
     let (plug, played) = (output.unplug_switch(), output.played());
     let player = Player::spawn(output).unwrap();
     let events = player.subscribe().unwrap();
