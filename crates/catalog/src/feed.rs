@@ -935,6 +935,34 @@ impl Catalog {
         Ok(joined)
     }
 
+    /// The tracks scan and match has to look at: each track with a file in a reachable root
+    /// and no copy in the locker, with the path of that file.
+    pub fn tracks_to_match(&self) -> Result<Vec<(TrackId, std::path::PathBuf)>> {
+        let context = "listing tracks to match";
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT t.id, (SELECT f.path FROM files f JOIN roots r ON r.id = f.root_id
+                               WHERE f.track_id = t.id AND r.reachable = 1 ORDER BY f.id LIMIT 1)
+                 FROM tracks t
+                 WHERE NOT EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id)
+                 ORDER BY t.id",
+            )
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((TrackId(r.get(0)?), r.get::<_, Option<Vec<u8>>>(1)?))
+            })
+            .ctx(context)?;
+        let mut tracks = Vec::new();
+        for row in rows {
+            if let (id, Some(path)) = row.ctx(context)? {
+                tracks.push((id, crate::paths::from_bytes(&path)));
+            }
+        }
+        Ok(tracks)
+    }
+
     /// The blob holding `track`'s file in the locker, if it is there.
     pub fn locker_blob(&self, track: TrackId) -> Result<Option<String>> {
         self.conn()

@@ -4,6 +4,8 @@
 //! result, as text for people or as JSON for scripts (`--json`). The command names, flags and JSON
 //! shapes are a public interface: keep them stable.
 
+mod locker;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -33,10 +35,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play files one after another, gaplessly, on the default audio device; with --out, render
-    /// them to a WAV file instead.
+    /// Play files or catalog tracks one after another, gaplessly, on the default audio device;
+    /// with --out, render them to a WAV file instead. A track only in the locker streams.
     Play {
-        /// Audio files, in play order.
+        /// Audio files or catalog track ids (as `skylark tracks` lists them), in play order.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Render the whole list to this WAV file instead of playing it.
@@ -197,6 +199,25 @@ enum LibraryCommand {
     /// Library totals.
     Stats {
         /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign in to a locker, sign out, or show the sign-in and what waits to sync.
+    #[command(subcommand)]
+    Locker(locker::LockerCommand),
+    /// Scan and match: hash every track here the locker lacks, upload only what it does not
+    /// already hold (from any device, or another account with proof of possession), and sync.
+    Upload {
+        /// Ask the locker and count, but send and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the counts as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push this library's changes to the locker and apply everyone's from its change feed.
+    Sync {
+        /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -389,16 +410,18 @@ enum WavFormatArg {
 /// `skylark play`: renders `files` to `wav` when given, else plays them on the default device.
 fn play(
     out: &mut impl Write,
-    files: Vec<PathBuf>,
+    db: Option<PathBuf>,
+    items: Vec<PathBuf>,
     wav: Option<PathBuf>,
     rate: Option<u32>,
     format: WavFormatArg,
 ) -> Result<()> {
+    if wav.is_none() && rate.is_some() {
+        bail!("--rate applies to --out; a device plays at its own rate");
+    }
+    let sources = play_sources(db, items)?;
     let Some(wav) = wav else {
-        if rate.is_some() {
-            bail!("--rate applies to --out; a device plays at its own rate");
-        }
-        return play_on_device(out, files);
+        return play_on_device(out, sources);
     };
     let format = match format {
         WavFormatArg::F32 => skylark_player::WavSampleFormat::F32,
@@ -406,7 +429,7 @@ fn play(
     };
     let mut sink = skylark_player::WavSink::new(&wav, format);
     let report = skylark_player::render(
-        files.into_iter().map(skylark_player::Source::path),
+        sources,
         &mut sink,
         &skylark_player::RenderOptions { sample_rate: rate },
     )
@@ -422,13 +445,46 @@ fn play(
     Ok(())
 }
 
-/// Plays `files` gaplessly on the default output device until the queue ends, printing each
+/// What `play` plays: each argument that names a file, that file; else the catalog track with
+/// that id, from its file here or streamed from the locker.
+fn play_sources(db: Option<PathBuf>, items: Vec<PathBuf>) -> Result<Vec<skylark_player::Source>> {
+    let mut library: Option<(PathBuf, Catalog)> = None;
+    let mut client = None;
+    let mut sources = Vec::with_capacity(items.len());
+    for item in items {
+        let track = item
+            .to_str()
+            .filter(|_| !item.exists())
+            .and_then(|s| s.parse::<i64>().ok());
+        let Some(track) = track else {
+            sources.push(skylark_player::Source::path(item));
+            continue;
+        };
+        let (db, catalog) = match &mut library {
+            Some(open) => open,
+            None => {
+                let path = db_path(db.clone())?;
+                let catalog = open(Some(path.clone()))?;
+                library.insert((path, catalog))
+            }
+        };
+        sources.push(locker::track_source(
+            db,
+            catalog,
+            TrackId(track),
+            &mut client,
+        )?);
+    }
+    Ok(sources)
+}
+
+/// Plays `sources` gaplessly on the default output device until the queue ends, printing each
 /// track as it starts. A file that cannot be played is reported on stderr and skipped; the
 /// command fails only if none could be played.
-fn play_on_device(out: &mut impl Write, files: Vec<PathBuf>) -> Result<()> {
-    use skylark_player::{DeviceOutput, Player, PlayerCmd, PlayerEvent, Source};
+fn play_on_device(out: &mut impl Write, sources: Vec<skylark_player::Source>) -> Result<()> {
+    use skylark_player::{DeviceOutput, Player, PlayerCmd, PlayerEvent};
 
-    let total = files.len();
+    let total = sources.len();
     let device = DeviceOutput::open_default().context("opening the default audio device")?;
     let device_name = device.name().to_owned();
     let player = Player::spawn(device).with_context(|| format!("playing on {device_name}"))?;
@@ -437,8 +493,8 @@ fn play_on_device(out: &mut impl Write, files: Vec<PathBuf>) -> Result<()> {
         .send(PlayerCmd::Load(
             // Each source carries its position in the list, for the "[n/total]" line.
             (0_i64..)
-                .zip(files)
-                .map(|(i, f)| Source::path(f).with_key(i))
+                .zip(sources)
+                .map(|(i, source)| source.with_key(i))
                 .collect(),
         ))
         .context("starting playback")?;
@@ -505,11 +561,16 @@ fn data_dir() -> Result<PathBuf> {
         .context("cannot find a home folder for the library; pass --db or set SKYLARK_DATA_DIR")
 }
 
+/// The library database: `--db`, else `catalog.db` in Skylark's data folder.
+fn db_path(db: Option<PathBuf>) -> Result<PathBuf> {
+    match db {
+        Some(db) => Ok(db),
+        None => Ok(data_dir()?.join("catalog.db")),
+    }
+}
+
 fn open(db: Option<PathBuf>) -> Result<Catalog> {
-    let db = match db {
-        Some(db) => db,
-        None => data_dir()?.join("catalog.db"),
-    };
+    let db = db_path(db)?;
     let covers = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -520,19 +581,27 @@ fn open(db: Option<PathBuf>) -> Result<Catalog> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        // `play` needs no library: it plays the files it is given.
+        // `play` opens the library only for track ids: it plays the files it is given.
         Command::Play {
             files,
             out,
             rate,
             format,
-        } => play(&mut std::io::stdout().lock(), files, out, rate, format),
+        } => play(
+            &mut std::io::stdout().lock(),
+            cli.db,
+            files,
+            out,
+            rate,
+            format,
+        ),
         Command::Library(command) => library(cli.db, command),
     }
 }
 
 fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
-    let mut catalog = open(db)?;
+    let db = db_path(db)?;
+    let mut catalog = open(Some(db.clone()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
@@ -669,6 +738,11 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             catalog.set_loved(TrackId(track), !off, SystemTime::now())?
         }
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
+        LibraryCommand::Locker(command) => locker::locker(&db, &catalog, &mut out, command)?,
+        LibraryCommand::Upload { dry_run, json } => {
+            locker::upload(&db, &mut catalog, &mut out, dry_run, json)?;
+        }
+        LibraryCommand::Sync { json } => locker::sync(&db, &mut catalog, &mut out, json)?,
         LibraryCommand::Import(command) => import(&mut catalog, &mut out, command)?,
         LibraryCommand::Export {
             dir,

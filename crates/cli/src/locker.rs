@@ -1,0 +1,355 @@
+//! The locker from the command line: signing in and out, scan and match (`upload`), `sync`, and
+//! the sources `play` gets for catalog tracks that are only in the locker.
+//!
+//! Glue only, like the rest of the CLI: the catalog keeps the library and the sync state, the
+//! locker client talks to the locker, and the sign-in lives in Skylark's data folder (the token
+//! in the OS keychain when there is one).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use serde::Serialize;
+use skylark_catalog::{Catalog, TrackId};
+use skylark_locker_client::api::MatchVerdict;
+use skylark_locker_client::{
+    Client, CredentialStore, LocalFile, StreamOptions, TransferControl, Upload, UploadOptions,
+    UploadOutcome,
+};
+use skylark_tags::FileHash;
+
+/// `skylark locker ...`.
+#[derive(Debug, Subcommand)]
+pub enum LockerCommand {
+    /// Sign in to a locker. The password is asked for at a prompt, or read from the first line
+    /// of standard input when that is not a terminal.
+    Login {
+        /// The locker's address (`https://music.example.org`).
+        url: String,
+        /// The account name.
+        user: String,
+        /// What to call this device in the account's session list.
+        #[arg(long, default_value = "skylark command line")]
+        device: String,
+    },
+    /// Sign out: end this device's session on the locker and forget it here.
+    Logout,
+    /// The account this library is signed in to, and what waits to be synced.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The sign-in store for the library whose database is `db`: the database's folder, with the
+/// token in the OS keychain unless `SKYLARK_KEYCHAIN=off` (a headless machine, a test) keeps it in
+/// the sign-in file.
+fn store(db: &Path) -> CredentialStore {
+    let dir = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if std::env::var_os("SKYLARK_KEYCHAIN").is_some_and(|v| v == "off") {
+        CredentialStore::file_only(dir)
+    } else {
+        CredentialStore::new(dir)
+    }
+}
+
+/// A client for the library's saved sign-in.
+pub fn client(db: &Path) -> Result<Client> {
+    let credentials = store(db)
+        .load()
+        .context("reading the locker sign-in")?
+        .context("not signed in to a locker: run `skylark locker login URL USER` first")?;
+    Client::with_credentials(credentials).context("using the saved locker sign-in")
+}
+
+fn read_password() -> Result<String> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Password: ").context("reading the password");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+/// `skylark locker ...`.
+pub fn locker(
+    db: &Path,
+    catalog: &Catalog,
+    out: &mut impl Write,
+    command: LockerCommand,
+) -> Result<()> {
+    match command {
+        LockerCommand::Login { url, user, device } => {
+            let password = read_password()?;
+            let (client, answer) = Client::sign_in(&url, &user, &password, &device)
+                .with_context(|| format!("signing in to {url} as {user}"))?;
+            let location = store(db)
+                .save(client.credentials())
+                .context("saving the locker sign-in")?;
+            writeln!(
+                out,
+                "signed in to {} as {} (token kept in the {})",
+                client.credentials().server,
+                answer.user.name,
+                match location {
+                    skylark_locker_client::TokenLocation::Keychain => "OS keychain",
+                    _ => "sign-in file, readable by you only",
+                }
+            )?;
+        }
+        LockerCommand::Logout => {
+            let store = store(db);
+            let Some(credentials) = store.load().context("reading the locker sign-in")? else {
+                writeln!(out, "not signed in")?;
+                return Ok(());
+            };
+            let server = credentials.server.clone();
+            // Ending the session on the locker is best done, but forgetting it here must
+            // happen even when the locker cannot be reached.
+            let revoked = Client::with_credentials(credentials).and_then(|c| c.sign_out());
+            store.clear().context("forgetting the locker sign-in")?;
+            match revoked {
+                Ok(()) => writeln!(out, "signed out of {server}")?,
+                Err(e) => writeln!(
+                    out,
+                    "forgot the sign-in here; the locker at {server} could not end the session ({e}): sign it out from another device"
+                )?,
+            }
+        }
+        LockerCommand::Status { json } => {
+            #[derive(Serialize)]
+            struct Status {
+                server: Option<String>,
+                user: Option<String>,
+                pending_ops: u64,
+                feed_cursor: i64,
+            }
+            let saved = store(db).load().context("reading the locker sign-in")?;
+            let status = Status {
+                server: saved.as_ref().map(|c| c.server.clone()),
+                user: saved.as_ref().map(|c| c.username.clone()),
+                pending_ops: catalog.pending_op_count()?,
+                feed_cursor: catalog.feed_cursor()?,
+            };
+            if json {
+                serde_json::to_writer(&mut *out, &status)?;
+                writeln!(out)?;
+            } else {
+                match (&status.server, &status.user) {
+                    (Some(server), Some(user)) => writeln!(out, "signed in to {server} as {user}")?,
+                    _ => writeln!(out, "not signed in")?,
+                }
+                writeln!(
+                    out,
+                    "{} changes wait to be pushed; the change feed is read to {}",
+                    status.pending_ops, status.feed_cursor
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `skylark sync`: push this library's changes, then pull everyone's.
+pub fn sync(db: &Path, catalog: &mut Catalog, out: &mut impl Write, json: bool) -> Result<()> {
+    let report = client(db)?
+        .sync(catalog)
+        .context("syncing with the locker")?;
+    if json {
+        serde_json::to_writer(&mut *out, &report)?;
+        writeln!(out)?;
+    } else {
+        let pulled = &report.pulled.applied;
+        writeln!(
+            out,
+            "pushed {} changes; pulled {} ({} tracks added from the locker, {} joined to tracks here, {} plays, {} playlist changes, {} entry changes)",
+            report.pushed.pushed,
+            pulled.ops,
+            pulled.tracks_added,
+            pulled.tracks_joined,
+            pulled.plays_added,
+            pulled.playlists_changed,
+            pulled.entries_changed
+        )?;
+    }
+    Ok(())
+}
+
+/// What `skylark upload` did.
+#[derive(Debug, Default, Serialize)]
+struct UploadSummary {
+    /// Files the locker already holds for this account (this recording, from any device).
+    have: u64,
+    /// Files the locker held for another account, linked to this one by proof of possession.
+    claimed: u64,
+    /// Files uploaded (with --dry-run: that would be).
+    uploaded: u64,
+    /// File bytes sent, resent ones included.
+    bytes_sent: u64,
+    /// Files that could not be read or sent (each reported on standard error).
+    failed: u64,
+    /// Whether nothing was sent or recorded.
+    dry_run: bool,
+}
+
+/// `skylark upload`: scan and match every track here that the locker lacks, upload what it
+/// needs, and sync so other devices see the tracks.
+pub fn upload(
+    db: &Path,
+    catalog: &mut Catalog,
+    out: &mut impl Write,
+    dry_run: bool,
+    json: bool,
+) -> Result<()> {
+    let client = client(db)?;
+    let mut summary = UploadSummary {
+        dry_run,
+        ..UploadSummary::default()
+    };
+    let mut hashed: Vec<(TrackId, LocalFile)> = Vec::new();
+    for (track, path) in catalog.tracks_to_match()? {
+        match LocalFile::hash(&path) {
+            Ok(file) => {
+                if let Some(audio_id) = file.audio_id {
+                    catalog.set_audio_id(track, &audio_id.to_hex())?;
+                }
+                hashed.push((track, file));
+            }
+            Err(e) => {
+                eprintln!("skylark: {}: {e}", path.display());
+                summary.failed += 1;
+            }
+        }
+    }
+    let files: Vec<LocalFile> = hashed.iter().map(|(_, f)| f.clone()).collect();
+    let verdicts = client
+        .match_files(&files)
+        .context("matching with the locker")?;
+    let control = TransferControl::new();
+    for ((track, file), verdict) in hashed.iter().zip(verdicts) {
+        let blob = match verdict {
+            // The locker has this recording: the feed brings its track, which joins this one.
+            MatchVerdict::Have => {
+                summary.have += 1;
+                continue;
+            }
+            _ if dry_run => {
+                summary.uploaded += u64::from(matches!(verdict, MatchVerdict::Upload));
+                summary.claimed += u64::from(matches!(verdict, MatchVerdict::Claim { .. }));
+                continue;
+            }
+            MatchVerdict::Claim { challenge } => match client.prove_claim(&challenge, &file.path) {
+                Ok(hash) => {
+                    summary.claimed += 1;
+                    hash.to_hex().to_string()
+                }
+                Err(e) => {
+                    eprintln!("skylark: {}: {e}", file.path.display());
+                    summary.failed += 1;
+                    continue;
+                }
+            },
+            MatchVerdict::Upload => {
+                let mut transfer = Upload::new(file);
+                let report = client.upload(
+                    &mut transfer,
+                    &UploadOptions::default(),
+                    &control,
+                    &mut |_, _| {},
+                );
+                match report {
+                    Ok(report) => {
+                        summary.bytes_sent += report.bytes_sent;
+                        if report.outcome != UploadOutcome::Uploaded {
+                            summary.have += 1;
+                            continue;
+                        }
+                        summary.uploaded += 1;
+                        file.file_hash.to_hex().to_string()
+                    }
+                    Err(e) => {
+                        eprintln!("skylark: {}: {e}", file.path.display());
+                        summary.failed += 1;
+                        continue;
+                    }
+                }
+            }
+        };
+        catalog.set_in_locker(*track, &blob, SystemTime::now())?;
+    }
+    if !dry_run {
+        client.sync(catalog).context("syncing with the locker")?;
+    }
+    if json {
+        serde_json::to_writer(&mut *out, &summary)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{}{} already in the locker, {} claimed, {} uploaded ({} bytes sent), {} failed",
+            if dry_run { "dry run: " } else { "" },
+            summary.have,
+            summary.claimed,
+            summary.uploaded,
+            summary.bytes_sent,
+            summary.failed
+        )?;
+    }
+    if summary.failed > 0 && summary.have + summary.claimed + summary.uploaded == 0 {
+        bail!("no file could be matched");
+    }
+    Ok(())
+}
+
+/// A player source for a catalog track: its file here, or else its copy in the locker,
+/// streamed.
+pub fn track_source(
+    db: &Path,
+    catalog: &Catalog,
+    track: TrackId,
+    client: &mut Option<Client>,
+) -> Result<skylark_player::Source> {
+    let info = catalog.track(track)?;
+    if let Some(path) = info.path.as_ref().filter(|p| p.exists()) {
+        return Ok(skylark_player::Source::path(path));
+    }
+    let Some(blob) = catalog.locker_blob(track)? else {
+        bail!(
+            "track {track} ({}) has no reachable file and is not in the locker",
+            info.title
+        );
+    };
+    let hash: FileHash = blob
+        .parse()
+        .with_context(|| format!("track {track} names a locker copy {blob:?}"))?;
+    if client.is_none() {
+        *client = Some(self::client(db)?);
+    }
+    let Some(client) = client.as_ref() else {
+        bail!("not signed in to a locker");
+    };
+    // By the blob, not the track's uid: a track joined to another device's upload is known to
+    // the locker by that device's uid.
+    let stream = client
+        .open_blob(&hash, StreamOptions::default())
+        .with_context(|| format!("streaming {} from the locker", info.title))?;
+    let extension = stream.extension();
+    Ok(skylark_player::Source::from_reader(
+        format!("{} (locker)", info.title),
+        stream,
+        extension,
+    ))
+}

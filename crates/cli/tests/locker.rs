@@ -1,0 +1,248 @@
+//! `skylark locker`, `upload`, `sync` and `play ID` against a real locker on loopback: three
+//! libraries of one account, as three devices would hold them.
+
+// Test helpers unwrap: a panic is a test failure with a location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use skylark_locker::config::Config;
+use skylark_locker::http::{AppState, serve};
+use skylark_locker::{accounts, now_millis, open_database};
+use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
+
+const PASSWORD: &str = "a long enough password";
+
+/// A locker on a free loopback port, with the account `alice`, on a runtime of its own.
+struct Locker {
+    _dir: tempfile::TempDir,
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Locker {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_database(dir.path()).unwrap();
+        accounts::add_user(&conn, "alice", PASSWORD, 0, now_millis()).unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = AppState::new(conn, Config::default(), dir.path()).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        runtime.spawn(serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            _dir: dir,
+            url,
+            stop: Some(stop),
+            runtime: Some(runtime),
+        }
+    }
+}
+
+impl Drop for Locker {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+        }
+    }
+}
+
+/// One device's library: a data folder, and a music folder it may scan.
+struct Device {
+    dir: tempfile::TempDir,
+}
+
+impl Device {
+    /// A device; with music, two tagged songs scanned into its library.
+    fn new(with_music: bool) -> Self {
+        let device = Device {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        if with_music {
+            for (n, title) in ["Aurora", "Borealis"].iter().enumerate() {
+                let tone = Tone {
+                    seconds: 0.5,
+                    frequency: 440.0 + 220.0 * n as f64,
+                    ..Tone::default()
+                };
+                let tags = TagSpec {
+                    title: Some((*title).to_owned()),
+                    artists: vec!["Skyward".to_owned()],
+                    album: Some("Night Sky".to_owned()),
+                    ..TagSpec::default()
+                };
+                write_audio(
+                    &device.music().join(format!("{title}.flac")),
+                    Format::Flac,
+                    &tone,
+                    &tags,
+                )
+                .unwrap();
+            }
+            let music = device.music();
+            device.ok(&["scan", music.to_str().unwrap()]);
+        }
+        device
+    }
+
+    fn music(&self) -> PathBuf {
+        self.dir.path().join("Music")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_skylark"));
+        command
+            .arg("--db")
+            .arg(self.dir.path().join("data/catalog.db"))
+            .args(args)
+            // The sign-in goes to the data folder, never to the keychain of whoever runs this.
+            .env("SKYLARK_KEYCHAIN", "off");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn tracks(&self) -> Vec<Value> {
+        self.ok(&["tracks", "--json", "--sort", "title"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn login(&self, locker: &Locker, password: &str) -> Output {
+        let mut child = self
+            .command(&["locker", "login", &locker.url, "alice"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn availability(tracks: &[Value]) -> Vec<&str> {
+    tracks
+        .iter()
+        .map(|t| t["availability"].as_str().unwrap())
+        .collect()
+}
+
+fn file_sizes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn three_devices_share_one_locker_from_the_command_line() {
+    let locker = Locker::start();
+
+    // The laptop signs in (a wrong password first) and uploads its music.
+    let laptop = Device::new(true);
+    let wrong = laptop.login(&locker, "not the password");
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("signing in"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let login = laptop.login(&locker, PASSWORD);
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    let status = laptop.json(&["locker", "status", "--json"]);
+    assert_eq!(status["user"], "alice");
+    assert_eq!(status["server"], locker.url.as_str());
+    let dry = laptop.json(&["upload", "--dry-run", "--json"]);
+    assert_eq!(
+        (&dry["have"], &dry["uploaded"], &dry["bytes_sent"]),
+        (&Value::from(0), &Value::from(2), &Value::from(0))
+    );
+    let up = laptop.json(&["upload", "--json"]);
+    assert_eq!(
+        (&up["have"], &up["claimed"], &up["uploaded"]),
+        (&Value::from(0), &Value::from(0), &Value::from(2))
+    );
+    assert!(up["bytes_sent"].as_u64().unwrap() >= file_sizes(&laptop.music()));
+    assert_eq!(availability(&laptop.tracks()), ["both", "both"]);
+    // Nothing left to send.
+    let again = laptop.json(&["upload", "--json"]);
+    assert_eq!(
+        (&again["uploaded"], &again["bytes_sent"]),
+        (&Value::from(0), &Value::from(0))
+    );
+
+    // A desktop with no music sees both songs in the locker and plays one it never had.
+    let desktop = Device::new(false);
+    assert!(desktop.login(&locker, PASSWORD).status.success());
+    let sync = desktop.json(&["sync", "--json"]);
+    assert_eq!(sync["pulled"]["tracks_added"], 2, "{sync}");
+    let tracks = desktop.tracks();
+    assert_eq!(availability(&tracks), ["locker", "locker"]);
+    assert_eq!(tracks[1]["title"], "Borealis");
+    assert_eq!(tracks[1]["path"], Value::Null);
+    let wav = desktop.dir.path().join("borealis.wav");
+    let id = tracks[1]["id"].as_i64().unwrap().to_string();
+    desktop.ok(&["play", &id, "--out", wav.to_str().unwrap()]);
+    let rendered = std::fs::metadata(&wav).unwrap().len();
+    // Half a second of 44.1 kHz stereo f32, and the WAV header.
+    assert!(rendered > 44_100 * 2 * 4 / 2, "{rendered} bytes rendered");
+
+    // A studio with the same music uploads nothing, and holds one row per song.
+    let studio = Device::new(true);
+    assert!(studio.login(&locker, PASSWORD).status.success());
+    let up = studio.json(&["upload", "--json"]);
+    assert_eq!(
+        (&up["have"], &up["uploaded"], &up["bytes_sent"]),
+        (&Value::from(2), &Value::from(0), &Value::from(0))
+    );
+    assert_eq!(availability(&studio.tracks()), ["both", "both"]);
+
+    // Signing out ends the session on the locker and forgets it here.
+    let out = laptop.ok(&["locker", "logout"]);
+    assert!(out.contains("signed out"), "{out}");
+    assert_eq!(
+        laptop.json(&["locker", "status", "--json"])["user"],
+        Value::Null
+    );
+    let sync = laptop.run(&["sync"]);
+    assert!(!sync.status.success());
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("not signed in"));
+}
