@@ -77,6 +77,7 @@ bench: deps
 	@command -v b3sum >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends b3sum >/dev/null; }
 	$(CARGO) bench --locked -p skylark-locker-client --bench hashing | tee -a target/bench-results.md
+	$(CARGO) bench --locked -p skylark-locker-client --bench sync | tee -a target/bench-results.md
 	$(MAKE) bench-desktop
 
 ## bench-desktop: the desktop app with a synthetic 100,000-track catalog: Songs and search latency,
