@@ -124,7 +124,17 @@ pub struct TrackQuery {
     pub after: Option<Cursor>,
     /// Rows per page (at most 10,000).
     pub limit: u32,
+    /// Only tracks that play with no network: a file here, or an offline copy.
+    #[serde(default)]
+    pub playable_offline: bool,
 }
+
+/// SQL true when track `t` plays with no network: a file in a reachable root, or an offline
+/// copy.
+pub(crate) const PLAYABLE_OFFLINE: &str =
+    "(EXISTS (SELECT 1 FROM files f JOIN roots r ON r.id = f.root_id
+              WHERE f.track_id = t.id AND r.reachable = 1)
+      OR EXISTS (SELECT 1 FROM offline o WHERE o.track_id = t.id))";
 
 impl Default for TrackQuery {
     fn default() -> Self {
@@ -133,6 +143,7 @@ impl Default for TrackQuery {
             descending: false,
             after: None,
             limit: 500,
+            playable_offline: false,
         }
     }
 }
@@ -156,9 +167,12 @@ pub(crate) const TRACK_COLUMNS: &str =
     t.mb_release_id, t.play_count, t.last_played_at, t.rating, t.added_at,
     (SELECT f.path FROM files f JOIN roots r ON r.id = f.root_id WHERE f.track_id = t.id
         ORDER BY r.reachable DESC, f.id LIMIT 1),
-    EXISTS (SELECT 1 FROM files f JOIN roots r ON r.id = f.root_id
-        WHERE f.track_id = t.id AND r.reachable = 1)
-        + 2 * EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id),
+    CASE WHEN EXISTS (SELECT 1 FROM files f JOIN roots r ON r.id = f.root_id
+                      WHERE f.track_id = t.id AND r.reachable = 1)
+         THEN 1 + 2 * EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id)
+         WHEN EXISTS (SELECT 1 FROM offline o WHERE o.track_id = t.id) THEN 4
+         WHEN EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id) THEN 2
+         ELSE 0 END,
     (SELECT group_concat(ar.name, char(31)) FROM
         (SELECT a.name AS name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id
          WHERE ta.track_id = t.id ORDER BY ta.position) ar),
@@ -239,6 +253,7 @@ pub(crate) fn track_from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Trac
             1 => Availability::Local,
             2 => Availability::Locker,
             3 => Availability::Both,
+            4 => Availability::Downloaded,
             _ => Availability::Missing,
         },
         artists: artists
@@ -323,22 +338,28 @@ impl Catalog {
             .collect::<Vec<_>>()
             .join(", ");
         let mut params: Vec<Value> = Vec::new();
-        let filter = match &query.after {
-            Some(Cursor(values)) => {
-                if values.len() != columns.len() {
-                    return Err(Error::InvalidInput(
-                        "the cursor belongs to another sort order".to_owned(),
-                    ));
-                }
-                params.extend(values.iter().map(|v| match v {
-                    CursorValue::Int(i) => Value::Integer(*i),
-                    CursorValue::Text(s) => Value::Text(s.clone()),
-                }));
-                let placeholders = vec!["?"; values.len()].join(", ");
-                let op = if query.descending { "<" } else { ">" };
-                format!("WHERE ({}) {op} ({placeholders})", columns.join(", "))
+        let mut conditions = Vec::new();
+        if query.playable_offline {
+            conditions.push(PLAYABLE_OFFLINE.to_owned());
+        }
+        if let Some(Cursor(values)) = &query.after {
+            if values.len() != columns.len() {
+                return Err(Error::InvalidInput(
+                    "the cursor belongs to another sort order".to_owned(),
+                ));
             }
-            None => String::new(),
+            params.extend(values.iter().map(|v| match v {
+                CursorValue::Int(i) => Value::Integer(*i),
+                CursorValue::Text(s) => Value::Text(s.clone()),
+            }));
+            let placeholders = vec!["?"; values.len()].join(", ");
+            let op = if query.descending { "<" } else { ">" };
+            conditions.push(format!("({}) {op} ({placeholders})", columns.join(", ")));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
         };
         let sql = format!(
             "SELECT {TRACK_COLUMNS}, {} FROM {TRACK_JOINS} {filter} ORDER BY {order} LIMIT {}",

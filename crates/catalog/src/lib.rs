@@ -28,6 +28,7 @@ pub mod import;
 pub mod m3u;
 mod model;
 pub mod names;
+pub mod offline;
 mod order_key;
 pub mod paths;
 pub mod playlists;
@@ -54,6 +55,7 @@ pub use crate::model::{
     Album, AlbumId, Artist, ArtistId, Availability, Genre, GenreId, ImportId, PlaylistId,
     PlaylistItemId, Rating, RootId, Track, TrackId,
 };
+pub use crate::offline::{EvictReport, OfflineCopy, PinTarget};
 pub use crate::scan::{ScanFailure, ScanOptions, ScanProgress, ScanReport};
 
 use crate::error::DbContext;

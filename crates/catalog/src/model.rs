@@ -69,6 +69,8 @@ pub enum Availability {
     Locker,
     /// On this disk and in the locker.
     Both,
+    /// No file here (or none reachable), but an offline copy of its locker file.
+    Downloaded,
     /// Nowhere it can be played from: its files are all in roots that are unreachable now (an
     /// unplugged drive), and the locker has no copy.
     Missing,

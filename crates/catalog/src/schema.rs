@@ -20,6 +20,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/003_sync.sql")),
         M::up(include_str!("../migrations/004_bulk_load.sql")),
         M::up(include_str!("../migrations/005_feed.sql")),
+        M::up(include_str!("../migrations/006_offline.sql")),
     ])
 });
 

@@ -1,18 +1,18 @@
-//! The locker from the command line: signing in and out, scan and match (`upload`), `sync`, and
-//! the sources `play` gets for catalog tracks that are only in the locker.
+//! The locker from the command line: signing in and out, scan and match (`upload`), `sync`,
+//! offline copies (`download`), and the sources `play` gets for catalog tracks with no file here.
 //!
 //! Glue only, like the rest of the CLI: the catalog keeps the library and the sync state, the
 //! locker client talks to the locker, and the sign-in lives in Skylark's data folder (the token
 //! in the OS keychain when there is one).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde::Serialize;
-use skylark_catalog::{Catalog, TrackId};
+use skylark_catalog::{Catalog, PinTarget, TrackId};
 use skylark_locker_client::api::MatchVerdict;
 use skylark_locker_client::{
     Client, CredentialStore, LocalFile, StreamOptions, TransferControl, Upload, UploadOptions,
@@ -314,17 +314,154 @@ pub fn upload(
     Ok(())
 }
 
-/// A player source for a catalog track: its file here, or else its copy in the locker,
-/// streamed.
+/// The offline folder of the library whose database is `db`.
+fn offline_dir(db: &Path) -> PathBuf {
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("offline")
+}
+
+/// How `skylark download` runs.
+#[derive(Debug)]
+pub struct DownloadOptions {
+    /// Unpin the targets instead of pinning them.
+    pub unpin: bool,
+    /// The most the offline copies may take before unpinned ones are evicted.
+    pub cache_cap_bytes: u64,
+    /// Print JSON.
+    pub json: bool,
+}
+
+/// What `skylark download` did.
+#[derive(Debug, Default, Serialize)]
+struct DownloadSummary {
+    /// Targets pinned (or unpinned).
+    pinned: u64,
+    /// Copies downloaded.
+    downloaded: u64,
+    /// Bytes they hold.
+    bytes: u64,
+    /// Tracks that could not be downloaded (each reported on standard error).
+    failed: u64,
+    /// Unpinned copies evicted to keep within the cache cap.
+    evicted: u64,
+}
+
+/// `skylark download`: pin (or unpin) `targets`, download every pinned track that has no file
+/// here, then keep the offline folder within the cap.
+pub fn download(
+    db: &Path,
+    catalog: &mut Catalog,
+    out: &mut impl Write,
+    targets: &[PinTarget],
+    options: &DownloadOptions,
+) -> Result<()> {
+    let mut summary = DownloadSummary::default();
+    for target in targets {
+        if options.unpin {
+            summary.pinned += u64::from(catalog.unpin(*target)?);
+        } else {
+            catalog.pin(*target, SystemTime::now())?;
+            summary.pinned += 1;
+        }
+    }
+    let wanted = catalog.downloads_wanted()?;
+    let dir = offline_dir(db);
+    if !wanted.is_empty() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let client = client(db)?;
+        for (track, blob) in wanted {
+            match fetch(&client, &dir, &blob) {
+                Ok((file, size)) => {
+                    catalog.record_offline_copy(track, &file, size, &blob, SystemTime::now())?;
+                    summary.downloaded += 1;
+                    summary.bytes += size;
+                }
+                Err(e) => {
+                    eprintln!("skylark: track {track}: {e:#}");
+                    summary.failed += 1;
+                }
+            }
+        }
+    }
+    summary.evicted = catalog
+        .evict_offline(&dir, options.cache_cap_bytes)?
+        .removed;
+    if options.json {
+        serde_json::to_writer(&mut *out, &summary)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{} {}; downloaded {} ({} bytes), {} failed; evicted {} cached copies",
+            if options.unpin { "unpinned" } else { "pinned" },
+            summary.pinned,
+            summary.downloaded,
+            summary.bytes,
+            summary.failed,
+            summary.evicted
+        )?;
+    }
+    if summary.failed > 0 {
+        bail!("{} tracks could not be downloaded", summary.failed);
+    }
+    Ok(())
+}
+
+/// Downloads blob `blob` into `dir`, checks its hash, and names it after the blob. Returns the
+/// file's name and size.
+fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
+    let hash: FileHash = blob
+        .parse()
+        .with_context(|| format!("a locker copy named {blob:?}"))?;
+    let mut stream = client
+        .open_blob(&hash, StreamOptions::default())
+        .context("opening the locker copy")?;
+    let name = match stream.extension() {
+        Some(ext) => format!("{blob}.{ext}"),
+        None => blob.to_owned(),
+    };
+    let part = dir.join(format!(".{name}.part"));
+    let result = (|| -> Result<u64> {
+        let mut file =
+            std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+        let size = std::io::copy(&mut stream, &mut file).context("downloading")?;
+        file.sync_all().context("writing the copy")?;
+        let got = skylark_tags::file_hash_path(&part).context("checking the copy")?;
+        if got != hash {
+            bail!("the download does not match the locker's hash ({got} instead of {blob})");
+        }
+        std::fs::rename(&part, dir.join(&name)).context("keeping the copy")?;
+        Ok(size)
+    })();
+    match result {
+        Ok(size) => Ok((name, size)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            Err(e)
+        }
+    }
+}
+
+/// A player source for a catalog track: its file here, else its offline copy, else its copy in
+/// the locker, streamed.
 pub fn track_source(
     db: &Path,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     track: TrackId,
     client: &mut Option<Client>,
 ) -> Result<skylark_player::Source> {
     let info = catalog.track(track)?;
     if let Some(path) = info.path.as_ref().filter(|p| p.exists()) {
         return Ok(skylark_player::Source::path(path));
+    }
+    if let Some(copy) = catalog.offline_copy(track)? {
+        let path = offline_dir(db).join(&copy.file);
+        if path.exists() {
+            catalog.touch_offline_copy(track, SystemTime::now())?;
+            return Ok(skylark_player::Source::path(path));
+        }
     }
     let Some(blob) = catalog.locker_blob(track)? else {
         bail!(

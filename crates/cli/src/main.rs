@@ -18,8 +18,8 @@ use skylark_catalog::import::{ImportKind, ImportReport, PlaylistAction, RootMapp
 use skylark_catalog::m3u::PathStyle;
 use skylark_catalog::playlists::Playlist;
 use skylark_catalog::{
-    Catalog, ImportId, PlaylistItemId, Rating, ScanOptions, ScanProgress, ScanReport, Track,
-    TrackId, TrackQuery, TrackSort,
+    AlbumId, Catalog, ImportId, PinTarget, PlaylistItemId, Rating, ScanOptions, ScanProgress,
+    ScanReport, Track, TrackId, TrackQuery, TrackSort,
 };
 
 /// Skylark's music library, from the command line.
@@ -88,6 +88,9 @@ enum LibraryCommand {
         /// At most this many tracks.
         #[arg(long)]
         limit: Option<u64>,
+        /// Only tracks that play with no network: a file here, or an offline copy.
+        #[arg(long)]
+        offline: bool,
     },
     /// Search artists, albums and tracks.
     Search {
@@ -212,6 +215,28 @@ enum LibraryCommand {
         #[arg(long)]
         dry_run: bool,
         /// Print the counts as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep tracks, albums or playlists on this device, to play with no network: pins them and
+    /// downloads every pinned track that has no file here; then keeps the unpinned copies (what
+    /// was cached) within the cache cap, least recently played first.
+    Download {
+        /// Track ids.
+        tracks: Vec<i64>,
+        /// Album ids (every track of the album, now and later).
+        #[arg(long = "album", value_name = "ID")]
+        albums: Vec<i64>,
+        /// Playlist names (every track on the playlist, now and later).
+        #[arg(long = "playlist", value_name = "NAME")]
+        playlists: Vec<String>,
+        /// Unpin these instead: their copies stay as cache, until evicted.
+        #[arg(long)]
+        unpin: bool,
+        /// The most the unpinned offline copies may take, in MB.
+        #[arg(long, value_name = "MB", default_value_t = 10_240)]
+        cache_cap_mb: u64,
+        /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -620,12 +645,14 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             sort,
             desc,
             limit,
+            offline,
         } => {
             let mut query = TrackQuery {
                 sort: sort.into(),
                 descending: desc,
                 after: None,
                 limit: 1000,
+                playable_offline: offline,
             };
             let mut left = limit.unwrap_or(u64::MAX);
             while left > 0 {
@@ -743,6 +770,29 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             locker::upload(&db, &mut catalog, &mut out, dry_run, json)?;
         }
         LibraryCommand::Sync { json } => locker::sync(&db, &mut catalog, &mut out, json)?,
+        LibraryCommand::Download {
+            tracks,
+            albums,
+            playlists,
+            unpin,
+            cache_cap_mb,
+            json,
+        } => {
+            let mut targets: Vec<PinTarget> = tracks
+                .into_iter()
+                .map(|t| PinTarget::Track(TrackId(t)))
+                .chain(albums.into_iter().map(|a| PinTarget::Album(AlbumId(a))))
+                .collect();
+            for name in playlists {
+                targets.push(PinTarget::Playlist(find_playlist(&catalog, &name)?.id));
+            }
+            let options = locker::DownloadOptions {
+                unpin,
+                cache_cap_bytes: cache_cap_mb.saturating_mul(1_000_000),
+                json,
+            };
+            locker::download(&db, &mut catalog, &mut out, &targets, &options)?;
+        }
         LibraryCommand::Import(command) => import(&mut catalog, &mut out, command)?,
         LibraryCommand::Export {
             dir,

@@ -235,6 +235,24 @@ fn three_devices_share_one_locker_from_the_command_line() {
     );
     assert_eq!(availability(&studio.tracks()), ["both", "both"]);
 
+    // The desktop keeps Borealis for offline: downloaded, checked, and playable with the
+    // locker gone (below).
+    let got = desktop.json(&["download", &id, "--json"]);
+    assert_eq!(
+        (&got["pinned"], &got["downloaded"], &got["failed"]),
+        (&Value::from(1), &Value::from(1), &Value::from(0))
+    );
+    let size = std::fs::metadata(laptop.music().join("Borealis.flac"))
+        .unwrap()
+        .len();
+    assert_eq!(got["bytes"], size);
+    assert_eq!(availability(&desktop.tracks()), ["locker", "downloaded"]);
+    let offline = desktop.ok(&["tracks", "--offline", "--json"]);
+    assert_eq!(offline.lines().count(), 1);
+    // Pinned again: nothing more to fetch.
+    let again = desktop.json(&["download", &id, "--json"]);
+    assert_eq!(again["downloaded"], 0);
+
     // Signing out ends the session on the locker and forgets it here.
     let out = laptop.ok(&["locker", "logout"]);
     assert!(out.contains("signed out"), "{out}");
@@ -245,4 +263,18 @@ fn three_devices_share_one_locker_from_the_command_line() {
     let sync = laptop.run(&["sync"]);
     assert!(!sync.status.success());
     assert!(String::from_utf8_lossy(&sync.stderr).contains("not signed in"));
+
+    // No locker at all: the downloaded track still plays; the other one says why it cannot.
+    drop(locker);
+    let offline_wav = desktop.dir.path().join("offline.wav");
+    desktop.ok(&["play", &id, "--out", offline_wav.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&offline_wav).unwrap().len(), rendered);
+    let aurora = tracks[0]["id"].as_i64().unwrap().to_string();
+    let failed = desktop.run(&["play", &aurora, "--out", offline_wav.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("streaming Aurora from the locker"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
 }

@@ -1,6 +1,6 @@
 // The shapes the app's commands and events carry (mirrors of the Rust types they serialize).
 
-export type Availability = 'local' | 'locker' | 'both' | 'missing';
+export type Availability = 'local' | 'locker' | 'both' | 'downloaded' | 'missing';
 
 export interface Track {
   id: number;

@@ -152,6 +152,7 @@ fn every_sort_pages_through_every_track_once() {
                     descending,
                     after: None,
                     limit: 1000,
+                    playable_offline: false,
                 })
                 .unwrap();
             assert!(whole.next.is_none());
@@ -161,6 +162,7 @@ fn every_sort_pages_through_every_track_once() {
                 descending,
                 after: None,
                 limit: 3,
+                playable_offline: false,
             };
             loop {
                 let page = lib.catalog.tracks(&query).unwrap();
@@ -191,6 +193,7 @@ fn sort_orders_are_what_people_expect() {
                 descending,
                 after: None,
                 limit: 100,
+                playable_offline: false,
             })
             .unwrap()
             .tracks

@@ -68,6 +68,7 @@ fn all_tracks(catalog: &Catalog) -> Vec<Track> {
         descending: false,
         after: None,
         limit: 10_000,
+        playable_offline: false,
     };
     catalog.tracks(&query).unwrap().tracks
 }

@@ -12,14 +12,14 @@ use crate::library::{Lib, at, tags};
 
 /// The locker's change feed, in memory: every op once, in the order pushed.
 #[derive(Default)]
-struct Relay {
+pub struct Relay {
     log: Vec<RemoteOp>,
     seen: HashSet<String>,
 }
 
 impl Relay {
     /// Pushes `lib`'s outbox, then applies the feed from its cursor on, as a sync does.
-    fn sync(&mut self, lib: &mut Lib) -> FeedReport {
+    pub fn sync(&mut self, lib: &mut Lib) -> FeedReport {
         let ops = lib.catalog.pending_ops(100_000).unwrap();
         for op in &ops {
             if self.seen.insert(op.id.clone()) {
@@ -42,7 +42,7 @@ impl Relay {
 
 /// A blob name for `title`'s file: 64 hex digits, as the locker names blobs (the relay checks
 /// nothing about it).
-fn blob(title: &str) -> String {
+pub fn blob(title: &str) -> String {
     let hex: String = title.bytes().map(|b| format!("{b:02x}")).collect();
     format!("{hex:0<64}")
 }
@@ -52,10 +52,10 @@ fn audio_id(title: &str) -> String {
     format!("audio:{title}")
 }
 
-const TITLES: [&str; 4] = ["Aurora", "Borealis", "Corona", "Dusk"];
+pub const TITLES: [&str; 4] = ["Aurora", "Borealis", "Corona", "Dusk"];
 
 /// A device with the four test songs on disk, their audio ids known.
-fn device_with_music() -> Lib {
+pub fn device_with_music() -> Lib {
     let mut lib = Lib::new();
     for (n, title) in TITLES.iter().enumerate() {
         lib.add(
@@ -73,7 +73,7 @@ fn device_with_music() -> Lib {
 }
 
 /// Uploads every track of `lib` (as far as the catalog is concerned: it records the blob).
-fn upload_all(lib: &mut Lib) {
+pub fn upload_all(lib: &mut Lib) {
     for title in TITLES {
         let id = lib.track(title).id;
         lib.catalog.set_in_locker(id, &blob(title), at(10)).unwrap();

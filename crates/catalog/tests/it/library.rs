@@ -65,6 +65,7 @@ impl Lib {
             descending: false,
             after: None,
             limit: 10_000,
+            playable_offline: false,
         };
         self.catalog.tracks(&query).unwrap().tracks
     }

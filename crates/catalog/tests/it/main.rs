@@ -10,6 +10,7 @@ mod feed;
 mod import;
 mod itunes_xml;
 mod library;
+mod offline;
 mod playlists;
 mod scan;
 mod search;

@@ -869,6 +869,7 @@ fn a_bulk_import_searches_and_browses_like_an_incremental_one() {
                 descending,
                 after: None,
                 limit: 10_000,
+                playable_offline: false,
             };
             let keys = |catalog: &Catalog| -> Vec<String> {
                 catalog

@@ -75,6 +75,7 @@ impl Device {
             descending: false,
             after: None,
             limit: 100,
+            playable_offline: false,
         };
         self.catalog.tracks(&query).unwrap().tracks
     }
