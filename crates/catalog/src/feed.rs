@@ -78,6 +78,21 @@ impl std::ops::AddAssign for FeedReport {
     }
 }
 
+/// A track scan and match has to look at ([`Catalog::tracks_to_match`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchCandidate {
+    /// The track.
+    pub track: TrackId,
+    /// Its file.
+    pub path: std::path::PathBuf,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// The file's BLAKE3, hex, if it was hashed since it last changed.
+    pub file_hash: Option<String>,
+    /// The track's audio id, hex, with the file hash (`None` also for formats without one).
+    pub audio_id: Option<String>,
+}
+
 /// A stamp as text that sorts like stamps do (as the locker keeps them).
 pub(crate) fn stamp_text(stamp: &Stamp) -> String {
     format!(
@@ -936,31 +951,67 @@ impl Catalog {
     }
 
     /// The tracks scan and match has to look at: each track with a file in a reachable root
-    /// and no copy in the locker, with the path of that file.
-    pub fn tracks_to_match(&self) -> Result<Vec<(TrackId, std::path::PathBuf)>> {
+    /// and no copy in the locker, with that file and the hashes kept for it. The hashes are
+    /// kept until the file's size or modification time changes (a rescan clears them), so a
+    /// file is hashed once however often matching runs.
+    pub fn tracks_to_match(&self) -> Result<Vec<MatchCandidate>> {
         let context = "listing tracks to match";
         let mut stmt = self
             .conn()
             .prepare(
-                "SELECT t.id, (SELECT f.path FROM files f JOIN roots r ON r.id = f.root_id
-                               WHERE f.track_id = t.id AND r.reachable = 1 ORDER BY f.id LIMIT 1)
-                 FROM tracks t
+                "SELECT t.id, f.path, f.size, f.file_hash, t.audio_id FROM tracks t
+                 JOIN files f ON f.id = (SELECT f2.id FROM files f2 JOIN roots r ON r.id = f2.root_id
+                                         WHERE f2.track_id = t.id AND r.reachable = 1
+                                         ORDER BY f2.id LIMIT 1)
                  WHERE NOT EXISTS (SELECT 1 FROM locker_tracks lt WHERE lt.track_id = t.id)
                  ORDER BY t.id",
             )
             .ctx(context)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((TrackId(r.get(0)?), r.get::<_, Option<Vec<u8>>>(1)?))
+                let file_hash: Option<String> = r.get(3)?;
+                Ok(MatchCandidate {
+                    track: TrackId(r.get(0)?),
+                    path: crate::paths::from_bytes(&r.get::<_, Vec<u8>>(1)?),
+                    size: r.get(2)?,
+                    // The audio id is only as fresh as the file hash it was computed with.
+                    audio_id: if file_hash.is_some() { r.get(4)? } else { None },
+                    file_hash,
+                })
             })
             .ctx(context)?;
-        let mut tracks = Vec::new();
-        for row in rows {
-            if let (id, Some(path)) = row.ctx(context)? {
-                tracks.push((id, crate::paths::from_bytes(&path)));
-            }
+        rows.collect::<rusqlite::Result<_>>().ctx(context)
+    }
+
+    /// Keeps the hashes of the file at `path` (its BLAKE3 `file_hash`, and the `audio_id` of its
+    /// track, when its format has one) until the file changes; joins the track to a locker track
+    /// with the same audio id (see [`Catalog::set_audio_id`]). Returns whether it joined one.
+    pub fn record_hashes(
+        &mut self,
+        path: &std::path::Path,
+        file_hash: &str,
+        audio_id: Option<&str>,
+    ) -> Result<bool> {
+        let context = "keeping a file's hashes";
+        let track: Option<i64> = self
+            .conn()
+            .query_row(
+                "UPDATE files SET file_hash = ?2 WHERE path = ?1 RETURNING track_id",
+                params![crate::paths::to_bytes(path), file_hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(context)?;
+        let Some(track) = track else {
+            return Err(Error::NotFound {
+                kind: "file",
+                id: path.display().to_string(),
+            });
+        };
+        match audio_id {
+            Some(audio_id) => self.set_audio_id(TrackId(track), audio_id),
+            None => Ok(false),
         }
-        Ok(tracks)
     }
 
     /// The blob holding `track`'s file in the locker, if it is there.

@@ -49,7 +49,7 @@ pub use crate::browse::{Cursor, TrackPage, TrackQuery, TrackSort};
 pub use crate::covers::{CoverSize, CoverStore};
 pub use crate::error::{Error, Result};
 pub use crate::export::{ExportOptions, ExportReport};
-pub use crate::feed::{FeedReport, RemoteOp};
+pub use crate::feed::{FeedReport, MatchCandidate, RemoteOp};
 pub use crate::import::{ImportPlan, ImportReport, RootMapping};
 pub use crate::model::{
     Album, AlbumId, Artist, ArtistId, Availability, Genre, GenreId, ImportId, PlaylistId,

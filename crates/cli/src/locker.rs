@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde::Serialize;
-use skylark_catalog::{Catalog, PinTarget, TrackId};
+use skylark_catalog::{Catalog, MatchCandidate, PinTarget, TrackId};
 use skylark_locker_client::api::MatchVerdict;
 use skylark_locker_client::{
     Client, CredentialStore, LocalFile, StreamOptions, TransferControl, Upload, UploadOptions,
@@ -220,16 +220,20 @@ pub fn upload(
         ..UploadSummary::default()
     };
     let mut hashed: Vec<(TrackId, LocalFile)> = Vec::new();
-    for (track, path) in catalog.tracks_to_match()? {
-        match LocalFile::hash(&path) {
+    for candidate in catalog.tracks_to_match()? {
+        // Hashed before and unchanged since: the kept hashes serve.
+        if let Some(file) = kept_hashes(&candidate) {
+            hashed.push((candidate.track, file));
+            continue;
+        }
+        match LocalFile::hash(&candidate.path) {
             Ok(file) => {
-                if let Some(audio_id) = file.audio_id {
-                    catalog.set_audio_id(track, &audio_id.to_hex())?;
-                }
-                hashed.push((track, file));
+                let audio_id = file.audio_id.map(|id| id.to_hex());
+                catalog.record_hashes(&file.path, &file.file_hash.to_hex(), audio_id.as_deref())?;
+                hashed.push((candidate.track, file));
             }
             Err(e) => {
-                eprintln!("skylark: {}: {e}", path.display());
+                eprintln!("skylark: {}: {e}", candidate.path.display());
                 summary.failed += 1;
             }
         }
@@ -442,6 +446,19 @@ fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
             Err(e)
         }
     }
+}
+
+/// The file of `candidate` as its kept hashes describe it, if it was hashed since it changed.
+fn kept_hashes(candidate: &MatchCandidate) -> Option<LocalFile> {
+    Some(LocalFile {
+        path: candidate.path.clone(),
+        size: candidate.size,
+        file_hash: candidate.file_hash.as_deref()?.parse().ok()?,
+        audio_id: match candidate.audio_id.as_deref() {
+            Some(id) => Some(id.parse().ok()?),
+            None => None,
+        },
+    })
 }
 
 /// A player source for a catalog track: its file here, else its offline copy, else its copy in

@@ -465,3 +465,47 @@ fn entries_added_at_the_same_place_on_two_devices_keep_one_order() {
     assert_eq!(playlist_titles(&laptop, "Same"), expected);
     assert_eq!(playlist_titles(&desktop, "Same"), expected);
 }
+
+#[test]
+fn hashes_are_kept_until_the_file_changes() {
+    let mut lib = Lib::new();
+    let path = lib.add(
+        "Skyward/Night Sky/01 Aurora.flac",
+        Format::Flac,
+        tags("Aurora", "Skyward", "Night Sky", 1),
+    );
+    lib.scan();
+    let candidates = lib.catalog.tracks_to_match().unwrap();
+    assert_eq!(candidates.len(), 1);
+    assert_eq!(candidates[0].path, path);
+    assert_eq!(candidates[0].file_hash, None, "never hashed");
+    let file_hash = blob("Aurora file");
+    lib.catalog
+        .record_hashes(&path, &file_hash, Some(&audio_id("Aurora")))
+        .unwrap();
+    let kept = &lib.catalog.tracks_to_match().unwrap()[0];
+    assert_eq!(kept.file_hash.as_deref(), Some(file_hash.as_str()));
+    assert_eq!(kept.audio_id.as_deref(), Some(audio_id("Aurora").as_str()));
+    // An unchanged file keeps them through a rescan; a changed one loses them.
+    lib.scan_at(10);
+    assert!(
+        lib.catalog.tracks_to_match().unwrap()[0]
+            .file_hash
+            .is_some()
+    );
+    lib.add(
+        "Skyward/Night Sky/01 Aurora.flac",
+        Format::Flac,
+        tags("Aurora (remaster)", "Skyward", "Night Sky", 1),
+    );
+    lib.scan_at(20);
+    let changed = &lib.catalog.tracks_to_match().unwrap()[0];
+    assert_eq!(changed.file_hash, None);
+    assert_eq!(changed.audio_id, None);
+    // Once in the locker, a track is no longer a candidate.
+    let track = lib.track("Aurora (remaster)").id;
+    lib.catalog
+        .set_in_locker(track, &blob("Aurora"), at(30))
+        .unwrap();
+    assert!(lib.catalog.tracks_to_match().unwrap().is_empty());
+}
