@@ -78,6 +78,7 @@ bench: deps
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends b3sum >/dev/null; }
 	$(CARGO) bench --locked -p skylark-locker-client --bench hashing | tee -a target/bench-results.md
 	$(CARGO) bench --locked -p skylark-locker-client --bench sync | tee -a target/bench-results.md
+	$(CARGO) bench --locked -p skylark-locker-client --bench locker_play | tee -a target/bench-results.md
 	$(MAKE) bench-desktop
 
 ## bench-desktop: the desktop app with a synthetic 100,000-track catalog: Songs and search latency,

@@ -53,7 +53,8 @@ pub use device::{DeviceInfo, DeviceOutput, list_devices, output_devices};
 pub use engine::{PlaybackState, Player, PlayerCmd, PlayerEvent};
 pub use error::{Error, Result};
 pub use output::{
-    ClockedOutput, FailureReporter, Output, OutputFeed, PlayedAudio, UnplugSwitch, volume_gain,
+    ClockedOutput, FailureReporter, Output, OutputFeed, PlayedAudio, SoundProbe, UnplugSwitch,
+    volume_gain,
 };
 pub use queue::{ItemId, QueueEntry, QueueSnapshot, Repeat};
 pub use render::{RenderOptions, RenderReport, TrackReport, render};

@@ -382,6 +382,7 @@ pub struct ClockedOutput {
     spec: OutputSpec,
     period: Duration,
     played: PlayedAudio,
+    probe: SoundProbe,
     stop: Arc<AtomicBool>,
     running: Arc<AtomicBool>,
     unplug: UnplugSwitch,
@@ -423,6 +424,34 @@ impl PlayedAudio {
     /// True before anything has been played.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Tells when a [`ClockedOutput`] first plays a sample that is not silence after being armed:
+/// how long playback takes to start, as a listener would hear it.
+#[derive(Clone, Debug, Default)]
+pub struct SoundProbe {
+    armed: Arc<AtomicBool>,
+    heard: Arc<Mutex<Option<Instant>>>,
+}
+
+impl SoundProbe {
+    /// Forgets what was heard and listens for the next sound.
+    pub fn arm(&self) {
+        *self.heard.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.armed.store(true, Ordering::Release);
+    }
+
+    /// When the output first played sound since [`arm`](Self::arm), if it has.
+    pub fn heard(&self) -> Option<Instant> {
+        *self.heard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn listen(&self, buffer: &[f32]) {
+        if self.armed.load(Ordering::Acquire) && buffer.iter().any(|&s| s != 0.0) {
+            self.armed.store(false, Ordering::Release);
+            *self.heard.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
     }
 }
 
@@ -474,6 +503,7 @@ impl ClockedOutput {
             spec,
             period: period.max(Duration::from_millis(1)),
             played: PlayedAudio::default(),
+            probe: SoundProbe::default(),
             stop: Arc::new(AtomicBool::new(false)),
             running: Arc::new(AtomicBool::new(true)),
             unplug: UnplugSwitch::default(),
@@ -484,6 +514,12 @@ impl ClockedOutput {
     /// A handle on what this output plays; it stays valid after the output moves into a player.
     pub fn played(&self) -> PlayedAudio {
         self.played.clone()
+    }
+
+    /// A probe that tells when this output first plays sound after it is armed; it stays valid
+    /// after the output moves into a player.
+    pub fn sound_probe(&self) -> SoundProbe {
+        self.probe.clone()
     }
 
     /// A switch that makes this output fail like an unplugged device; it stays valid after the
@@ -505,6 +541,7 @@ impl Output for ClockedOutput {
         let stop = Arc::clone(&self.stop);
         let running = Arc::clone(&self.running);
         let unplug = self.unplug.clone();
+        let probe = self.probe.clone();
         let reporter = feed.failure_reporter();
         self.thread = Some(thread::spawn(move || {
             let channels = usize::from(spec.channels.max(1));
@@ -542,6 +579,7 @@ impl Output for ClockedOutput {
                 frames_done += frames as u64;
                 buffer.resize(frames * channels, 0.0);
                 feed.fill(&mut buffer);
+                probe.listen(&buffer);
                 played
                     .samples
                     .lock()

@@ -481,3 +481,28 @@ fn child_swaps_an_unplugged_output_for_the_default_device() {
     player.send(PlayerCmd::Resume).unwrap();
     await_queue_end(&events);
 }
+
+#[test]
+fn the_sound_probe_hears_when_playback_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = sine_wav(dir.path(), TONE, 440, 0.5, 0.5);
+    let output = ClockedOutput::new(STEREO, Duration::from_millis(1));
+    let probe = output.sound_probe();
+    let player = Player::spawn(output).unwrap();
+    let events = player.subscribe().unwrap();
+    // Silence is not sound.
+    probe.arm();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(probe.heard(), None);
+    let asked = Instant::now();
+    player
+        .send(PlayerCmd::LoadAt {
+            sources: vec![Source::path(&wav)],
+            start: 0,
+            play: true,
+        })
+        .unwrap();
+    until(&events, |e| matches!(e, PlayerEvent::QueueEnded));
+    let heard = probe.heard().expect("the tone was heard");
+    assert!(heard > asked && heard - asked < Duration::from_millis(500));
+}
