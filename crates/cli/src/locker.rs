@@ -15,8 +15,8 @@ use serde::Serialize;
 use skylark_catalog::{Catalog, MatchCandidate, PinTarget, TrackId};
 use skylark_locker_client::api::MatchVerdict;
 use skylark_locker_client::{
-    Client, CredentialStore, LocalFile, StreamOptions, TransferControl, Upload, UploadOptions,
-    UploadOutcome,
+    CacheStatus, Client, CredentialStore, LocalFile, StreamOptions, StreamWatch, TransferControl,
+    Upload, UploadOptions, UploadOutcome,
 };
 use skylark_tags::FileHash;
 
@@ -448,6 +448,44 @@ fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
     }
 }
 
+/// A stream being written to the offline folder as it plays.
+pub struct StreamedCopy {
+    track: TrackId,
+    blob: String,
+    /// Where the bytes go as they arrive.
+    part: PathBuf,
+    /// The copy's name once whole.
+    file: String,
+    watch: StreamWatch,
+}
+
+/// The most the unpinned offline copies (streamed or downloaded) may take, unless told.
+pub const DEFAULT_CACHE_CAP_BYTES: u64 = 10_240 * 1_000_000;
+
+/// Keeps each stream of `streamed` that arrived whole (its hash checked) as an offline copy of
+/// its track, drops the others, and keeps the cache within the default cap.
+pub fn keep_streamed(db: &Path, catalog: &mut Catalog, streamed: Vec<StreamedCopy>) -> Result<()> {
+    if streamed.is_empty() {
+        return Ok(());
+    }
+    let dir = offline_dir(db);
+    for copy in streamed {
+        let whole = matches!(copy.watch.cache_status(), CacheStatus::Complete)
+            && skylark_tags::file_hash_path(&copy.part)
+                .is_ok_and(|hash| hash.to_hex().as_str() == copy.blob);
+        if !whole || catalog.offline_copy(copy.track)?.is_some() {
+            let _ = std::fs::remove_file(&copy.part);
+            continue;
+        }
+        let size = std::fs::metadata(&copy.part).map_or(0, |m| m.len());
+        std::fs::rename(&copy.part, dir.join(&copy.file))
+            .with_context(|| format!("keeping {} in {}", copy.file, dir.display()))?;
+        catalog.record_offline_copy(copy.track, &copy.file, size, &copy.blob, SystemTime::now())?;
+    }
+    catalog.evict_offline(&dir, DEFAULT_CACHE_CAP_BYTES)?;
+    Ok(())
+}
+
 /// The file of `candidate` as its kept hashes describe it, if it was hashed since it changed.
 fn kept_hashes(candidate: &MatchCandidate) -> Option<LocalFile> {
     Some(LocalFile {
@@ -468,6 +506,7 @@ pub fn track_source(
     catalog: &mut Catalog,
     track: TrackId,
     client: &mut Option<Client>,
+    streamed: &mut Vec<StreamedCopy>,
 ) -> Result<skylark_player::Source> {
     let info = catalog.track(track)?;
     if let Some(path) = info.path.as_ref().filter(|p| p.exists()) {
@@ -495,12 +534,30 @@ pub fn track_source(
     let Some(client) = client.as_ref() else {
         bail!("not signed in to a locker");
     };
+    // What streams is written to the offline folder as it arrives; a stream that arrives whole
+    // is kept there as a cached copy (see `keep_streamed`).
+    let dir = offline_dir(db);
+    let part = dir.join(format!(".{blob}.stream"));
+    let options = StreamOptions {
+        cache_file: std::fs::create_dir_all(&dir).ok().map(|()| part.clone()),
+        ..StreamOptions::default()
+    };
     // By the blob, not the track's uid: a track joined to another device's upload is known to
     // the locker by that device's uid.
     let stream = client
-        .open_blob(&hash, StreamOptions::default())
+        .open_blob(&hash, options)
         .with_context(|| format!("streaming {} from the locker", info.title))?;
     let extension = stream.extension();
+    streamed.push(StreamedCopy {
+        track,
+        file: match extension {
+            Some(ext) => format!("{blob}.{ext}"),
+            None => blob.clone(),
+        },
+        blob,
+        part,
+        watch: stream.watch(),
+    });
     Ok(skylark_player::Source::from_reader(
         format!("{} (locker)", info.title),
         stream,

@@ -234,7 +234,7 @@ enum LibraryCommand {
         #[arg(long)]
         unpin: bool,
         /// The most the unpinned offline copies may take, in MB.
-        #[arg(long, value_name = "MB", default_value_t = 10_240)]
+        #[arg(long, value_name = "MB", default_value_t = locker::DEFAULT_CACHE_CAP_BYTES / 1_000_000)]
         cache_cap_mb: u64,
         /// Print the report as one JSON object.
         #[arg(long)]
@@ -444,9 +444,11 @@ fn play(
     if wav.is_none() && rate.is_some() {
         bail!("--rate applies to --out; a device plays at its own rate");
     }
-    let sources = play_sources(db, items)?;
+    let mut sources = play_sources(db, items)?;
     let Some(wav) = wav else {
-        return play_on_device(out, sources);
+        let played = play_on_device(out, std::mem::take(&mut sources.sources));
+        sources.keep_streamed()?;
+        return played;
     };
     let format = match format {
         WavFormatArg::F32 => skylark_player::WavSampleFormat::F32,
@@ -454,11 +456,12 @@ fn play(
     };
     let mut sink = skylark_player::WavSink::new(&wav, format);
     let report = skylark_player::render(
-        sources,
+        std::mem::take(&mut sources.sources),
         &mut sink,
         &skylark_player::RenderOptions { sample_rate: rate },
     )
     .with_context(|| format!("rendering to {}", wav.display()))?;
+    sources.keep_streamed()?;
     writeln!(
         out,
         "rendered {} tracks, {} frames at {} Hz, to {}",
@@ -470,12 +473,30 @@ fn play(
     Ok(())
 }
 
+/// What `play` plays, and the library it took tracks from.
+struct PlaySources {
+    sources: Vec<skylark_player::Source>,
+    library: Option<(PathBuf, Catalog)>,
+    streamed: Vec<locker::StreamedCopy>,
+}
+
+impl PlaySources {
+    /// Keeps, as offline copies, the streams that arrived whole.
+    fn keep_streamed(&mut self) -> Result<()> {
+        if let Some((db, catalog)) = &mut self.library {
+            locker::keep_streamed(db, catalog, std::mem::take(&mut self.streamed))?;
+        }
+        Ok(())
+    }
+}
+
 /// What `play` plays: each argument that names a file, that file; else the catalog track with
-/// that id, from its file here or streamed from the locker.
-fn play_sources(db: Option<PathBuf>, items: Vec<PathBuf>) -> Result<Vec<skylark_player::Source>> {
+/// that id, from its file here, its offline copy, or streamed from the locker.
+fn play_sources(db: Option<PathBuf>, items: Vec<PathBuf>) -> Result<PlaySources> {
     let mut library: Option<(PathBuf, Catalog)> = None;
     let mut client = None;
     let mut sources = Vec::with_capacity(items.len());
+    let mut streamed = Vec::new();
     for item in items {
         let track = item
             .to_str()
@@ -498,9 +519,14 @@ fn play_sources(db: Option<PathBuf>, items: Vec<PathBuf>) -> Result<Vec<skylark_
             catalog,
             TrackId(track),
             &mut client,
+            &mut streamed,
         )?);
     }
-    Ok(sources)
+    Ok(PlaySources {
+        sources,
+        library,
+        streamed,
+    })
 }
 
 /// Plays `sources` gaplessly on the default output device until the queue ends, printing each

@@ -224,6 +224,8 @@ fn three_devices_share_one_locker_from_the_command_line() {
     let rendered = std::fs::metadata(&wav).unwrap().len();
     // Half a second of 44.1 kHz stereo f32, and the WAV header.
     assert!(rendered > 44_100 * 2 * 4 / 2, "{rendered} bytes rendered");
+    // What streamed whole stays as a cached copy.
+    assert_eq!(availability(&desktop.tracks()), ["locker", "downloaded"]);
 
     // A studio with the same music uploads nothing, and holds one row per song.
     let studio = Device::new(true);
@@ -235,22 +237,26 @@ fn three_devices_share_one_locker_from_the_command_line() {
     );
     assert_eq!(availability(&studio.tracks()), ["both", "both"]);
 
-    // The desktop keeps Borealis for offline: downloaded, checked, and playable with the
-    // locker gone (below).
-    let got = desktop.json(&["download", &id, "--json"]);
+    // The desktop keeps Aurora for offline: downloaded, checked, and playable with the locker
+    // gone (below).
+    let aurora = tracks[0]["id"].as_i64().unwrap().to_string();
+    let got = desktop.json(&["download", &aurora, "--json"]);
     assert_eq!(
         (&got["pinned"], &got["downloaded"], &got["failed"]),
         (&Value::from(1), &Value::from(1), &Value::from(0))
     );
-    let size = std::fs::metadata(laptop.music().join("Borealis.flac"))
+    let size = std::fs::metadata(laptop.music().join("Aurora.flac"))
         .unwrap()
         .len();
     assert_eq!(got["bytes"], size);
-    assert_eq!(availability(&desktop.tracks()), ["locker", "downloaded"]);
+    assert_eq!(
+        availability(&desktop.tracks()),
+        ["downloaded", "downloaded"]
+    );
     let offline = desktop.ok(&["tracks", "--offline", "--json"]);
-    assert_eq!(offline.lines().count(), 1);
+    assert_eq!(offline.lines().count(), 2);
     // Pinned again: nothing more to fetch.
-    let again = desktop.json(&["download", &id, "--json"]);
+    let again = desktop.json(&["download", &aurora, "--json"]);
     assert_eq!(again["downloaded"], 0);
 
     // Signing out ends the session on the locker and forgets it here.
@@ -264,12 +270,23 @@ fn three_devices_share_one_locker_from_the_command_line() {
     assert!(!sync.status.success());
     assert!(String::from_utf8_lossy(&sync.stderr).contains("not signed in"));
 
-    // No locker at all: the downloaded track still plays; the other one says why it cannot.
+    // No locker at all: the downloaded and the cached track still play.
     drop(locker);
     let offline_wav = desktop.dir.path().join("offline.wav");
     desktop.ok(&["play", &id, "--out", offline_wav.to_str().unwrap()]);
     assert_eq!(std::fs::metadata(&offline_wav).unwrap().len(), rendered);
-    let aurora = tracks[0]["id"].as_i64().unwrap().to_string();
+    desktop.ok(&["play", &aurora, "--out", offline_wav.to_str().unwrap()]);
+    // Unpinned, with no room for a cache, both copies go, and playing says why it cannot.
+    let evicted = desktop.json(&[
+        "download",
+        "--unpin",
+        &aurora,
+        "--cache-cap-mb",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(evicted["evicted"], 2);
+    assert_eq!(availability(&desktop.tracks()), ["locker", "locker"]);
     let failed = desktop.run(&["play", &aurora, "--out", offline_wav.to_str().unwrap()]);
     assert!(!failed.status.success());
     assert!(
