@@ -818,6 +818,33 @@ fn published_fields(conn: &Connection, id: TrackId) -> Result<BTreeMap<String, V
     Ok(fields)
 }
 
+/// Records `track`'s locker copy `blob` and the op that publishes it, in `tx`.
+pub(crate) fn publish(
+    tx: &Transaction<'_>,
+    track: TrackId,
+    blob: &str,
+    now: SystemTime,
+) -> Result<()> {
+    if blob.len() != 64 || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidInput(format!(
+            "a blob is named by 64 hex digits, not {blob:?}"
+        )));
+    }
+    let fields = published_fields(tx, track)?;
+    let uid = sync::track_uid(tx, track.0)?;
+    set_locker_copy(tx, track, blob)?;
+    sync::record(
+        tx,
+        &SyncChange::TrackSet {
+            track: uid,
+            blob: Some(blob.to_owned()),
+            fields,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
 impl Catalog {
     /// Applies a page of the locker's change feed, in feed order, and moves the feed cursor to
     /// `cursor`, all in one transaction: a page is applied whole or not at all. Ops this device
@@ -863,27 +890,11 @@ impl Catalog {
     /// publishes the track to other devices: an op setting its blob and the fields they need to
     /// list, search and play it.
     pub fn set_in_locker(&mut self, track: TrackId, blob: &str, now: SystemTime) -> Result<()> {
-        if blob.len() != 64 || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::InvalidInput(format!(
-                "a blob is named by 64 hex digits, not {blob:?}"
-            )));
-        }
         let tx = self
             .conn_mut()
             .transaction()
             .ctx("recording a locker copy")?;
-        let fields = published_fields(&tx, track)?;
-        let uid = sync::track_uid(&tx, track.0)?;
-        set_locker_copy(&tx, track, blob)?;
-        sync::record(
-            &tx,
-            &SyncChange::TrackSet {
-                track: uid,
-                blob: Some(blob.to_owned()),
-                fields,
-            },
-            now,
-        )?;
+        publish(&tx, track, blob, now)?;
         tx.commit().ctx("recording a locker copy")
     }
 

@@ -38,6 +38,7 @@ pub mod search;
 pub mod stats;
 mod store;
 pub mod sync;
+pub mod uploads;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +58,7 @@ pub use crate::model::{
 };
 pub use crate::offline::{EvictReport, OfflineCopy, PinTarget};
 pub use crate::scan::{ScanFailure, ScanOptions, ScanProgress, ScanReport};
+pub use crate::uploads::QueuedUpload;
 
 use crate::error::DbContext;
 

@@ -16,7 +16,7 @@ use skylark_catalog::{Catalog, MatchCandidate, PinTarget, TrackId};
 use skylark_locker_client::api::MatchVerdict;
 use skylark_locker_client::{
     CacheStatus, Client, CredentialStore, LocalFile, StreamOptions, StreamWatch, TransferControl,
-    Upload, UploadOptions, UploadOutcome,
+    Upload, UploadEvent, UploadOptions, UploadOutcome,
 };
 use skylark_tags::FileHash;
 
@@ -195,32 +195,80 @@ struct UploadSummary {
     have: u64,
     /// Files the locker held for another account, linked to this one by proof of possession.
     claimed: u64,
-    /// Files uploaded (with --dry-run: that would be).
+    /// Files uploaded (with --dry-run: that would be), earlier runs' unfinished ones included.
     uploaded: u64,
     /// File bytes sent, resent ones included.
     bytes_sent: u64,
-    /// Files that could not be read or sent (each reported on standard error).
+    /// Files that could not be read or sent (each reported on standard error); those the locker
+    /// asked for stay queued for the next run.
     failed: u64,
     /// Whether nothing was sent or recorded.
     dry_run: bool,
 }
 
-/// `skylark upload`: scan and match every track here that the locker lacks, upload what it
-/// needs, and sync so other devices see the tracks.
+/// How `skylark upload` runs.
+#[derive(Debug)]
+pub struct UploadArgs {
+    /// Ask and count only.
+    pub dry_run: bool,
+    /// Print JSON.
+    pub json: bool,
+    /// Uploads at once.
+    pub parallel: usize,
+    /// A bandwidth limit for all of them together, in bytes a second.
+    pub limit: Option<u64>,
+    /// Only tracks whose file is under one of these folders (none: every folder).
+    pub folders: Vec<PathBuf>,
+    /// Only tracks on one of these playlists (none: every track).
+    pub playlists: Vec<skylark_catalog::PlaylistId>,
+    /// List the queue instead.
+    pub show_queue: bool,
+}
+
+/// The bytes of one PATCH: what a dropped connection costs at most.
+const CHUNK_BYTES: u64 = 1024 * 1024;
+
+/// `skylark upload`: scan and match the tracks chosen (every track here the locker lacks, or
+/// those under some folders or on some playlists), queue what the locker needs, upload the queue
+/// (earlier runs' unfinished uploads too, from where they stopped), and sync.
 pub fn upload(
     db: &Path,
     catalog: &mut Catalog,
     out: &mut impl Write,
-    dry_run: bool,
-    json: bool,
+    args: &UploadArgs,
 ) -> Result<()> {
+    if args.show_queue {
+        for queued in catalog.upload_queue()? {
+            if args.json {
+                serde_json::to_writer(&mut *out, &queued)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "{}\t{}/{} bytes{}",
+                    queued.track,
+                    queued.sent,
+                    queued.size,
+                    queued.error.map(|e| format!("\t{e}")).unwrap_or_default()
+                )?;
+            }
+        }
+        return Ok(());
+    }
     let client = client(db)?;
     let mut summary = UploadSummary {
-        dry_run,
+        dry_run: args.dry_run,
         ..UploadSummary::default()
     };
+    let chosen = chosen_tracks(catalog, args)?;
     let mut hashed: Vec<(TrackId, LocalFile)> = Vec::new();
     for candidate in catalog.tracks_to_match()? {
+        if !chosen.as_ref().is_none_or(|c| c.contains(&candidate.track))
+            || !args.folders.is_empty()
+                && !args.folders.iter().any(|f| candidate.path.starts_with(f))
+        {
+            continue;
+        }
         // Hashed before and unchanged since: the kept hashes serve.
         if let Some(file) = kept_hashes(&candidate) {
             hashed.push((candidate.track, file));
@@ -242,69 +290,40 @@ pub fn upload(
     let verdicts = client
         .match_files(&files)
         .context("matching with the locker")?;
-    let control = TransferControl::new();
     for ((track, file), verdict) in hashed.iter().zip(verdicts) {
-        let blob = match verdict {
+        match verdict {
             // The locker has this recording: the feed brings its track, which joins this one.
-            MatchVerdict::Have => {
-                summary.have += 1;
-                continue;
-            }
-            _ if dry_run => {
-                summary.uploaded += u64::from(matches!(verdict, MatchVerdict::Upload));
-                summary.claimed += u64::from(matches!(verdict, MatchVerdict::Claim { .. }));
-                continue;
-            }
+            MatchVerdict::Have => summary.have += 1,
+            MatchVerdict::Claim { .. } if args.dry_run => summary.claimed += 1,
+            MatchVerdict::Upload if args.dry_run => summary.uploaded += 1,
             MatchVerdict::Claim { challenge } => match client.prove_claim(&challenge, &file.path) {
                 Ok(hash) => {
+                    catalog.set_in_locker(*track, &hash.to_hex(), SystemTime::now())?;
                     summary.claimed += 1;
-                    hash.to_hex().to_string()
                 }
                 Err(e) => {
                     eprintln!("skylark: {}: {e}", file.path.display());
                     summary.failed += 1;
-                    continue;
                 }
             },
             MatchVerdict::Upload => {
-                let mut transfer = Upload::new(file);
-                let report = client.upload(
-                    &mut transfer,
-                    &UploadOptions::default(),
-                    &control,
-                    &mut |_, _| {},
-                );
-                match report {
-                    Ok(report) => {
-                        summary.bytes_sent += report.bytes_sent;
-                        if report.outcome != UploadOutcome::Uploaded {
-                            summary.have += 1;
-                            continue;
-                        }
-                        summary.uploaded += 1;
-                        file.file_hash.to_hex().to_string()
-                    }
-                    Err(e) => {
-                        eprintln!("skylark: {}: {e}", file.path.display());
-                        summary.failed += 1;
-                        continue;
-                    }
-                }
+                let state = serde_json::to_string(&Upload::new(file))?;
+                catalog.queue_upload(*track, &state, file.size, SystemTime::now())?;
             }
-        };
-        catalog.set_in_locker(*track, &blob, SystemTime::now())?;
+        }
     }
-    if !dry_run {
+    if !args.dry_run {
+        run_queue(&client, catalog, args, &mut summary)?;
         client.sync(catalog).context("syncing with the locker")?;
     }
-    if json {
+    if args.json {
         serde_json::to_writer(&mut *out, &summary)?;
         writeln!(out)?;
     } else {
         writeln!(
             out,
             "{}{} already in the locker, {} claimed, {} uploaded ({} bytes sent), {} failed",
-            if dry_run { "dry run: " } else { "" },
+            if args.dry_run { "dry run: " } else { "" },
             summary.have,
             summary.claimed,
             summary.uploaded,
@@ -316,6 +335,165 @@ pub fn upload(
         bail!("no file could be matched");
     }
     Ok(())
+}
+
+/// The tracks on the chosen playlists, or `None` when no playlist was chosen.
+fn chosen_tracks(
+    catalog: &Catalog,
+    args: &UploadArgs,
+) -> Result<Option<std::collections::HashSet<TrackId>>> {
+    if args.playlists.is_empty() {
+        return Ok(None);
+    }
+    let mut tracks = std::collections::HashSet::new();
+    for list in &args.playlists {
+        tracks.extend(
+            catalog
+                .playlist_items(*list)?
+                .into_iter()
+                .map(|i| i.track.id),
+        );
+    }
+    Ok(Some(tracks))
+}
+
+/// What an upload worker tells the thread that owns the catalog.
+enum Report {
+    /// Keep this state: the locker holds `sent` bytes.
+    Saved(TrackId, String, u64),
+    /// Bytes handed to the network for the file so far.
+    Progress(TrackId, u64),
+    /// In the locker as `blob`.
+    Done(TrackId, String, u64),
+    /// Failed; stays queued.
+    Failed(TrackId, String, u64),
+}
+
+/// Uploads every queued file, `args.parallel` at a time, saving each one's state as the locker
+/// acknowledges its bytes, and finishing each (off the queue, published) in one transaction.
+fn run_queue(
+    client: &Client,
+    catalog: &mut Catalog,
+    args: &UploadArgs,
+    summary: &mut UploadSummary,
+) -> Result<()> {
+    let queue = catalog.upload_queue()?;
+    if queue.is_empty() {
+        return Ok(());
+    }
+    let total: u64 = queue.iter().map(|q| q.size).sum();
+    let already: u64 = queue.iter().map(|q| q.sent).sum();
+    let progress = if std::io::stderr().is_terminal() && !args.json {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_position(already);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let files = queue.len();
+    let jobs = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
+    let options = UploadOptions {
+        chunk_bytes: CHUNK_BYTES,
+        bandwidth: args.limit.map(skylark_locker_client::Bandwidth::new),
+        ..UploadOptions::default()
+    };
+    let control = TransferControl::new();
+    let (reports, received) = std::sync::mpsc::channel::<Report>();
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..args.parallel.clamp(1, 8) {
+            let reports = reports.clone();
+            let (jobs, options, control) = (&jobs, &options, &control);
+            scope.spawn(move || {
+                loop {
+                    let next = jobs
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .pop_front();
+                    let Some(queued) = next else { return };
+                    upload_one(client, queued, options, control, &reports);
+                }
+            });
+        }
+        drop(reports);
+        let mut sent_now: std::collections::HashMap<TrackId, u64> = Default::default();
+        let mut done = 0;
+        for report in received {
+            match report {
+                Report::Saved(track, state, sent) => catalog.save_upload(track, &state, sent)?,
+                Report::Progress(track, sent) => {
+                    let before = sent_now.insert(track, sent).unwrap_or(0);
+                    progress.inc(sent.saturating_sub(before));
+                }
+                Report::Done(track, blob, bytes) => {
+                    catalog.finish_upload(track, &blob, SystemTime::now())?;
+                    summary.uploaded += 1;
+                    summary.bytes_sent += bytes;
+                    done += 1;
+                    progress.set_message(format!("{done}/{files} files"));
+                }
+                Report::Failed(track, error, bytes) => {
+                    progress.suspend(|| eprintln!("skylark: track {track}: {error}"));
+                    catalog.fail_upload(track, &error)?;
+                    summary.failed += 1;
+                    summary.bytes_sent += bytes;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    progress.finish_and_clear();
+    Ok(())
+}
+
+/// Uploads one queued file from where it stopped, reporting to the catalog's thread.
+fn upload_one(
+    client: &Client,
+    queued: skylark_catalog::QueuedUpload,
+    options: &UploadOptions,
+    control: &TransferControl,
+    reports: &std::sync::mpsc::Sender<Report>,
+) {
+    let track = queued.track;
+    let mut state: Upload = match serde_json::from_str(&queued.state) {
+        Ok(state) => state,
+        Err(e) => {
+            let _ = reports.send(Report::Failed(
+                track,
+                format!("its upload state is unreadable: {e}"),
+                0,
+            ));
+            return;
+        }
+    };
+    let result = client.upload(&mut state, options, control, &mut |event, up| match event {
+        UploadEvent::Created { .. }
+        | UploadEvent::Resumed { .. }
+        | UploadEvent::Acknowledged { .. } => {
+            if let Ok(json) = serde_json::to_string(up) {
+                let _ = reports.send(Report::Saved(track, json, up.offset));
+            }
+        }
+        UploadEvent::Progress { sent, .. } => {
+            let _ = reports.send(Report::Progress(track, *sent));
+        }
+        _ => {}
+    });
+    let report = match result {
+        Ok(report) if report.outcome == UploadOutcome::Paused => return,
+        Ok(report) => Report::Done(
+            track,
+            state.file_hash.to_hex().to_string(),
+            report.bytes_sent,
+        ),
+        Err(e) => Report::Failed(track, e.to_string(), 0),
+    };
+    let _ = reports.send(report);
 }
 
 /// The offline folder of the library whose database is `db`.

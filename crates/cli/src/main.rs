@@ -214,9 +214,24 @@ enum LibraryCommand {
         /// Ask the locker and count, but send and record nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Print the counts as one JSON object.
+        /// Print the counts as one JSON object (with --queue, one object per line).
         #[arg(long)]
         json: bool,
+        /// Files uploaded at once.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        parallel: usize,
+        /// The most all uploads together may send, in kilobytes a second.
+        #[arg(long, value_name = "KB/S")]
+        limit_kbps: Option<u64>,
+        /// Only the tracks whose file is under this folder (repeat for more).
+        #[arg(long = "folder", value_name = "DIR")]
+        folders: Vec<PathBuf>,
+        /// Only the tracks on this playlist (repeat for more).
+        #[arg(long = "playlist", value_name = "NAME")]
+        playlists: Vec<String>,
+        /// List the upload queue (what an interrupted run left, and how far each got) instead.
+        #[arg(long)]
+        queue: bool,
     },
     /// Keep tracks, albums or playlists on this device, to play with no network: pins them and
     /// downloads every pinned track that has no file here; then keeps the unpinned copies (what
@@ -792,8 +807,31 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
         }
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
         LibraryCommand::Locker(command) => locker::locker(&db, &catalog, &mut out, command)?,
-        LibraryCommand::Upload { dry_run, json } => {
-            locker::upload(&db, &mut catalog, &mut out, dry_run, json)?;
+        LibraryCommand::Upload {
+            dry_run,
+            json,
+            parallel,
+            limit_kbps,
+            folders,
+            playlists,
+            queue,
+        } => {
+            let args = locker::UploadArgs {
+                dry_run,
+                json,
+                parallel,
+                limit: limit_kbps.map(|k| k.saturating_mul(1000)),
+                folders: folders
+                    .iter()
+                    .map(|f| std::fs::canonicalize(f).with_context(|| format!("{}", f.display())))
+                    .collect::<Result<_>>()?,
+                playlists: playlists
+                    .iter()
+                    .map(|name| find_playlist(&catalog, name).map(|p| p.id))
+                    .collect::<Result<_>>()?,
+                show_queue: queue,
+            };
+            locker::upload(&db, &mut catalog, &mut out, &args)?;
         }
         LibraryCommand::Sync { json } => locker::sync(&db, &mut catalog, &mut out, json)?,
         LibraryCommand::Download {

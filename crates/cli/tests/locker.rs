@@ -20,6 +20,7 @@ const PASSWORD: &str = "a long enough password";
 struct Locker {
     _dir: tempfile::TempDir,
     url: String,
+    state: AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -40,15 +41,26 @@ impl Locker {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(conn, Config::default(), dir.path()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        runtime.spawn(serve(listener, state, async move {
+        runtime.spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Self {
             _dir: dir,
             url,
+            state,
             stop: Some(stop),
             runtime: Some(runtime),
         }
+    }
+}
+
+impl Locker {
+    /// Upload bytes the locker has received, over every upload.
+    fn upload_bytes(&self) -> u64 {
+        self.state
+            .metrics()
+            .upload_bytes
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -294,4 +306,68 @@ fn three_devices_share_one_locker_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&failed.stderr)
     );
+}
+
+#[test]
+fn an_upload_killed_half_way_goes_on_where_it_stopped() {
+    let locker = Locker::start();
+    let device = Device::new(false);
+    // Twelve seconds of WAV: about 2.1 MB, three 1 MiB chunks.
+    let song = device.music().join("Long.wav");
+    let tone = Tone {
+        seconds: 12.0,
+        ..Tone::default()
+    };
+    write_audio(&song, Format::Wav, &tone, &TagSpec::default()).unwrap();
+    let size = std::fs::metadata(&song).unwrap().len();
+    let music = device.music();
+    device.ok(&["scan", music.to_str().unwrap()]);
+    assert!(device.login(&locker, PASSWORD).status.success());
+
+    // Slowly, so that it can be killed after the locker has acknowledged a chunk.
+    let mut slow = device
+        .command(&["upload", "--limit-kbps", "300", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let acknowledged = loop {
+        let queue = device.ok(&["upload", "--queue", "--json"]);
+        let sent = queue
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["sent"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .max()
+            .unwrap_or(0);
+        if sent > 0 {
+            break sent;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no chunk was acknowledged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    assert!(acknowledged < size);
+
+    let up = device.json(&["upload", "--json"]);
+    assert_eq!(up["uploaded"], 1, "{up}");
+    // Only what the locker had not acknowledged was sent again, and nothing is left queued.
+    assert!(
+        up["bytes_sent"].as_u64().unwrap() <= size - acknowledged,
+        "{up} after {acknowledged} of {size} bytes were acknowledged"
+    );
+    assert!(
+        locker.upload_bytes() <= size + 1024 * 1024,
+        "{} bytes arrived for a {size}-byte file",
+        locker.upload_bytes()
+    );
+    assert_eq!(device.ok(&["upload", "--queue", "--json"]), "");
+    assert_eq!(availability(&device.tracks()), ["both"]);
 }

@@ -509,3 +509,43 @@ fn hashes_are_kept_until_the_file_changes() {
         .unwrap();
     assert!(lib.catalog.tracks_to_match().unwrap().is_empty());
 }
+
+#[test]
+fn the_upload_queue_keeps_each_uploads_state_until_it_is_published() {
+    let mut lib = device_with_music();
+    let [a, b] = ["Aurora", "Borealis"].map(|t| lib.track(t).id);
+    lib.catalog
+        .queue_upload(a, "{\"offset\":0}", 1000, at(1))
+        .unwrap();
+    lib.catalog
+        .queue_upload(b, "{\"offset\":0}", 2000, at(2))
+        .unwrap();
+    lib.catalog.save_upload(a, "{\"offset\":512}", 512).unwrap();
+    // Queued again (a second matching run): the state and progress stand.
+    lib.catalog
+        .queue_upload(a, "{\"offset\":0}", 1000, at(3))
+        .unwrap();
+    lib.catalog.fail_upload(b, "the locker is full").unwrap();
+    let queue = lib.catalog.upload_queue().unwrap();
+    assert_eq!(queue.len(), 2);
+    assert_eq!((queue[0].track, queue[0].sent), (a, 512));
+    assert_eq!(queue[0].state, "{\"offset\":512}");
+    assert_eq!(queue[1].error.as_deref(), Some("the locker is full"));
+
+    // Finishing takes it off the queue and publishes it, together.
+    lib.catalog
+        .finish_upload(a, &blob("Aurora"), at(4))
+        .unwrap();
+    assert_eq!(lib.track("Aurora").availability, Availability::Both);
+    assert_eq!(lib.catalog.upload_queue().unwrap().len(), 1);
+    let published = lib.catalog.pending_ops(100).unwrap();
+    assert!(published.iter().any(|op| matches!(
+        &op.change,
+        skylark_catalog::sync::SyncChange::TrackSet { blob: Some(b), .. } if *b == blob("Aurora")
+    )));
+    // A bad blob name changes nothing: the upload stays queued.
+    assert!(lib.catalog.finish_upload(b, "not a hash", at(5)).is_err());
+    assert_eq!(lib.catalog.upload_queue().unwrap().len(), 1);
+    assert!(lib.catalog.cancel_upload(b).unwrap());
+    assert!(lib.catalog.upload_queue().unwrap().is_empty());
+}
