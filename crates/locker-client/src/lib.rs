@@ -29,7 +29,7 @@ pub use client::{Client, Credentials, MAX_OPS_PER_REQUEST};
 pub use credentials::{CredentialStore, TokenLocation};
 pub use error::{Error, Result};
 pub use matching::{LocalFile, MAX_MATCH_FILES, possession_proof};
-pub use stream::{CacheStatus, RemoteSource, StreamOptions, StreamWatch};
+pub use stream::{CacheStatus, LazyRemoteSource, RemoteSource, StreamOptions, StreamWatch};
 pub use sync::{PullReport, PushReport, SyncReport};
 pub use upload::{
     TransferControl, Upload, UploadEvent, UploadOptions, UploadOutcome, UploadReport,

@@ -400,6 +400,78 @@ impl Drop for RemoteSource {
     }
 }
 
+/// A locker stream opened on first use: what a queue holds for each locker track, so that a
+/// queue of a hundred tracks makes no request until the player reaches one (the player opens
+/// sources on its decode thread, where waiting is fine). A failure to open is the first read's
+/// error; the next read tries again.
+pub struct LazyRemoteSource {
+    client: Client,
+    hash: FileHash,
+    options: StreamOptions,
+    opened: Option<RemoteSource>,
+    /// Where the player has sought to before the stream was opened.
+    pos: SeekFrom,
+}
+
+impl std::fmt::Debug for LazyRemoteSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRemoteSource")
+            .field("hash", &self.hash)
+            .field("opened", &self.opened.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyRemoteSource {
+    fn stream(&mut self) -> io::Result<&mut RemoteSource> {
+        if self.opened.is_none() {
+            let mut stream = self
+                .client
+                .open_blob(&self.hash, self.options.clone())
+                .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string()))?;
+            stream.seek(self.pos)?;
+            self.opened = Some(stream);
+        }
+        self.opened
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the stream did not open"))
+    }
+}
+
+impl Read for LazyRemoteSource {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.stream()?.read(out)
+    }
+}
+
+impl Seek for LazyRemoteSource {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match (&mut self.opened, pos) {
+            (Some(stream), _) => stream.seek(pos),
+            // Before it opens, only positions that need no length are known.
+            (None, SeekFrom::Start(p)) => {
+                self.pos = SeekFrom::Start(p);
+                Ok(p)
+            }
+            (None, _) => self.stream()?.seek(pos),
+        }
+    }
+}
+
+impl Client {
+    /// A stream of a blob the account holds that opens on its first read or seek (see
+    /// [`LazyRemoteSource`]).
+    pub fn lazy_blob(&self, hash: FileHash, options: StreamOptions) -> LazyRemoteSource {
+        LazyRemoteSource {
+            client: self.clone(),
+            hash,
+            options,
+            opened: None,
+            pos: SeekFrom::Start(0),
+        }
+    }
+}
+
 fn header_u64(response: &Response, name: &str) -> Option<u64> {
     response
         .headers()

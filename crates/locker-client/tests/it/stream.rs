@@ -211,3 +211,40 @@ fn another_account_cannot_read_the_blob() {
         .unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
 }
+
+#[test]
+fn a_lazy_stream_asks_nothing_until_it_is_read() {
+    let (locker, _dir, file, bytes) = setup();
+    let proxy = Proxy::start(locker.addr);
+    let client = via(&locker.alice(), &proxy);
+    let sent_before = proxy.up_bytes();
+    let mut lazy = client.lazy_blob(file.file_hash, small_buffers());
+    // Seeking to a position from the start needs no request either.
+    assert_eq!(lazy.seek(SeekFrom::Start(1000)).unwrap(), 1000);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        proxy.up_bytes(),
+        sent_before,
+        "a request went out before any read"
+    );
+    let rest = read_all(&mut lazy).unwrap();
+    assert_eq!(rest, bytes[1000..]);
+    // Seeks from the end work once it is open.
+    assert_eq!(lazy.seek(SeekFrom::End(-10)).unwrap(), file.size - 10);
+
+    // A locker that cannot be reached is the first read's error, not a panic.
+    let gone = proxy.url();
+    drop(proxy);
+    let mut credentials = client.credentials().clone();
+    credentials.server = gone;
+    let offline = Client::with_credentials(credentials).unwrap();
+    let mut lazy = offline.lazy_blob(
+        file.file_hash,
+        StreamOptions {
+            max_failures: 1,
+            ..small_buffers()
+        },
+    );
+    let mut buf = [0u8; 16];
+    assert!(lazy.read(&mut buf).is_err());
+}
