@@ -42,7 +42,7 @@ test-ui: ui/node_modules/.package-lock.json
 
 ## e2e: the real app under Xvfb through tauri-driver and WebKitWebDriver; screenshots in target/e2e.
 e2e: deps ui tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/tauri-driver
-	$(CARGO) build --locked -p skylark-desktop
+	$(CARGO) build --locked -p skylark-desktop -p skylark-locker -p skylark-cli
 	PATH="$(TOOLS)/bin:$$PATH" dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" $(NPM) --prefix tests/e2e run desktop
 
 ## package: the Linux .deb, through Tauri's bundler.

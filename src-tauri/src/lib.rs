@@ -7,9 +7,11 @@
 //! - [`library`]: folders, scans, browsing, search, playlists, ratings.
 //! - [`playback`]: the queue and transport, and the player's events.
 //! - [`media_keys`]: MPRIS and the platform's media keys.
+//! - [`cloud`]: the locker: sign-in, background sync, streams of tracks with no file here.
 //! - [`history`]: importing play history and playlists (iTunes, M3U, stats), and exporting it all.
 //! - [`settings`]: what the app remembers between runs.
 
+pub mod cloud;
 pub mod error;
 pub mod history;
 pub mod library;
@@ -58,6 +60,7 @@ pub fn run() {
             app.manage(media_keys::MediaKeys::start(app.handle()));
             let state = app.state::<AppState>();
             state.restart_watcher(app.handle());
+            state.cloud.start(app.handle(), &state.paths);
             match state.player.start(app.handle(), &settings) {
                 Ok(()) => {
                     if let Err(e) = playback::restore_queue(&state, &settings) {
@@ -70,6 +73,10 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             library::app_info,
+            cloud::cloud_status,
+            cloud::cloud_sign_in,
+            cloud::cloud_sign_out,
+            cloud::cloud_sync,
             library::get_settings,
             library::set_wizard_done,
             library::roots,

@@ -193,30 +193,34 @@ fn apply_settings(player: &Player, settings: &Settings) -> CmdResult<()> {
     Ok(())
 }
 
-/// A track as the player's source: its file, its gain values, its id as the key.
-fn source(track: &Track) -> Option<Source> {
-    let path = track.path.as_ref()?;
-    Some(
-        Source::path(path.clone())
-            .with_key(track.id.0)
-            .with_gain(GainInfo {
-                track_gain_db: track.rg_track_gain,
-                track_peak: track.rg_track_peak,
-                album_gain_db: track.rg_album_gain,
-                album_peak: track.rg_album_peak,
-            }),
-    )
+/// `source` carrying what the player needs of `track`: its id as the key, its gain values.
+fn with_track(source: Source, track: &Track) -> Source {
+    source.with_key(track.id.0).with_gain(GainInfo {
+        track_gain_db: track.rg_track_gain,
+        track_peak: track.rg_track_peak,
+        album_gain_db: track.rg_album_gain,
+        album_peak: track.rg_album_peak,
+    })
 }
 
-/// The sources of `ids`, in order, each with its track id. Tracks with no file on this computer
-/// are left out, and named in the error when none is left.
+/// The sources of `ids`, in order, each with its track id: a track's file here, else its offline
+/// copy, else its locker copy streamed. Tracks with none of these are left out, and named in
+/// the error when none is left.
 fn sources(state: &AppState, ids: &[i64]) -> CmdResult<Vec<(i64, Source)>> {
     let ids: Vec<TrackId> = ids.iter().copied().map(TrackId).collect();
-    let tracks = state.catalog()?.tracks_by_id(&ids)?;
-    let sources: Vec<(i64, Source)> = tracks
-        .iter()
-        .filter_map(|t| source(t).map(|s| (t.id.0, s)))
-        .collect();
+    let catalog = state.catalog()?;
+    let tracks = catalog.tracks_by_id(&ids)?;
+    let mut sources: Vec<(i64, Source)> = Vec::with_capacity(tracks.len());
+    for track in &tracks {
+        let found = match track.path.as_ref().filter(|p| p.exists()) {
+            Some(path) => Some(Source::path(path.clone())),
+            None => state.cloud.source(&catalog, track)?,
+        };
+        if let Some(found) = found {
+            sources.push((track.id.0, with_track(found, track)));
+        }
+    }
+    drop(catalog);
     if sources.is_empty() && !ids.is_empty() {
         let what = tracks
             .first()
@@ -224,7 +228,7 @@ fn sources(state: &AppState, ids: &[i64]) -> CmdResult<Vec<(i64, Source)>> {
             .unwrap_or_else(|| "this track".to_owned());
         return Err(AppError::new(
             ErrorKind::Playback,
-            format!("{what} has no file on this computer"),
+            format!("{what} has no file on this computer, and is not in a locker signed in to"),
         ));
     }
     Ok(sources)

@@ -10,6 +10,7 @@ use skylark_catalog::Catalog;
 use skylark_catalog::watch::Watcher;
 use tauri::{AppHandle, Emitter};
 
+use crate::cloud::Cloud;
 use crate::error::{AppError, CmdResult, ErrorKind};
 use crate::playback::PlayerHost;
 use crate::settings::{Settings, SettingsFile};
@@ -67,6 +68,8 @@ pub struct AppState {
     watcher: Mutex<Option<Watcher>>,
     /// The playback engine and what it last reported.
     pub player: PlayerHost,
+    /// The locker: sign-in, background sync, streams.
+    pub cloud: Cloud,
 }
 
 fn poisoned(what: &str) -> AppError {
@@ -82,7 +85,9 @@ impl AppState {
         let catalog = Catalog::open(&paths.db, &paths.covers)?;
         let settings_file = SettingsFile::in_dir(&paths.data_dir);
         let settings = settings_file.load();
+        let cloud = Cloud::open(&paths);
         Ok(Self {
+            cloud,
             paths,
             catalog: Mutex::new(catalog),
             settings: Mutex::new(settings),

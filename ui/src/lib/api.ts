@@ -5,6 +5,7 @@ import type {
   Album,
   AppInfo,
   Artist,
+  CloudStatus,
   ExportReport,
   Genre,
   ImportRecord,
@@ -28,6 +29,11 @@ import type {
 
 export const api = {
   appInfo: () => call<AppInfo>('app_info'),
+  cloudStatus: () => call<CloudStatus>('cloud_status'),
+  cloudSignIn: (server: string, user: string, password: string) =>
+    call<CloudStatus>('cloud_sign_in', { server, user, password }),
+  cloudSignOut: () => call<void>('cloud_sign_out'),
+  cloudSync: () => call<void>('cloud_sync'),
   settings: () => call<Settings>('get_settings'),
   setWizardDone: (done: boolean) => call<void>('set_wizard_done', { done }),
   roots: () => call<Root[]>('roots'),

@@ -304,3 +304,30 @@ export interface ExportReport {
   not_copied: { track: number; path: string; reason: string }[];
   locker_only: number;
 }
+
+/** What a sync pushed and pulled (locker-client's SyncReport). */
+export interface SyncReport {
+  pushed: { pushed: number; applied: number };
+  pulled: {
+    ops: number;
+    tracks_added: number;
+    tracks_joined: number;
+    plays_added: number;
+    playlists_changed: number;
+    entries_changed: number;
+    skipped: number;
+    requests: number;
+    cursor: number;
+  };
+}
+
+/** The locker as the app sees it. */
+export interface CloudStatus {
+  server: string | null;
+  user: string | null;
+  syncing: boolean;
+  last_sync_ms: number | null;
+  last_error: string | null;
+  last_report: SyncReport | null;
+  pending_changes: number;
+}

@@ -1,0 +1,318 @@
+//! The locker in the app: signing in and out, syncing in the background (when the app starts,
+//! every few minutes, after signing in and when asked), and the sources the player gets for
+//! tracks with no file on this computer (an offline copy, else a stream that opens when the
+//! player reaches it).
+//!
+//! Syncing runs on a thread of its own with a catalog connection of its own, so browsing and
+//! playing never wait for the network; the UI hears `cloud-status` when a sync ends and
+//! `library-changed` when it brought something.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use skylark_catalog::{Catalog, Track};
+use skylark_locker_client::{Client, CredentialStore, StreamOptions, SyncReport};
+use skylark_player::Source;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::error::{AppError, CmdResult, ErrorKind};
+use crate::state::{AppState, Paths};
+
+/// How often the app syncs on its own while signed in.
+const SYNC_EVERY: Duration = Duration::from_secs(300);
+
+/// What the UI shows of the locker.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CloudStatus {
+    /// The locker signed in to.
+    pub server: Option<String>,
+    /// The account.
+    pub user: Option<String>,
+    /// Whether a sync is running.
+    pub syncing: bool,
+    /// When the last sync ended well, Unix ms.
+    pub last_sync_ms: Option<i64>,
+    /// Why the last sync failed, if it did.
+    pub last_error: Option<String>,
+    /// What the last sync did.
+    pub last_report: Option<SyncReport>,
+    /// Changes made here that wait to be pushed.
+    pub pending_changes: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    client: Option<Client>,
+    status: CloudStatus,
+    /// A sync was asked for and has not started yet.
+    wanted: bool,
+}
+
+/// The locker side of the app.
+pub struct Cloud {
+    store: CredentialStore,
+    offline: PathBuf,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
+}
+
+impl Cloud {
+    /// The sign-in saved in the data folder, if any; the token in the OS keychain unless
+    /// `SKYLARK_KEYCHAIN=off`.
+    pub fn open(paths: &Paths) -> Self {
+        let store = if std::env::var_os("SKYLARK_KEYCHAIN").is_some_and(|v| v == "off") {
+            CredentialStore::file_only(&paths.data_dir)
+        } else {
+            CredentialStore::new(&paths.data_dir)
+        };
+        let mut shared = Shared::default();
+        match store.load() {
+            Ok(Some(credentials)) => {
+                shared.status.server = Some(credentials.server.clone());
+                shared.status.user = Some(credentials.username.clone());
+                match Client::with_credentials(credentials) {
+                    Ok(client) => {
+                        shared.client = Some(client);
+                        shared.wanted = true;
+                    }
+                    Err(e) => shared.status.last_error = Some(e.to_string()),
+                }
+            }
+            Ok(None) => {}
+            Err(e) => shared.status.last_error = Some(e.to_string()),
+        }
+        Self {
+            store,
+            offline: paths.data_dir.join("offline"),
+            shared: Arc::new((Mutex::new(shared), Condvar::new())),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks the sync thread to sync now.
+    pub fn sync_soon(&self) {
+        self.lock().wanted = true;
+        self.shared.1.notify_all();
+    }
+
+    /// Starts the thread that syncs: when asked, and every [`SYNC_EVERY`] while signed in.
+    pub fn start(&self, app: &AppHandle, paths: &Paths) {
+        let shared = Arc::clone(&self.shared);
+        let app = app.clone();
+        let paths = paths.clone();
+        let spawned = std::thread::Builder::new()
+            .name("skylark-sync".to_owned())
+            .spawn(move || sync_loop(&shared, &app, &paths));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start syncing with the locker");
+        }
+    }
+
+    /// The player's source for `track`, which has no file here: its offline copy, else a stream
+    /// of its locker copy that opens when the player reaches it. `None` when it has neither, or
+    /// no locker is signed in to.
+    pub fn source(&self, catalog: &Catalog, track: &Track) -> CmdResult<Option<Source>> {
+        if let Some(copy) = catalog.offline_copy(track.id)? {
+            let path = self.offline.join(&copy.file);
+            if path.exists() {
+                return Ok(Some(Source::path(path)));
+            }
+        }
+        let Some(blob) = catalog.locker_blob(track.id)? else {
+            return Ok(None);
+        };
+        let Some(client) = self.lock().client.clone() else {
+            return Ok(None);
+        };
+        let hash = blob.parse().map_err(|_| {
+            AppError::new(
+                ErrorKind::Internal,
+                format!("“{}” names a locker copy that is not a hash", track.title),
+            )
+        })?;
+        let extension = match track.codec.as_str() {
+            "aac" | "alac" => Some("m4a"),
+            "vorbis" => Some("ogg"),
+            "wavpack" => Some("wv"),
+            "pcm" => None,
+            other => Some(other),
+        };
+        Ok(Some(Source::from_reader(
+            format!("{} (locker)", track.title),
+            client.lazy_blob(hash, StreamOptions::default()),
+            extension,
+        )))
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn sync_loop(shared: &(Mutex<Shared>, Condvar), app: &AppHandle, paths: &Paths) {
+    let mut catalog: Option<Catalog> = None;
+    loop {
+        let client = {
+            let mut guard = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+            while !guard.wanted {
+                let (next, timeout) = shared
+                    .1
+                    .wait_timeout(guard, SYNC_EVERY)
+                    .unwrap_or_else(PoisonError::into_inner);
+                guard = next;
+                if timeout.timed_out() && guard.client.is_some() {
+                    guard.wanted = true;
+                }
+            }
+            guard.wanted = false;
+            let Some(client) = guard.client.clone() else {
+                continue;
+            };
+            guard.status.syncing = true;
+            client
+        };
+        let _ = app.emit("cloud-status", ());
+        let result = match &mut catalog {
+            Some(catalog) => client.sync(catalog).map_err(|e| e.to_string()),
+            None => match Catalog::open(&paths.db, &paths.covers) {
+                Ok(opened) => {
+                    let catalog = catalog.insert(opened);
+                    client.sync(catalog).map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        {
+            let mut guard = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.status.syncing = false;
+            match result {
+                Ok(report) => {
+                    let changed = report.pulled.applied.ops > 0;
+                    guard.status.last_sync_ms = Some(now_ms());
+                    guard.status.last_error = None;
+                    guard.status.last_report = Some(report);
+                    if changed {
+                        let _ = app.emit("library-changed", ());
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "syncing with the locker failed");
+                    guard.status.last_error = Some(e);
+                }
+            }
+        }
+        let _ = app.emit("cloud-status", ());
+    }
+}
+
+/// What the UI shows of the locker.
+#[tauri::command]
+pub async fn cloud_status(state: State<'_, AppState>) -> CmdResult<CloudStatus> {
+    let pending = state.catalog()?.pending_op_count()?;
+    let mut status = state.cloud.lock().status.clone();
+    status.pending_changes = pending;
+    Ok(status)
+}
+
+/// Signs in to the locker at `server` as `user`, keeps the sign-in, and syncs.
+#[tauri::command]
+pub async fn cloud_sign_in(
+    state: State<'_, AppState>,
+    server: String,
+    user: String,
+    password: String,
+) -> CmdResult<CloudStatus> {
+    let device = format!("Skylark on {}", host_name());
+    let signed = off_runtime(move || Client::sign_in(&server, &user, &password, &device)).await?;
+    let (client, answer) = signed.map_err(|e| {
+        let kind = if e.is_unauthorized() {
+            ErrorKind::InvalidInput
+        } else {
+            ErrorKind::Io
+        };
+        AppError::new(kind, format!("cannot sign in: {e}"))
+    })?;
+    state
+        .cloud
+        .store
+        .save(client.credentials())
+        .map_err(|e| AppError::new(ErrorKind::Io, format!("cannot keep the sign-in: {e}")))?;
+    {
+        let mut shared = state.cloud.lock();
+        shared.status = CloudStatus {
+            server: Some(client.credentials().server.clone()),
+            user: Some(answer.user.name.clone()),
+            ..CloudStatus::default()
+        };
+        shared.client = Some(client);
+    }
+    state.cloud.sync_soon();
+    cloud_status(state).await
+}
+
+/// Signs out: ends this device's session on the locker (when it can be reached) and forgets it.
+#[tauri::command]
+pub async fn cloud_sign_out(state: State<'_, AppState>) -> CmdResult<()> {
+    let client = state.cloud.lock().client.take();
+    state.cloud.lock().status = CloudStatus::default();
+    if let Some(client) = client
+        && let Err(e) = off_runtime(move || client.sign_out()).await?
+    {
+        tracing::warn!(error = %e, "the locker could not end the session");
+    }
+    state
+        .cloud
+        .store
+        .clear()
+        .map_err(|e| AppError::new(ErrorKind::Io, format!("cannot forget the sign-in: {e}")))
+}
+
+/// Syncs now (in the background; `cloud-status` tells when it ends).
+#[tauri::command]
+pub async fn cloud_sync(state: State<'_, AppState>) -> CmdResult<()> {
+    if state.cloud.lock().client.is_none() {
+        return Err(AppError::new(
+            ErrorKind::InvalidInput,
+            "sign in to a locker first",
+        ));
+    }
+    state.cloud.sync_soon();
+    Ok(())
+}
+
+/// Runs `work` (a call of the locker client, which blocks and runs its own runtime, so may not
+/// run on one of the app's) on a thread of its own, and waits for it without holding up the
+/// app's async workers.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> CmdResult<T> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("skylark-locker-call".to_owned())
+        .spawn(move || {
+            let _ = send.send(work());
+        })
+        .map_err(|e| AppError::new(ErrorKind::Internal, format!("cannot start a thread: {e}")))?;
+    tauri::async_runtime::spawn_blocking(move || receive.recv())
+        .await
+        .map_err(|e| AppError::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(|_| {
+            AppError::new(
+                ErrorKind::Internal,
+                "the locker call ended without an answer",
+            )
+        })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_else(|| "this computer".to_owned())
+}
