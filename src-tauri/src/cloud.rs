@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use skylark_catalog::{Catalog, Track};
+use skylark_catalog::{Catalog, PinTarget, Track, TrackId};
 use skylark_locker_client::{Client, CredentialStore, StreamOptions, SyncReport};
 use skylark_player::Source;
 use tauri::{AppHandle, Emitter, State};
@@ -284,6 +284,53 @@ pub async fn cloud_sync(state: State<'_, AppState>) -> CmdResult<()> {
     }
     state.cloud.sync_soon();
     Ok(())
+}
+
+/// Keeps `tracks` on this computer: pins them for offline and downloads every pinned track that
+/// has no file here and no copy yet (its bytes checked against the locker's hash). Returns how
+/// many were downloaded.
+#[tauri::command]
+pub async fn cloud_download(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    tracks: Vec<i64>,
+) -> CmdResult<u64> {
+    {
+        let mut catalog = state.catalog()?;
+        for track in &tracks {
+            catalog.pin(PinTarget::Track(TrackId(*track)), SystemTime::now())?;
+        }
+    }
+    let Some(client) = state.cloud.lock().client.clone() else {
+        return Err(AppError::new(
+            ErrorKind::InvalidInput,
+            "sign in to a locker first",
+        ));
+    };
+    let paths = state.paths.clone();
+    let dir = state.cloud.offline.clone();
+    let downloaded = off_runtime(move || -> Result<u64, String> {
+        let mut catalog = Catalog::open(&paths.db, &paths.covers).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut downloaded = 0;
+        for (track, blob) in catalog.downloads_wanted().map_err(|e| e.to_string())? {
+            let hash = blob
+                .parse()
+                .map_err(|_| format!("track {track} names a locker copy that is not a hash"))?;
+            let (file, size) = client
+                .download_blob(&hash, &dir)
+                .map_err(|e| e.to_string())?;
+            catalog
+                .record_offline_copy(track, &file, size, &blob, SystemTime::now())
+                .map_err(|e| e.to_string())?;
+            downloaded += 1;
+        }
+        Ok(downloaded)
+    })
+    .await?
+    .map_err(|e| AppError::new(ErrorKind::Io, format!("cannot download for offline: {e}")))?;
+    let _ = app.emit("library-changed", ());
+    Ok(downloaded)
 }
 
 /// Runs `work` (a call of the locker client, which blocks and runs its own runtime, so may not

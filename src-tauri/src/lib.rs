@@ -77,6 +77,7 @@ pub fn run() {
             cloud::cloud_sign_in,
             cloud::cloud_sign_out,
             cloud::cloud_sync,
+            cloud::cloud_download,
             library::get_settings,
             library::set_wizard_done,
             library::roots,

@@ -555,6 +555,18 @@ test('signed in to a locker, the app lists a song only in the locker and streams
     timeoutMsg: 'the locker song did not play',
   });
   await shot('09-locker-playing');
+
+  // Kept for offline from the context menu: downloaded, checked, and shown so.
+  await row.click({ button: 'right' });
+  await browser.$('button=Download for Offline').click();
+  const downloaded = await grid.$(
+    '//div[@data-track][.//span[normalize-space(.)="Nebula"]]//span[@title="Downloaded from your locker: plays offline"]',
+  );
+  await downloaded.waitForExist({ timeout: 20_000, timeoutMsg: 'Nebula was not downloaded for offline' });
+  const copies = fs.readdirSync(path.join(data, 'offline')).filter((f) => !f.startsWith('.'));
+  assert.equal(copies.length, 1, `offline copies: ${copies}`);
+  assert.match(copies[0], /^[0-9a-f]{64}\.flac$/);
+  await shot('10-locker-downloaded');
 });
 
 test('the audio reached the device', async () => {

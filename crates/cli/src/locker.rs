@@ -591,39 +591,14 @@ pub fn download(
     Ok(())
 }
 
-/// Downloads blob `blob` into `dir`, checks its hash, and names it after the blob. Returns the
-/// file's name and size.
+/// Downloads blob `blob` into `dir` (see [`Client::download_blob`]).
 fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
     let hash: FileHash = blob
         .parse()
         .with_context(|| format!("a locker copy named {blob:?}"))?;
-    let mut stream = client
-        .open_blob(&hash, StreamOptions::default())
-        .context("opening the locker copy")?;
-    let name = match stream.extension() {
-        Some(ext) => format!("{blob}.{ext}"),
-        None => blob.to_owned(),
-    };
-    let part = dir.join(format!(".{name}.part"));
-    let result = (|| -> Result<u64> {
-        let mut file =
-            std::fs::File::create(&part).with_context(|| format!("creating {}", part.display()))?;
-        let size = std::io::copy(&mut stream, &mut file).context("downloading")?;
-        file.sync_all().context("writing the copy")?;
-        let got = skylark_tags::file_hash_path(&part).context("checking the copy")?;
-        if got != hash {
-            bail!("the download does not match the locker's hash ({got} instead of {blob})");
-        }
-        std::fs::rename(&part, dir.join(&name)).context("keeping the copy")?;
-        Ok(size)
-    })();
-    match result {
-        Ok(size) => Ok((name, size)),
-        Err(e) => {
-            let _ = std::fs::remove_file(&part);
-            Err(e)
-        }
-    }
+    client
+        .download_blob(&hash, dir)
+        .context("downloading the locker copy")
 }
 
 /// A stream being written to the offline folder as it plays.

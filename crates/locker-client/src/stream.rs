@@ -400,6 +400,52 @@ impl Drop for RemoteSource {
     }
 }
 
+impl Client {
+    /// Downloads the blob `hash` of the account into the folder `dir`, checks that its bytes
+    /// hash to it, and names the file after it (`HASH.EXT`, the extension from the locker's MIME
+    /// type). The bytes go to a hidden `.part` file first, renamed only once checked, so a
+    /// download cut off leaves no copy that looks whole. Returns the file's name and size.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::open_blob`]; [`Error::Io`] if the file cannot be written or a read fails;
+    /// [`Error::Protocol`] if the bytes do not hash to `hash`.
+    pub fn download_blob(&self, hash: &FileHash, dir: &std::path::Path) -> Result<(String, u64)> {
+        let mut stream = self.open_blob(hash, StreamOptions::default())?;
+        let name = match stream.extension() {
+            Some(ext) => format!("{hash}.{ext}"),
+            None => hash.to_string(),
+        };
+        let part = dir.join(format!(".{name}.part"));
+        let io = |path: &std::path::Path| {
+            let path = path.to_owned();
+            move |source| Error::Io { path, source }
+        };
+        let result = (|| -> Result<u64> {
+            let mut file = File::create(&part).map_err(io(&part))?;
+            let size = io::copy(&mut stream, &mut file).map_err(io(&part))?;
+            file.sync_all().map_err(io(&part))?;
+            let got = skylark_tags::file_hash_path(&part)?;
+            if got != *hash {
+                return Err(Error::Protocol {
+                    request: format!("GET /api/v1/blobs/{hash}"),
+                    message: format!("the bytes hash to {got}, not to the blob asked for"),
+                });
+            }
+            let dest = dir.join(&name);
+            std::fs::rename(&part, &dest).map_err(io(&dest))?;
+            Ok(size)
+        })();
+        match result {
+            Ok(size) => Ok((name, size)),
+            Err(e) => {
+                let _ = std::fs::remove_file(&part);
+                Err(e)
+            }
+        }
+    }
+}
+
 /// A locker stream opened on first use: what a queue holds for each locker track, so that a
 /// queue of a hundred tracks makes no request until the player reaches one (the player opens
 /// sources on its decode thread, where waiting is fine). A failure to open is the first read's

@@ -34,6 +34,7 @@ export const api = {
     call<CloudStatus>('cloud_sign_in', { server, user, password }),
   cloudSignOut: () => call<void>('cloud_sign_out'),
   cloudSync: () => call<void>('cloud_sync'),
+  cloudDownload: (tracks: number[]) => call<number>('cloud_download', { tracks }),
   settings: () => call<Settings>('get_settings'),
   setWizardDone: (done: boolean) => call<void>('set_wizard_done', { done }),
   roots: () => call<Root[]>('roots'),
