@@ -12,11 +12,10 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use serde::Serialize;
-use skylark_catalog::{Catalog, MatchCandidate, PinTarget, TrackId};
-use skylark_locker_client::api::MatchVerdict;
+use skylark_catalog::{Catalog, PinTarget, TrackId};
 use skylark_locker_client::{
-    CacheStatus, Client, CredentialStore, LocalFile, StreamOptions, StreamWatch, TransferControl,
-    Upload, UploadEvent, UploadOptions, UploadOutcome,
+    Bandwidth, CacheStatus, Client, CredentialStore, LibraryProgress, LibraryUpload, StreamOptions,
+    StreamWatch,
 };
 use skylark_tags::FileHash;
 
@@ -188,24 +187,6 @@ pub fn sync(db: &Path, catalog: &mut Catalog, out: &mut impl Write, json: bool) 
     Ok(())
 }
 
-/// What `skylark upload` did.
-#[derive(Debug, Default, Serialize)]
-struct UploadSummary {
-    /// Files the locker already holds for this account (this recording, from any device).
-    have: u64,
-    /// Files the locker held for another account, linked to this one by proof of possession.
-    claimed: u64,
-    /// Files uploaded (with --dry-run: that would be), earlier runs' unfinished ones included.
-    uploaded: u64,
-    /// File bytes sent, resent ones included.
-    bytes_sent: u64,
-    /// Files that could not be read or sent (each reported on standard error); those the locker
-    /// asked for stay queued for the next run.
-    failed: u64,
-    /// Whether nothing was sent or recorded.
-    dry_run: bool,
-}
-
 /// How `skylark upload` runs.
 #[derive(Debug)]
 pub struct UploadArgs {
@@ -224,9 +205,6 @@ pub struct UploadArgs {
     /// List the queue instead.
     pub show_queue: bool,
 }
-
-/// The bytes of one PATCH: what a dropped connection costs at most.
-const CHUNK_BYTES: u64 = 1024 * 1024;
 
 /// `skylark upload`: scan and match the tracks chosen (every track here the locker lacks, or
 /// those under some folders or on some playlists), queue what the locker needs, upload the queue
@@ -256,244 +234,66 @@ pub fn upload(
         return Ok(());
     }
     let client = client(db)?;
-    let mut summary = UploadSummary {
+    let options = LibraryUpload {
         dry_run: args.dry_run,
-        ..UploadSummary::default()
+        parallel: args.parallel,
+        bandwidth: args.limit.map(Bandwidth::new),
+        folders: args.folders.clone(),
+        playlists: args.playlists.clone(),
+        ..LibraryUpload::default()
     };
-    let chosen = chosen_tracks(catalog, args)?;
-    let mut hashed: Vec<(TrackId, LocalFile)> = Vec::new();
-    for candidate in catalog.tracks_to_match()? {
-        if !chosen.as_ref().is_none_or(|c| c.contains(&candidate.track))
-            || !args.folders.is_empty()
-                && !args.folders.iter().any(|f| candidate.path.starts_with(f))
-        {
-            continue;
-        }
-        // Hashed before and unchanged since: the kept hashes serve.
-        if let Some(file) = kept_hashes(&candidate) {
-            hashed.push((candidate.track, file));
-            continue;
-        }
-        match LocalFile::hash(&candidate.path) {
-            Ok(file) => {
-                let audio_id = file.audio_id.map(|id| id.to_hex());
-                catalog.record_hashes(&file.path, &file.file_hash.to_hex(), audio_id.as_deref())?;
-                hashed.push((candidate.track, file));
+    let bar = if std::io::stderr().is_terminal() && !args.json {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let report = client
+        .upload_library(catalog, &options, &mut |progress| match progress {
+            LibraryProgress::Hashing { done, total } => {
+                bar.set_message(format!("hashing {done}/{total}"));
             }
-            Err(e) => {
-                eprintln!("skylark: {}: {e}", candidate.path.display());
-                summary.failed += 1;
+            LibraryProgress::Uploading {
+                files_done,
+                files_total,
+                bytes_done,
+                bytes_total,
+            } => {
+                bar.set_length(bytes_total);
+                bar.set_position(bytes_done);
+                bar.set_message(format!("{files_done}/{files_total} files"));
             }
-        }
-    }
-    let files: Vec<LocalFile> = hashed.iter().map(|(_, f)| f.clone()).collect();
-    let verdicts = client
-        .match_files(&files)
-        .context("matching with the locker")?;
-    for ((track, file), verdict) in hashed.iter().zip(verdicts) {
-        match verdict {
-            // The locker has this recording: the feed brings its track, which joins this one.
-            MatchVerdict::Have => summary.have += 1,
-            MatchVerdict::Claim { .. } if args.dry_run => summary.claimed += 1,
-            MatchVerdict::Upload if args.dry_run => summary.uploaded += 1,
-            MatchVerdict::Claim { challenge } => match client.prove_claim(&challenge, &file.path) {
-                Ok(hash) => {
-                    catalog.set_in_locker(*track, &hash.to_hex(), SystemTime::now())?;
-                    summary.claimed += 1;
-                }
-                Err(e) => {
-                    eprintln!("skylark: {}: {e}", file.path.display());
-                    summary.failed += 1;
-                }
-            },
-            MatchVerdict::Upload => {
-                let state = serde_json::to_string(&Upload::new(file))?;
-                catalog.queue_upload(*track, &state, file.size, SystemTime::now())?;
-            }
-        }
-    }
-    if !args.dry_run {
-        run_queue(&client, catalog, args, &mut summary)?;
-        client.sync(catalog).context("syncing with the locker")?;
+        })
+        .context("uploading to the locker")?;
+    bar.finish_and_clear();
+    for (what, why) in &report.failures {
+        eprintln!("skylark: {what}: {why}");
     }
     if args.json {
-        serde_json::to_writer(&mut *out, &summary)?;
+        serde_json::to_writer(&mut *out, &report)?;
         writeln!(out)?;
     } else {
         writeln!(
             out,
             "{}{} already in the locker, {} claimed, {} uploaded ({} bytes sent), {} failed",
             if args.dry_run { "dry run: " } else { "" },
-            summary.have,
-            summary.claimed,
-            summary.uploaded,
-            summary.bytes_sent,
-            summary.failed
+            report.have,
+            report.claimed,
+            report.uploaded,
+            report.bytes_sent,
+            report.failed
         )?;
     }
-    if summary.failed > 0 && summary.have + summary.claimed + summary.uploaded == 0 {
+    if report.failed > 0 && report.have + report.claimed + report.uploaded == 0 {
         bail!("no file could be matched");
     }
     Ok(())
-}
-
-/// The tracks on the chosen playlists, or `None` when no playlist was chosen.
-fn chosen_tracks(
-    catalog: &Catalog,
-    args: &UploadArgs,
-) -> Result<Option<std::collections::HashSet<TrackId>>> {
-    if args.playlists.is_empty() {
-        return Ok(None);
-    }
-    let mut tracks = std::collections::HashSet::new();
-    for list in &args.playlists {
-        tracks.extend(
-            catalog
-                .playlist_items(*list)?
-                .into_iter()
-                .map(|i| i.track.id),
-        );
-    }
-    Ok(Some(tracks))
-}
-
-/// What an upload worker tells the thread that owns the catalog.
-enum Report {
-    /// Keep this state: the locker holds `sent` bytes.
-    Saved(TrackId, String, u64),
-    /// Bytes handed to the network for the file so far.
-    Progress(TrackId, u64),
-    /// In the locker as `blob`.
-    Done(TrackId, String, u64),
-    /// Failed; stays queued.
-    Failed(TrackId, String, u64),
-}
-
-/// Uploads every queued file, `args.parallel` at a time, saving each one's state as the locker
-/// acknowledges its bytes, and finishing each (off the queue, published) in one transaction.
-fn run_queue(
-    client: &Client,
-    catalog: &mut Catalog,
-    args: &UploadArgs,
-    summary: &mut UploadSummary,
-) -> Result<()> {
-    let queue = catalog.upload_queue()?;
-    if queue.is_empty() {
-        return Ok(());
-    }
-    let total: u64 = queue.iter().map(|q| q.size).sum();
-    let already: u64 = queue.iter().map(|q| q.sent).sum();
-    let progress = if std::io::stderr().is_terminal() && !args.json {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_position(already);
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let files = queue.len();
-    let jobs = std::sync::Mutex::new(std::collections::VecDeque::from(queue));
-    let options = UploadOptions {
-        chunk_bytes: CHUNK_BYTES,
-        bandwidth: args.limit.map(skylark_locker_client::Bandwidth::new),
-        ..UploadOptions::default()
-    };
-    let control = TransferControl::new();
-    let (reports, received) = std::sync::mpsc::channel::<Report>();
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..args.parallel.clamp(1, 8) {
-            let reports = reports.clone();
-            let (jobs, options, control) = (&jobs, &options, &control);
-            scope.spawn(move || {
-                loop {
-                    let next = jobs
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .pop_front();
-                    let Some(queued) = next else { return };
-                    upload_one(client, queued, options, control, &reports);
-                }
-            });
-        }
-        drop(reports);
-        let mut sent_now: std::collections::HashMap<TrackId, u64> = Default::default();
-        let mut done = 0;
-        for report in received {
-            match report {
-                Report::Saved(track, state, sent) => catalog.save_upload(track, &state, sent)?,
-                Report::Progress(track, sent) => {
-                    let before = sent_now.insert(track, sent).unwrap_or(0);
-                    progress.inc(sent.saturating_sub(before));
-                }
-                Report::Done(track, blob, bytes) => {
-                    catalog.finish_upload(track, &blob, SystemTime::now())?;
-                    summary.uploaded += 1;
-                    summary.bytes_sent += bytes;
-                    done += 1;
-                    progress.set_message(format!("{done}/{files} files"));
-                }
-                Report::Failed(track, error, bytes) => {
-                    progress.suspend(|| eprintln!("skylark: track {track}: {error}"));
-                    catalog.fail_upload(track, &error)?;
-                    summary.failed += 1;
-                    summary.bytes_sent += bytes;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    progress.finish_and_clear();
-    Ok(())
-}
-
-/// Uploads one queued file from where it stopped, reporting to the catalog's thread.
-fn upload_one(
-    client: &Client,
-    queued: skylark_catalog::QueuedUpload,
-    options: &UploadOptions,
-    control: &TransferControl,
-    reports: &std::sync::mpsc::Sender<Report>,
-) {
-    let track = queued.track;
-    let mut state: Upload = match serde_json::from_str(&queued.state) {
-        Ok(state) => state,
-        Err(e) => {
-            let _ = reports.send(Report::Failed(
-                track,
-                format!("its upload state is unreadable: {e}"),
-                0,
-            ));
-            return;
-        }
-    };
-    let result = client.upload(&mut state, options, control, &mut |event, up| match event {
-        UploadEvent::Created { .. }
-        | UploadEvent::Resumed { .. }
-        | UploadEvent::Acknowledged { .. } => {
-            if let Ok(json) = serde_json::to_string(up) {
-                let _ = reports.send(Report::Saved(track, json, up.offset));
-            }
-        }
-        UploadEvent::Progress { sent, .. } => {
-            let _ = reports.send(Report::Progress(track, *sent));
-        }
-        _ => {}
-    });
-    let report = match result {
-        Ok(report) if report.outcome == UploadOutcome::Paused => return,
-        Ok(report) => Report::Done(
-            track,
-            state.file_hash.to_hex().to_string(),
-            report.bytes_sent,
-        ),
-        Err(e) => Report::Failed(track, e.to_string(), 0),
-    };
-    let _ = reports.send(report);
 }
 
 /// The offline folder of the library whose database is `db`.
@@ -637,19 +437,6 @@ pub fn keep_streamed(db: &Path, catalog: &mut Catalog, streamed: Vec<StreamedCop
     }
     catalog.evict_offline(&dir, DEFAULT_CACHE_CAP_BYTES)?;
     Ok(())
-}
-
-/// The file of `candidate` as its kept hashes describe it, if it was hashed since it changed.
-fn kept_hashes(candidate: &MatchCandidate) -> Option<LocalFile> {
-    Some(LocalFile {
-        path: candidate.path.clone(),
-        size: candidate.size,
-        file_hash: candidate.file_hash.as_deref()?.parse().ok()?,
-        audio_id: match candidate.audio_id.as_deref() {
-            Some(id) => Some(id.parse().ok()?),
-            None => None,
-        },
-    })
 }
 
 /// A player source for a catalog track: its file here, else its offline copy, else its copy in
