@@ -13,7 +13,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use skylark_catalog::{Catalog, PinTarget, Track, TrackId};
-use skylark_locker_client::{Client, CredentialStore, StreamOptions, SyncReport};
+use skylark_locker_client::{
+    Client, CredentialStore, LibraryProgress, LibraryUpload, LibraryUploadReport, StreamOptions,
+    SyncReport, TransferControl,
+};
 use skylark_player::Source;
 use tauri::{AppHandle, Emitter, State};
 
@@ -40,6 +43,21 @@ pub struct CloudStatus {
     pub last_report: Option<SyncReport>,
     /// Changes made here that wait to be pushed.
     pub pending_changes: u64,
+    /// The upload running or last run.
+    pub upload: Option<UploadStatus>,
+}
+
+/// An upload of the library to the locker, as the UI shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadStatus {
+    /// Whether it is running.
+    pub running: bool,
+    /// How far it has got.
+    pub progress: Option<LibraryProgress>,
+    /// What it did, once it ended.
+    pub report: Option<LibraryUploadReport>,
+    /// Why it stopped, if it failed as a whole.
+    pub error: Option<String>,
 }
 
 #[derive(Default)]
@@ -48,6 +66,8 @@ struct Shared {
     status: CloudStatus,
     /// A sync was asked for and has not started yet.
     wanted: bool,
+    /// Pauses the running upload.
+    upload_control: Option<TransferControl>,
 }
 
 /// The locker side of the app.
@@ -283,6 +303,100 @@ pub async fn cloud_sync(state: State<'_, AppState>) -> CmdResult<()> {
         ));
     }
     state.cloud.sync_soon();
+    Ok(())
+}
+
+/// Uploads the library to the locker in the background: hashes what the locker may lack, asks
+/// it, uploads what it needs (resuming what an earlier upload left), then syncs. Progress comes
+/// as `cloud-status` events; [`cloud_upload_pause`] pauses it (starting it again resumes).
+#[tauri::command]
+pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResult<()> {
+    let control = TransferControl::new();
+    let client = {
+        let mut shared = state.cloud.lock();
+        if shared.upload_control.is_some() {
+            return Err(AppError::new(
+                ErrorKind::InvalidInput,
+                "an upload is already running",
+            ));
+        }
+        let Some(client) = shared.client.clone() else {
+            return Err(AppError::new(
+                ErrorKind::InvalidInput,
+                "sign in to a locker first",
+            ));
+        };
+        shared.upload_control = Some(control.clone());
+        shared.status.upload = Some(UploadStatus {
+            running: true,
+            progress: None,
+            report: None,
+            error: None,
+        });
+        client
+    };
+    let shared = Arc::clone(&state.cloud.shared);
+    let paths = state.paths.clone();
+    let spawned = std::thread::Builder::new()
+        .name("skylark-upload".to_owned())
+        .spawn(move || {
+            let options = LibraryUpload {
+                control,
+                ..LibraryUpload::default()
+            };
+            let mut last_event = std::time::Instant::now();
+            let result = Catalog::open(&paths.db, &paths.covers)
+                .map_err(|e| e.to_string())
+                .and_then(|mut catalog| {
+                    client
+                        .upload_library(&mut catalog, &options, &mut |progress| {
+                            if let Some(upload) = shared
+                                .0
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner)
+                                .status
+                                .upload
+                                .as_mut()
+                            {
+                                upload.progress = Some(progress);
+                            }
+                            if last_event.elapsed() >= Duration::from_millis(250) {
+                                last_event = std::time::Instant::now();
+                                let _ = app.emit("cloud-status", ());
+                            }
+                        })
+                        .map_err(|e| e.to_string())
+                });
+            {
+                let mut guard = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+                guard.upload_control = None;
+                if let Some(upload) = guard.status.upload.as_mut() {
+                    upload.running = false;
+                    match result {
+                        Ok(report) => upload.report = Some(report),
+                        Err(e) => upload.error = Some(e),
+                    }
+                }
+            }
+            let _ = app.emit("library-changed", ());
+            let _ = app.emit("cloud-status", ());
+        });
+    if let Err(e) = spawned {
+        state.cloud.lock().upload_control = None;
+        return Err(AppError::new(
+            ErrorKind::Internal,
+            format!("cannot start uploading: {e}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Pauses the running upload; what it has not sent stays queued for the next one.
+#[tauri::command]
+pub async fn cloud_upload_pause(state: State<'_, AppState>) -> CmdResult<()> {
+    if let Some(control) = &state.cloud.lock().upload_control {
+        control.pause();
+    }
     Ok(())
 }
 

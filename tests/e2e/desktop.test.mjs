@@ -567,6 +567,26 @@ test('signed in to a locker, the app lists a song only in the locker and streams
   assert.equal(copies.length, 1, `offline copies: ${copies}`);
   assert.match(copies[0], /^[0-9a-f]{64}\.flac$/);
   await shot('10-locker-downloaded');
+
+  // This computer's own music goes up: every song, as no other device has it.
+  await nav('Settings').click();
+  await browser.$('button=Upload my music').click();
+  await browser.waitUntil(async () => /Upload done/.test(await textOf('[data-testid="locker-upload"]')), {
+    timeout: 60_000,
+    timeoutMsg: 'the upload did not finish',
+  });
+  const uploaded = await textOf('[data-testid="locker-upload"]');
+  await shot('11-locker-uploaded');
+  assert.match(uploaded, /5 songs uploaded/);
+  assert.match(uploaded, /0 songs already in the locker/);
+  await nav('Songs').click();
+  await browser.waitUntil(
+    async () =>
+      (await browser.execute(
+        () => document.querySelectorAll('[aria-label="Songs"] span[title="On this computer and in your locker"]').length,
+      )) === 5,
+    { timeout: 10_000, timeoutMsg: 'the uploaded songs are not shown as in the locker' },
+  );
 });
 
 test('the audio reached the device', async () => {

@@ -330,4 +330,30 @@ export interface CloudStatus {
   last_error: string | null;
   last_report: SyncReport | null;
   pending_changes: number;
+  upload: UploadStatus | null;
+}
+
+/** How far an upload of the library has got. */
+export type LibraryProgress =
+  | { stage: 'hashing'; done: number; total: number }
+  | { stage: 'uploading'; files_done: number; files_total: number; bytes_done: number; bytes_total: number };
+
+/** What an upload of the library did. */
+export interface LibraryUploadReport {
+  have: number;
+  claimed: number;
+  uploaded: number;
+  bytes_sent: number;
+  failed: number;
+  failures: [string, string][];
+  dry_run: boolean;
+  paused: boolean;
+}
+
+/** An upload of the library, running or done. */
+export interface UploadStatus {
+  running: boolean;
+  progress: LibraryProgress | null;
+  report: LibraryUploadReport | null;
+  error: string | null;
 }
