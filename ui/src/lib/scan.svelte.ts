@@ -2,7 +2,7 @@
 
 import { api } from './api';
 import { app } from './app.svelte';
-import { on } from './transport';
+import { listenNow } from './transport';
 import type { ScanFinished, ScanProgress, ScanReport } from './types';
 
 class ScanStore {
@@ -10,33 +10,38 @@ class ScanStore {
   progress = $state<ScanProgress | null>(null);
   report = $state<ScanReport | null>(null);
   error = $state<string | null>(null);
-  private started = false;
+  private listening: Promise<void> | null = null;
 
-  listen(): void {
-    if (this.started) return;
-    this.started = true;
-    on<ScanProgress>('scan-progress', (p) => {
-      this.running = true;
-      this.progress = p;
-    });
-    on<ScanFinished>('scan-finished', (f) => {
-      this.running = false;
-      this.report = f.report;
-      this.error = f.error?.message ?? null;
-      if (f.error) app.error(f.error.message);
-    });
+  /** Follows the scan events; resolves once both listeners are registered. */
+  listen(): Promise<void> {
+    this.listening ??= Promise.all([
+      listenNow<ScanProgress>('scan-progress', (p) => {
+        this.running = true;
+        this.progress = p;
+      }),
+      listenNow<ScanFinished>('scan-finished', (f) => {
+        this.running = false;
+        this.report = f.report;
+        this.error = f.error?.message ?? null;
+        if (f.error) app.error(f.error.message);
+      }),
+    ]).then(() => {});
+    return this.listening;
   }
 
   async start(paths: string[]): Promise<boolean> {
-    this.listen();
+    // Listening before the scan starts, and running before it is asked for: a small scan can
+    // finish (and say so) before the command that started it has answered.
+    await this.listen();
     this.report = null;
     this.error = null;
     this.progress = null;
+    this.running = true;
     try {
       await api.scan(paths);
-      this.running = true;
       return true;
     } catch (e) {
+      this.running = false;
       app.fail(e);
       return false;
     }

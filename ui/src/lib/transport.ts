@@ -21,6 +21,11 @@ export function asAppError(e: unknown): AppError {
   return { kind: 'internal', message: typeof e === 'string' ? e : String(e) };
 }
 
+/** Like `on`, but resolves once the listener is registered, so no event sent after it is missed. */
+export async function listenNow<T>(event: string, handler: (payload: T) => void): Promise<() => void> {
+  return listen<T>(event, (e) => handler(e.payload));
+}
+
 /** Follows an event; returns the function that stops following it. */
 export function on<T>(event: string, handler: (payload: T) => void): () => void {
   let stop: (() => void) | null = null;
