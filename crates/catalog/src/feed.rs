@@ -242,7 +242,7 @@ pub(crate) fn note_local(conn: &Connection, change: &SyncChange, stamp: &str) ->
 
 /// The fields a track in the locker carries, named like the catalog's columns (and as
 /// docs/subsonic.md lists them for the locker's Subsonic side).
-const TEXT_FIELDS: [&str; 15] = [
+const TEXT_FIELDS: [&str; 16] = [
     "title",
     "artist",
     "album",
@@ -258,6 +258,7 @@ const TEXT_FIELDS: [&str; 15] = [
     "mb_release_group_id",
     "mb_artist_id",
     "mb_release_artist_id",
+    "cover_hash",
 ];
 
 /// Applies one op from the feed: its registers, then what the registers it won change here.
@@ -300,6 +301,7 @@ fn apply_one(
             if tags_changed && !has_files(tx, id)? {
                 let record = record_from_registers(tx, track)?;
                 store.update_track(tx, id, &record, now)?;
+                attach_known_cover(tx, id, fields.get("cover_hash").and_then(Value::as_str))?;
             }
         }
         SyncChange::Rating { track, rating } => {
@@ -321,6 +323,20 @@ fn apply_one(
         SyncChange::PlaylistItemSet { item, .. } | SyncChange::PlaylistItemRemove { item, .. } => {
             report.entries_changed += u64::from(settle_item(tx, item, now)?);
         }
+    }
+    Ok(())
+}
+
+/// Gives track `id` the cover `hash` names, if this catalog holds that cover (else it waits for
+/// [`Catalog::add_cover`]).
+fn attach_known_cover(conn: &Connection, id: TrackId, hash: Option<&str>) -> Result<()> {
+    if let Some(hash) = hash {
+        conn.prepare_cached(
+            "UPDATE tracks SET cover_hash = ?2 WHERE id = ?1
+             AND EXISTS (SELECT 1 FROM covers WHERE hash = ?2)",
+        )
+        .and_then(|mut s| s.execute(params![id, hash]))
+        .ctx("giving a track its cover")?;
     }
     Ok(())
 }
@@ -519,6 +535,9 @@ fn materialize_track(
         }
     };
     set_locker_copy(tx, id, &blob)?;
+    if same_audio.is_none() {
+        attach_known_cover(tx, id, fields.get("cover_hash").and_then(Value::as_str))?;
+    }
     let loved = fields
         .get("loved")
         .and_then(Value::as_bool)
@@ -735,7 +754,7 @@ fn published_fields(conn: &Connection, id: TrackId) -> Result<BTreeMap<String, V
     conn.query_row(
         "SELECT t.title, t.artist, al.title, aa.name, t.date, t.genre, t.composer, t.codec,
                 t.audio_id, t.mb_recording_id, t.mb_track_id, t.mb_release_id,
-                t.mb_release_group_id, t.mb_artist_id, t.mb_release_artist_id,
+                t.mb_release_group_id, t.mb_artist_id, t.mb_release_artist_id, t.cover_hash,
                 t.track_no, t.track_total, t.disc_no, t.disc_total, t.year, t.duration_ms,
                 t.sample_rate, t.channels, t.bit_depth, t.bitrate_kbps,
                 t.rg_track_gain, t.rg_track_peak, t.rg_album_gain, t.rg_album_peak,
@@ -1023,6 +1042,63 @@ impl Catalog {
             Some(audio_id) => self.set_audio_id(TrackId(track), audio_id),
             None => Ok(false),
         }
+    }
+
+    /// The covers locker tracks name (the `cover_hash` other devices published) that this
+    /// catalog does not hold: what to fetch from the locker.
+    pub fn covers_wanted(&self) -> Result<Vec<String>> {
+        let context = "listing covers to fetch";
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT DISTINCT json_extract(r.value, '$') FROM sync_registers r
+                 WHERE r.kind = 'track' AND r.field = 'cover_hash'
+                 AND json_type(r.value) = 'text'
+                 AND NOT EXISTS (SELECT 1 FROM covers c WHERE c.hash = json_extract(r.value, '$'))",
+            )
+            .ctx(context)?;
+        let rows = stmt.query_map([], |r| r.get(0)).ctx(context)?;
+        rows.collect::<rusqlite::Result<_>>().ctx(context)
+    }
+
+    /// Takes in a cover fetched for `hash` (from [`Catalog::covers_wanted`]): stores the image
+    /// and its thumbnails in the cover cache, and gives it to the tracks without a cover whose
+    /// registers name it. Bytes that are not an image, or do not hash to `hash`, are refused.
+    /// Returns how many tracks got it.
+    pub fn add_cover(&mut self, hash: &str, bytes: Vec<u8>) -> Result<u64> {
+        let Some(info) = self.covers().ingest(bytes) else {
+            return Err(Error::InvalidInput(format!(
+                "the cover {hash} is not an image Skylark can keep"
+            )));
+        };
+        if info.hash != hash {
+            return Err(Error::InvalidInput(format!(
+                "the cover fetched for {hash} hashes to {}",
+                info.hash
+            )));
+        }
+        if let Err(e) = self.covers().make_thumbnails(&info) {
+            tracing::warn!(cover = %hash, error = %e, "cannot make a cover's thumbnails");
+        }
+        let tx = self.conn_mut().transaction().ctx("adding a cover")?;
+        tx.execute(
+            "INSERT OR IGNORE INTO covers(hash, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![info.hash, info.mime, info.width, info.height, info.bytes],
+        )
+        .ctx("adding a cover")?;
+        let given = tx
+            .execute(
+                "UPDATE tracks SET cover_hash = ?1 WHERE cover_hash IS NULL AND id IN (
+                     SELECT t.id FROM sync_registers r JOIN tracks t ON t.uid = r.key
+                     WHERE r.kind = 'track' AND r.field = 'cover_hash' AND json_extract(r.value, '$') = ?1
+                     UNION
+                     SELECT a.track_id FROM sync_registers r JOIN track_aliases a ON a.uid = r.key
+                     WHERE r.kind = 'track' AND r.field = 'cover_hash' AND json_extract(r.value, '$') = ?1)",
+                [&info.hash],
+            )
+            .ctx("adding a cover")?;
+        tx.commit().ctx("adding a cover")?;
+        Ok(given as u64)
     }
 
     /// The blob holding `track`'s file in the locker, if it is there.

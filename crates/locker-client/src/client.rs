@@ -341,6 +341,19 @@ impl Client {
         self.run(self.json_call(&what, self.authed(Method::GET, path)))
     }
 
+    /// The body of a GET of `path`, whole.
+    pub(crate) fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let what = format!("GET {path}");
+        self.run(async {
+            let response = self.call(&what, self.authed(Method::GET, path)).await?;
+            let bytes = response.bytes().await.map_err(|source| Error::Network {
+                request: what.clone(),
+                source,
+            })?;
+            Ok(bytes.to_vec())
+        })
+    }
+
     pub(crate) fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,

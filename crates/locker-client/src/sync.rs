@@ -43,6 +43,8 @@ pub struct SyncReport {
     pub pushed: PushReport,
     /// The feed pull after it.
     pub pulled: PullReport,
+    /// Covers of locker tracks fetched.
+    pub covers: u64,
 }
 
 impl Client {
@@ -55,7 +57,42 @@ impl Client {
     pub fn sync(&self, catalog: &mut Catalog) -> Result<SyncReport> {
         let pushed = self.push_outbox(catalog)?;
         let pulled = self.pull_feed(catalog)?;
-        Ok(SyncReport { pushed, pulled })
+        let covers = self.fetch_covers(catalog)?;
+        Ok(SyncReport {
+            pushed,
+            pulled,
+            covers,
+        })
+    }
+
+    /// Fetches the covers that locker tracks name and the catalog lacks
+    /// ([`Catalog::covers_wanted`]) and hands them to it. A cover the locker does not have (a
+    /// folder image on the device that uploaded, which the locker never sees) or that is not an
+    /// image is passed over. Returns how many were taken in.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Network`] when the locker cannot be reached, [`Error::Catalog`] from the catalog.
+    pub fn fetch_covers(&self, catalog: &mut Catalog) -> Result<u64> {
+        let mut fetched = 0;
+        for hash in catalog.covers_wanted()? {
+            let bytes = match self.get_bytes(&format!("/api/v1/covers/{hash}")) {
+                Ok(bytes) => bytes,
+                Err(e) if e.code().is_some() => {
+                    tracing::debug!(cover = %hash, error = %e, "the locker has no such cover");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match catalog.add_cover(&hash, bytes) {
+                Ok(_) => fetched += 1,
+                Err(skylark_catalog::Error::InvalidInput(message)) => {
+                    tracing::warn!(cover = %hash, %message, "a cover from the locker was refused");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(fetched)
     }
 
     /// Applies the locker's change feed to `catalog` from its cursor to the end, a page at a

@@ -319,6 +319,7 @@ export interface SyncReport {
     requests: number;
     cursor: number;
   };
+  covers: number;
 }
 
 /** The locker as the app sees it. */

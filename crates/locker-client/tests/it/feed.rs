@@ -8,7 +8,7 @@ use skylark_catalog::{Availability, Catalog, ScanOptions, Track, TrackQuery, Tra
 use skylark_locker::config::Config;
 use skylark_locker_client::api::MatchVerdict;
 use skylark_locker_client::{Client, LocalFile, StreamOptions};
-use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
+use skylark_testsupport::{Format, TagSpec, Tone, cover_jpeg, write_audio};
 
 use crate::{Locker, read_all, upload};
 
@@ -42,6 +42,7 @@ impl Device {
                     artists: vec!["Skyward".to_owned()],
                     album: Some("Night Sky".to_owned()),
                     track: Some((u32::try_from(n).unwrap() + 1, Some(3))),
+                    cover: Some(cover_jpeg(120, 120, [30, 60, 200])),
                     ..TagSpec::default()
                 };
                 write_audio(
@@ -152,6 +153,18 @@ fn what_one_device_uploads_another_lists_streams_and_joins() {
     let mut desktop = Device::new(false);
     let report = locker.alice().sync(&mut desktop.catalog).unwrap();
     assert_eq!(report.pulled.applied.tracks_added, 3, "{report:?}");
+    // The album's cover came along: one picture, fetched once, given to every track.
+    assert_eq!(report.covers, 1, "{report:?}");
+    assert!(desktop.tracks().iter().all(|t| t.has_cover));
+    let cover = desktop.track("Aurora").cover_hash.unwrap();
+    assert_eq!(Some(cover.clone()), laptop.track("Aurora").cover_hash);
+    assert!(
+        desktop
+            .catalog
+            .covers()
+            .path(&cover, skylark_catalog::CoverSize::Small, "image/jpeg")
+            .exists()
+    );
     let borealis = desktop.track("Borealis");
     assert_eq!(borealis.availability, Availability::Locker);
     assert_eq!(borealis.artist, "Skyward");
