@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use skylark_locker::config::Config;
-use skylark_locker::http::{AppState, serve};
+use skylark_locker::loopback::Loopback;
 use skylark_locker::{accounts, now_millis, open_database};
 use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
 
@@ -18,60 +18,31 @@ const PASSWORD: &str = "a long enough password";
 
 /// A locker on a free loopback port, with the account `alice`, on a runtime of its own.
 struct Locker {
-    _dir: tempfile::TempDir,
+    server: Loopback,
     url: String,
-    state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    _dir: tempfile::TempDir,
 }
 
 impl Locker {
     fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let conn = open_database(dir.path()).unwrap();
         accounts::add_user(&conn, "alice", PASSWORD, 0, now_millis()).unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(conn, Config::default(), dir.path()).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        runtime.spawn(serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = Loopback::start(conn, Config::default(), dir.path()).unwrap();
         Self {
+            url: server.url.clone(),
+            server,
             _dir: dir,
-            url,
-            state,
-            stop: Some(stop),
-            runtime: Some(runtime),
         }
     }
-}
 
-impl Locker {
     /// Upload bytes the locker has received, over every upload.
     fn upload_bytes(&self) -> u64 {
-        self.state
+        self.server
+            .state
             .metrics()
             .upload_bytes
             .load(std::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-impl Drop for Locker {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-        }
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use skylark_locker::config::Config;
-use skylark_locker::http::{AppState, serve};
+use skylark_locker::loopback::Loopback;
 use skylark_locker::{accounts, now_millis, open_database};
 use skylark_locker_client::{
     Client, LocalFile, StreamOptions, TransferControl, Upload, UploadOptions,
@@ -135,22 +135,13 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("locker");
     std::fs::create_dir_all(&data).unwrap();
     let conn = open_database(&data).unwrap();
     accounts::add_user(&conn, "alice", PASSWORD, 0, now_millis()).unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let locker_addr = listener.local_addr().unwrap();
-    let state = AppState::new(conn, Config::default(), &data).unwrap();
-    runtime.spawn(serve(listener, state, std::future::pending()));
+    let locker = Loopback::start(conn, Config::default(), &data).unwrap();
+    let locker_addr = locker.addr;
 
     // A four-minute FLAC, as a song is: the stream must not need the whole file to start.
     let song = dir.path().join("song.flac");
@@ -160,7 +151,7 @@ fn main() {
         ..Tone::default()
     };
     write_audio(&song, Format::Flac, &tone, &TagSpec::default()).unwrap();
-    let client = Client::sign_in(&format!("http://{locker_addr}"), "alice", PASSWORD, "bench")
+    let client = Client::sign_in(&locker.url, "alice", PASSWORD, "bench")
         .unwrap()
         .0;
     let file = LocalFile::hash(&song).unwrap();

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use skylark_catalog::Catalog;
 use skylark_locker::config::Config;
-use skylark_locker::http::{AppState, serve};
+use skylark_locker::loopback::Loopback;
 use skylark_locker::{accounts, now_millis, open_database};
 use skylark_locker_client::Client;
 use skylark_locker_client::api::ops::{Change, Hlc, MAX_FEED_PAGE, Op};
@@ -125,11 +125,6 @@ fn best(mut run: impl FnMut() -> Duration) -> Duration {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let conn = open_database(dir.path()).unwrap();
     let user = accounts::add_user(&conn, "alice", PASSWORD, 0, now_millis()).unwrap();
@@ -151,14 +146,11 @@ fn main() {
         }
         tx.commit().unwrap();
     }
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(conn, Config::default(), dir.path()).unwrap();
-    runtime.spawn(serve(listener, state, std::future::pending()));
+    let locker = Loopback::start(conn, Config::default(), dir.path()).unwrap();
 
-    let client = Client::sign_in(&url, "alice", PASSWORD, "bench").unwrap().0;
+    let client = Client::sign_in(&locker.url, "alice", PASSWORD, "bench")
+        .unwrap()
+        .0;
     let ops = library_ops();
     for batch in ops.chunks(1000) {
         client.push_ops(batch).unwrap();

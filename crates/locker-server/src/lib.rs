@@ -19,6 +19,7 @@ pub mod covers;
 mod db;
 mod error;
 pub mod http;
+pub mod loopback;
 pub mod matching;
 pub mod metrics;
 pub mod ratelimit;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use skylark_locker::config::Config;
-use skylark_locker::http::{AppState, serve};
+use skylark_locker::loopback::Loopback;
 use skylark_locker::{accounts, now_millis, open_database};
 use skylark_locker_client::{Client, LocalFile, Upload, UploadOptions, UploadOutcome};
 use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
@@ -32,54 +32,41 @@ pub const BOB_PASSWORD: &str = "bob's long password";
 /// A locker serving on a free loopback port from its own runtime, with accounts `alice` and
 /// `bob`. The client under test blocks, so the server must not share its thread.
 pub struct Locker {
-    /// The data folder.
-    pub dir: tempfile::TempDir,
     /// Where it listens.
     pub addr: SocketAddr,
-    state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    server: Loopback,
+    /// The data folder (dropped after the server).
+    pub dir: tempfile::TempDir,
 }
 
 impl Locker {
     /// Starts a locker with `config`.
     pub fn start(config: Config) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let conn = open_database(dir.path()).unwrap();
         accounts::add_user(&conn, "alice", ALICE_PASSWORD, 0, now_millis()).unwrap();
         accounts::add_user(&conn, "bob", BOB_PASSWORD, 100_000_000, now_millis()).unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = AppState::new(conn, config, dir.path()).unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        runtime.spawn(serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = Loopback::start(conn, config, dir.path()).unwrap();
         Self {
+            addr: server.addr,
+            server,
             dir,
-            addr,
-            state,
-            stop: Some(stop),
-            runtime: Some(runtime),
         }
     }
 
     /// The locker's address.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url.clone()
     }
 
     /// Bytes the locker has received in upload PATCH bodies, with or without a checksum header
     /// (the `skylark_locker_upload_bytes_total` metric).
     pub fn upload_bytes(&self) -> u64 {
-        self.state.metrics().upload_bytes.load(Ordering::Relaxed)
+        self.server
+            .state
+            .metrics()
+            .upload_bytes
+            .load(Ordering::Relaxed)
     }
 
     /// Uploads in progress: the `.part` files in the data folder.
@@ -101,17 +88,6 @@ impl Locker {
         Client::sign_in(&self.url(), "bob", BOB_PASSWORD, "desktop")
             .unwrap()
             .0
-    }
-}
-
-impl Drop for Locker {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-        }
     }
 }
 
