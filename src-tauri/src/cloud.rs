@@ -7,7 +7,6 @@
 //! playing never wait for the network; the UI hears `cloud-status` when a sync ends and
 //! `library-changed` when it brought something.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -73,7 +72,6 @@ struct Shared {
 /// The locker side of the app.
 pub struct Cloud {
     store: CredentialStore,
-    offline: PathBuf,
     shared: Arc<(Mutex<Shared>, Condvar)>,
 }
 
@@ -81,11 +79,7 @@ impl Cloud {
     /// The sign-in saved in the data folder, if any; the token in the OS keychain unless
     /// `SKYLARK_KEYCHAIN=off`.
     pub fn open(paths: &Paths) -> Self {
-        let store = if std::env::var_os("SKYLARK_KEYCHAIN").is_some_and(|v| v == "off") {
-            CredentialStore::file_only(&paths.data_dir)
-        } else {
-            CredentialStore::new(&paths.data_dir)
-        };
+        let store = CredentialStore::for_data_dir(&paths.data_dir);
         let mut shared = Shared::default();
         match store.load() {
             Ok(Some(credentials)) => {
@@ -104,7 +98,6 @@ impl Cloud {
         }
         Self {
             store,
-            offline: paths.data_dir.join("offline"),
             shared: Arc::new((Mutex::new(shared), Condvar::new())),
         }
     }
@@ -137,7 +130,7 @@ impl Cloud {
     /// no locker is signed in to.
     pub fn source(&self, catalog: &Catalog, track: &Track) -> CmdResult<Option<Source>> {
         if let Some(copy) = catalog.offline_copy(track.id)? {
-            let path = self.offline.join(&copy.file);
+            let path = catalog.offline_dir().join(&copy.file);
             if path.exists() {
                 return Ok(Some(Source::path(path)));
             }
@@ -422,9 +415,9 @@ pub async fn cloud_download(
         ));
     };
     let paths = state.paths.clone();
-    let dir = state.cloud.offline.clone();
     let downloaded = off_runtime(move || -> Result<u64, String> {
         let mut catalog = Catalog::open(&paths.db, &paths.covers).map_err(|e| e.to_string())?;
+        let dir = catalog.offline_dir();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut downloaded = 0;
         for (track, blob) in catalog.downloads_wanted().map_err(|e| e.to_string())? {

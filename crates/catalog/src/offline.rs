@@ -72,6 +72,14 @@ const PINNED: &str = "(EXISTS (SELECT 1 FROM pins p WHERE p.kind = 'track' AND p
                WHERE p.kind = 'playlist' AND i.track_id = t.id))";
 
 impl Catalog {
+    /// The offline folder: `offline/` beside the catalog database, where the copies live.
+    pub fn offline_dir(&self) -> PathBuf {
+        self.db_path()
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("offline")
+    }
+
     /// Pins `target` for offline. Pinning twice is one pin.
     pub fn pin(&mut self, target: PinTarget, now: SystemTime) -> Result<()> {
         let (kind, id) = target.parts();

@@ -43,19 +43,13 @@ pub enum LockerCommand {
     },
 }
 
-/// The sign-in store for the library whose database is `db`: the database's folder, with the
-/// token in the OS keychain unless `SKYLARK_KEYCHAIN=off` (a headless machine, a test) keeps it in
-/// the sign-in file.
+/// The sign-in store for the library whose database is `db`: the database's folder.
 fn store(db: &Path) -> CredentialStore {
     let dir = db
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if std::env::var_os("SKYLARK_KEYCHAIN").is_some_and(|v| v == "off") {
-        CredentialStore::file_only(dir)
-    } else {
-        CredentialStore::new(dir)
-    }
+    CredentialStore::for_data_dir(dir)
 }
 
 /// A client for the library's saved sign-in.
@@ -296,14 +290,6 @@ pub fn upload(
     Ok(())
 }
 
-/// The offline folder of the library whose database is `db`.
-fn offline_dir(db: &Path) -> PathBuf {
-    db.parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join("offline")
-}
-
 /// How `skylark download` runs.
 #[derive(Debug)]
 pub struct DownloadOptions {
@@ -349,7 +335,7 @@ pub fn download(
         }
     }
     let wanted = catalog.downloads_wanted()?;
-    let dir = offline_dir(db);
+    let dir = catalog.offline_dir();
     if !wanted.is_empty() {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let client = client(db)?;
@@ -417,11 +403,11 @@ pub const DEFAULT_CACHE_CAP_BYTES: u64 = 10_240 * 1_000_000;
 
 /// Keeps each stream of `streamed` that arrived whole (its hash checked) as an offline copy of
 /// its track, drops the others, and keeps the cache within the default cap.
-pub fn keep_streamed(db: &Path, catalog: &mut Catalog, streamed: Vec<StreamedCopy>) -> Result<()> {
+pub fn keep_streamed(catalog: &mut Catalog, streamed: Vec<StreamedCopy>) -> Result<()> {
     if streamed.is_empty() {
         return Ok(());
     }
-    let dir = offline_dir(db);
+    let dir = catalog.offline_dir();
     for copy in streamed {
         let whole = matches!(copy.watch.cache_status(), CacheStatus::Complete)
             && skylark_tags::file_hash_path(&copy.part)
@@ -453,7 +439,7 @@ pub fn track_source(
         return Ok(skylark_player::Source::path(path));
     }
     if let Some(copy) = catalog.offline_copy(track)? {
-        let path = offline_dir(db).join(&copy.file);
+        let path = catalog.offline_dir().join(&copy.file);
         if path.exists() {
             catalog.touch_offline_copy(track, SystemTime::now())?;
             return Ok(skylark_player::Source::path(path));
@@ -476,7 +462,7 @@ pub fn track_source(
     };
     // What streams is written to the offline folder as it arrives; a stream that arrives whole
     // is kept there as a cached copy (see `keep_streamed`).
-    let dir = offline_dir(db);
+    let dir = catalog.offline_dir();
     let part = dir.join(format!(".{blob}.stream"));
     let options = StreamOptions {
         cache_file: std::fs::create_dir_all(&dir).ok().map(|()| part.clone()),

@@ -498,8 +498,8 @@ struct PlaySources {
 impl PlaySources {
     /// Keeps, as offline copies, the streams that arrived whole.
     fn keep_streamed(&mut self) -> Result<()> {
-        if let Some((db, catalog)) = &mut self.library {
-            locker::keep_streamed(db, catalog, std::mem::take(&mut self.streamed))?;
+        if let Some((_, catalog)) = &mut self.library {
+            locker::keep_streamed(catalog, std::mem::take(&mut self.streamed))?;
         }
         Ok(())
     }

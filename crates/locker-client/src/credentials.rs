@@ -53,6 +53,17 @@ fn keychain_entry(c: &Credentials) -> keyring::Result<keyring::Entry> {
 }
 
 impl CredentialStore {
+    /// The store a Skylark program uses in its data folder `data_dir`: the OS keychain for the
+    /// token, unless the environment says `SKYLARK_KEYCHAIN=off` (a headless machine, a test),
+    /// which keeps it in the sign-in file.
+    pub fn for_data_dir(data_dir: &Path) -> Self {
+        if std::env::var_os("SKYLARK_KEYCHAIN").is_some_and(|v| v == "off") {
+            Self::file_only(data_dir)
+        } else {
+            Self::new(data_dir)
+        }
+    }
+
     /// The store in the data folder `data_dir`, preferring the OS keychain for the token.
     pub fn new(data_dir: &Path) -> Self {
         Self {
