@@ -29,7 +29,7 @@ pub mod m3u;
 mod model;
 pub mod names;
 pub mod offline;
-mod order_key;
+pub(crate) use skylark_locker_api::order_key;
 pub mod paths;
 pub mod playlists;
 pub mod scan;

@@ -1,10 +1,12 @@
 //! The locker's wire contract: the JSON shapes of `/api/v1` requests and responses and the error
 //! codes, shared by the server (`skylark-locker`) and every client.
 //!
-//! **Architecture Invariant:** this crate holds data types only: no I/O, no HTTP library, no
-//! database. Both sides depend on it and on nothing of each other.
+//! **Architecture Invariant:** this crate holds data types and the pure rules every side must
+//! compute alike (playlist order keys): no I/O, no HTTP library, no database. Both sides depend on
+//! it and on nothing of each other; the desktop catalog uses it for the ops it writes and applies.
 
 pub mod ops;
+pub mod order_key;
 pub mod subsonic;
 
 use serde::{Deserialize, Serialize};

@@ -4,12 +4,13 @@
 //!
 //! Subsonic names a playlist's songs by position; the catalog names entries by id and orders them
 //! by fractional order keys. New entries are appended after the last key with the desktop's key
-//! scheme ([`key_after`]), and removals name the entries at the positions the app was shown.
+//! scheme ([`order_key`]), and removals name the entries at the positions the app was shown.
 //! Entries whose track has no file in the locker are not shown (an app could not play them) and
 //! positions count only the shown ones.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use skylark_locker_api::ops::{Change, Op};
+use skylark_locker_api::order_key;
 
 use crate::accounts::UserId;
 use crate::error::DbContext;
@@ -165,53 +166,6 @@ fn with_songs(lib: &Library, stored: &Stored, owner: &str) -> PlaylistWithSongs 
     }
 }
 
-/// The order key after `last` in the desktop's fractional indexing scheme
-/// (`crates/catalog/src/order_key.rs`): the next integer part, or, after a key not made by that
-/// scheme, the key with a digit appended (which sorts right after it).
-pub(crate) fn key_after(last: Option<&str>) -> String {
-    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let Some(last) = last else {
-        return "a0".to_owned();
-    };
-    let digits_after = |head: u8| match head {
-        b'a'..=b'z' => Some(usize::from(head - b'a') + 1),
-        b'A'..=b'Z' => Some(usize::from(b'Z' - head) + 1),
-        _ => None,
-    };
-    let foreign = || format!("{last}V");
-    let bytes = last.as_bytes();
-    let Some(n) = bytes.first().copied().and_then(digits_after) else {
-        return foreign();
-    };
-    let Some(int) = bytes.get(1..=n) else {
-        return foreign();
-    };
-    if !int.iter().all(|b| DIGITS.contains(b)) {
-        return foreign();
-    }
-    let mut digits = int.to_vec();
-    for d in digits.iter_mut().rev() {
-        let v = DIGITS.iter().position(|x| x == d).unwrap_or(0);
-        if v + 1 < DIGITS.len() {
-            *d = DIGITS[v + 1];
-            return format!(
-                "{}{}",
-                char::from(bytes[0]),
-                String::from_utf8_lossy(&digits)
-            );
-        }
-        *d = b'0';
-    }
-    // Every digit carried: the first integer one digit longer.
-    let head = match bytes[0] {
-        b'Z' => b'a',
-        b'z' => return foreign(),
-        h => h + 1,
-    };
-    let len = digits_after(head).unwrap_or(1);
-    format!("{}{}", char::from(head), "0".repeat(len))
-}
-
 fn op(id: String, hlc: &skylark_locker_api::ops::Hlc, change: Change) -> Op {
     Op {
         id,
@@ -229,7 +183,7 @@ fn append_ops(
 ) -> Result<Vec<Op>, Failure> {
     let mut ops = Vec::with_capacity(tracks.len());
     for track in tracks {
-        let key = key_after(last.as_deref());
+        let key = order_key::between(last.as_deref(), None);
         ops.push(op(
             random_id("subsonic-")?,
             hlc,
@@ -431,29 +385,4 @@ pub(super) async fn delete(call: &Call<'_>) -> Result<Reply, Failure> {
     )])
     .await?;
     Ok(Reply::Empty)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appended_keys_sort_after_and_stay_short() {
-        let mut keys = vec![key_after(None)];
-        for _ in 0..5000 {
-            let next = key_after(keys.last().map(String::as_str));
-            assert!(next > *keys.last().unwrap(), "{next}");
-            keys.push(next);
-        }
-        assert_eq!(keys[0], "a0");
-        assert_eq!(keys[1], "a1");
-        assert_eq!(keys[62], "b00");
-        assert!(keys.last().unwrap().len() <= 4);
-        // Keys with a fraction, or made elsewhere, still get a key after them.
-        for last in ["a0V", "Zz", "zzzzzzzzzzzzzzzzzzzzzzzzzzz", "weird key", "a"] {
-            let next = key_after(Some(last));
-            assert!(next.as_str() > last, "{next} after {last}");
-        }
-        assert_eq!(key_after(Some("Zz")), "a0");
-    }
 }

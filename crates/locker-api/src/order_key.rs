@@ -114,7 +114,7 @@ fn fraction_between(int: &str, a: &str, b: Option<&str>) -> String {
 /// A key strictly between `before` and `after` (`None` for the list's start or end).
 ///
 /// Bounds that are not keys made here, or out of order, still give a valid key after `before`.
-pub(crate) fn between(before: Option<&str>, after: Option<&str>) -> String {
+pub fn between(before: Option<&str>, after: Option<&str>) -> String {
     let a = before.and_then(split);
     let b = after
         .and_then(split)
@@ -151,7 +151,7 @@ pub(crate) fn between(before: Option<&str>, after: Option<&str>) -> String {
 }
 
 /// `n` keys in order strictly between `before` and `after`, as short as bisection allows.
-pub(crate) fn n_between(before: Option<&str>, after: Option<&str>, n: usize) -> Vec<String> {
+pub fn n_between(before: Option<&str>, after: Option<&str>, n: usize) -> Vec<String> {
     match n {
         0 => Vec::new(),
         1 => vec![between(before, after)],
