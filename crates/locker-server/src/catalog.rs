@@ -29,6 +29,41 @@ fn stamp(hlc: &Hlc) -> String {
     )
 }
 
+/// A random id in hex, for the ops, playlists and entries the locker itself makes on behalf of
+/// the web player and Subsonic apps.
+pub(crate) fn random_id(prefix: &str) -> Result<String> {
+    Ok(format!("{prefix}{}", crate::sessions::random_hex(16)?))
+}
+
+/// A stamp for an edit the locker makes for `device` at `now` that is later than every stamp in
+/// `seen`, so that the edit wins over what the user was shown even when a device's clock runs
+/// ahead (the hybrid logical clock's receive rule).
+pub(crate) fn stamp_after<'a>(
+    device: &str,
+    now: i64,
+    seen: impl IntoIterator<Item = &'a str>,
+) -> Hlc {
+    let mut hlc = Hlc {
+        wall_ms: now,
+        counter: 0,
+        device: device.to_owned(),
+    };
+    for stamp in seen {
+        let mut parts = stamp.splitn(3, ':');
+        let (Some(wall), Some(counter)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(wall), Ok(counter)) = (wall.parse::<i64>(), counter.parse::<u32>()) else {
+            continue;
+        };
+        if (wall, counter) >= (hlc.wall_ms, hlc.counter) {
+            hlc.wall_ms = wall;
+            hlc.counter = counter.saturating_add(1);
+        }
+    }
+    hlc
+}
+
 fn bad(index: usize, message: impl std::fmt::Display) -> Error {
     Error::api(ErrorCode::BadRequest, format!("op {index}: {message}"))
 }

@@ -40,6 +40,8 @@ pub struct Config {
     /// The S3-compatible bucket blobs and covers are kept in; `None` keeps them in the data
     /// folder's `store` folder.
     pub s3: Option<S3Config>,
+    /// The web player's built files (`ui/dist-web`), served at `/`; `None` serves no web player.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// Where an S3-compatible blob store is and how to sign in to it.
@@ -92,11 +94,17 @@ impl Default for Config {
             max_upload_bytes: 4 * 1024 * 1024 * 1024,
             upload_expiry_hours: 24,
             s3: None,
+            web_dir: None,
         }
     }
 }
 
 impl Config {
+    /// How long a sign-in stays valid, in milliseconds.
+    pub fn session_ttl_ms(&self) -> i64 {
+        i64::from(self.session_days) * 24 * 3600 * 1000
+    }
+
     /// Loads the settings for the data folder `data`: `file` if given, else `data/locker.toml` if
     /// it exists, then the environment (`vars`, normally `std::env::vars()`).
     pub fn load(
@@ -150,6 +158,7 @@ impl Config {
                     config.upload_expiry_hours =
                         value.parse().map_err(|_| bad("a number of hours"))?;
                 }
+                "SKYLARK_LOCKER_WEB_DIR" => config.web_dir = Some(PathBuf::from(value)),
                 "SKYLARK_LOCKER_LOGIN_WINDOW_SECS" => {
                     config.login_window_secs =
                         value.parse().map_err(|_| bad("a number of seconds"))?;

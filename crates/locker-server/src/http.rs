@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
@@ -26,6 +26,7 @@ use skylark_locker_api::{
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::library::{Libraries, Library};
 use crate::metrics::{self, Metrics};
 use crate::ratelimit::LoginLimiter;
 use crate::sessions::{self, Authenticated};
@@ -35,7 +36,7 @@ use crate::subsonic::{self, SubsonicState, credentials};
 use crate::upload_turns::UploadTurns;
 use crate::uploads::RunningHashes;
 use crate::{accounts, catalog, covers, matching, now_millis};
-use crate::{stream, uploads};
+use crate::{stream, uploads, web};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -50,6 +51,7 @@ pub struct AppState {
     upload_turns: Arc<UploadTurns>,
     running_hashes: Arc<RunningHashes>,
     subsonic: Arc<SubsonicState>,
+    libraries: Arc<Libraries>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             upload_turns: Arc::default(),
             running_hashes: Arc::default(),
             subsonic: Arc::new(SubsonicState::load(data)?),
+            libraries: Arc::default(),
         })
     }
 
@@ -114,7 +117,13 @@ impl AppState {
         &self.limiter
     }
 
-    /// The Subsonic API's key and kept libraries.
+    /// The library of `user` as of now (kept between requests while its change feed stands).
+    pub async fn library(&self, user: accounts::UserId) -> Result<Arc<Library>> {
+        let libraries = Arc::clone(&self.libraries);
+        self.db(move |conn| libraries.get(conn, user)).await
+    }
+
+    /// The Subsonic API's key.
     pub fn subsonic(&self) -> &Arc<SubsonicState> {
         &self.subsonic
     }
@@ -190,7 +199,7 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> std::result::Result<Self, Self::Rejection> {
-        authenticate(&parts.headers, state).await
+        authenticate(&parts.method, &parts.headers, state).await
     }
 }
 
@@ -210,9 +219,40 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<String> {
         .ok_or_else(unauthorized)
 }
 
-/// The identity behind the bearer token in `headers`.
-pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Authenticated> {
-    let token = bearer_token(headers)?;
+/// The session token a request presents: a bearer token, or the web player's session cookie.
+/// A request that would change something on the strength of the cookie alone must also carry
+/// the session's anti-forgery token, so that another site's page cannot make the browser do it.
+pub(crate) fn request_token(
+    method: &Method,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<String> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return bearer_token(headers);
+    }
+    let token = web::session_cookie(headers).ok_or_else(unauthorized)?;
+    if !method.is_safe() {
+        let presented = headers
+            .get(web::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !state.signer().check_csrf(&token, presented) {
+            return Err(Error::api(
+                ErrorCode::Forbidden,
+                "the request lacks this session's anti-forgery token",
+            ));
+        }
+    }
+    Ok(token)
+}
+
+/// The identity behind the credentials of a request ([`request_token`]).
+pub(crate) async fn authenticate(
+    method: &Method,
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<Authenticated> {
+    let token = request_token(method, headers, state)?;
     let now = now_millis();
     state
         .db(move |conn| sessions::authenticate(conn, &token, now))
@@ -258,6 +298,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/subsonic/api-keys/{id}", delete(revoke_api_key))
         .merge(subsonic::routes())
+        .merge(web::routes(state.config().web_dir.as_deref()))
         .fallback(|| async { Error::api(ErrorCode::NotFound, "no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -287,6 +328,16 @@ async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>> {
+    Ok(Json(sign_in(&state, peer, req).await?))
+}
+
+/// Checks an account's name and password and opens a session for `req.device`. Failures are
+/// counted per account and per address, and too many of them refuse sign-ins for a while.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    peer: SocketAddr,
+    req: LoginRequest,
+) -> Result<LoginResponse> {
     let account_key = format!("user:{}", req.username.to_lowercase());
     let keys = [account_key.clone(), format!("ip:{}", peer.ip())];
     if let Err(wait) = state.limiter.check(&keys, Instant::now()) {
@@ -298,7 +349,7 @@ async fn login(
             ),
         ));
     }
-    let ttl_ms = i64::from(state.config.session_days) * 24 * 3600 * 1000;
+    let ttl_ms = state.config.session_ttl_ms();
     let LoginRequest {
         username,
         password,
@@ -316,11 +367,11 @@ async fn login(
     match result {
         Some((token, session, user)) => {
             state.limiter.clear(&account_key);
-            Ok(Json(LoginResponse {
+            Ok(LoginResponse {
                 token,
                 session,
                 user,
-            }))
+            })
         }
         None => {
             state.limiter.record_failure(&keys, Instant::now());

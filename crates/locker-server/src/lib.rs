@@ -4,7 +4,8 @@
 //! logins ([`ratelimit`]), resumable tus uploads ([`uploads`], one request at a time per upload:
 //! [`upload_turns`]) into the content-addressed blob store ([`storage`]: the data folder or an
 //! S3-compatible bucket), configuration ([`config`]) and the HTTP API that serves them ([`http`]),
-//! and the OpenSubsonic API for Subsonic apps ([`subsonic`]).
+//! the account's library as the web player and Subsonic apps browse it ([`library`]), the web
+//! player's sign-in and commands ([`web`]) and the OpenSubsonic API for Subsonic apps ([`subsonic`]).
 //!
 //! **Architecture Invariant:** every query that touches a user's data is scoped to the user the
 //! request authenticated as; an id belonging to another account answers "not found".
@@ -19,9 +20,11 @@ pub mod covers;
 mod db;
 mod error;
 pub mod http;
+pub mod library;
 pub mod loopback;
 pub mod matching;
 pub mod metrics;
+pub mod playlists;
 pub mod ratelimit;
 pub mod sessions;
 pub mod signed;
@@ -30,6 +33,7 @@ pub mod stream;
 pub mod subsonic;
 pub mod upload_turns;
 pub mod uploads;
+pub mod web;
 
 pub use crate::db::open_database;
 pub use crate::error::{Error, Result};

@@ -33,6 +33,10 @@ enum Command {
         /// A TOML config file (default: locker.toml in the data folder, if present).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The web player's built files (`ui/dist-web`), served at `/` (default: the config
+        /// file's `web_dir`, or SKYLARK_LOCKER_WEB_DIR; without one, no web player).
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -171,10 +175,22 @@ fn run(cli: Cli) -> Result<()> {
             data,
             listen,
             config,
+            web_dir,
         } => {
             let mut config = Config::load(&data, config.as_deref(), std::env::vars())?;
             if let Some(listen) = listen {
                 config.listen = listen;
+            }
+            if let Some(dir) = web_dir {
+                config.web_dir = Some(dir);
+            }
+            if let Some(dir) = &config.web_dir
+                && !dir.join("index.html").is_file()
+            {
+                anyhow::bail!(
+                    "{} holds no web player (no index.html); build it with `make web`",
+                    dir.display()
+                );
             }
             let conn = open_database(&data)?;
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -21,7 +21,8 @@ pub struct Authenticated {
     pub session: String,
 }
 
-fn random_hex(bytes: usize) -> Result<String> {
+/// `bytes` random bytes from the system's source, in hex.
+pub(crate) fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| Error::Io {
         context: "reading the system's random source".to_owned(),

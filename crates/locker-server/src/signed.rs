@@ -60,16 +60,32 @@ impl UrlSigner {
     pub fn verify(&self, query: &SignedQuery, track: &str, now: UnixMillis) -> Option<UserId> {
         let user = UserId(query.u);
         let expected = self.mac(user, track, query.exp);
-        // The comparison runs over fixed-length hex, so its time does not depend on how much of a
-        // forged signature is right.
-        let same = expected.len() == query.sig.len()
-            && expected
-                .bytes()
-                .zip(query.sig.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        (same && query.exp > now).then_some(user)
+        (same_text(&expected, &query.sig) && query.exp > now).then_some(user)
     }
+
+    /// The anti-forgery token of the browser session whose cookie holds `session_token`: the
+    /// page sends it back in a header with every change it asks for, which a page of another
+    /// site cannot do (it can neither read the cookie nor compute this without it).
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        let message = format!("csrf\n{session_token}");
+        blake3::keyed_hash(&self.key, message.as_bytes()).to_hex()[..32].to_owned()
+    }
+
+    /// Whether `presented` is the anti-forgery token of `session_token`.
+    pub fn check_csrf(&self, session_token: &str, presented: &str) -> bool {
+        same_text(&self.csrf_token(session_token), presented)
+    }
+}
+
+/// Compares a secret with what was presented in a time that does not depend on how much of a
+/// forgery is right.
+fn same_text(expected: &str, presented: &str) -> bool {
+    expected.len() == presented.len()
+        && expected
+            .bytes()
+            .zip(presented.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Loads a 32-byte secret from `path`, creating it with random bytes (mode 0600) when there is

@@ -127,7 +127,7 @@ pub async fn stream(
                 })?
                 .0,
         ),
-        Err(_) => Asker::Token(crate::http::bearer_token(&headers)?),
+        Err(_) => Asker::Token(crate::http::request_token(&method, &headers, &state)?),
     };
     let now = now_millis();
     let found: Option<(String, u64)> = state
@@ -258,6 +258,40 @@ pub(crate) async fn send_blob(
     Ok(response)
 }
 
+/// Makes `response` a download named `name`.
+pub(crate) fn attach(response: &mut Response, name: &str) {
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(name)) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+}
+
+/// `attachment` with `name` as a plain ASCII fallback and in UTF-8 (RFC 6266 §4.3, RFC 8187).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +328,17 @@ mod tests {
         );
         assert_eq!(content_type(b"RIFF\0\0\0\0WAVE"), "audio/wav");
         assert_eq!(content_type(b"hello"), "application/octet-stream");
+    }
+
+    #[test]
+    fn attachment_names_are_safe() {
+        assert_eq!(
+            content_disposition("Hoppípolla.flac"),
+            "attachment; filename=\"Hopp_polla.flac\"; filename*=UTF-8''Hopp%C3%ADpolla.flac"
+        );
+        assert_eq!(
+            content_disposition("a\"b\r\n.mp3"),
+            "attachment; filename=\"a_b__.mp3\"; filename*=UTF-8''a%22b%0D%0A.mp3"
+        );
     }
 }

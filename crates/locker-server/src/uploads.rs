@@ -9,6 +9,11 @@
 //! mismatch is deleted and nothing is kept. Quota and the size limit are checked at creation,
 //! before any byte is accepted. Uploads untouched for a while expire ([`expire`]).
 //!
+//! An upload that declares no hash (a browser's: the web player cannot demux audio to match it
+//! first) is hashed by the server, and once complete its tags are read and it joins the
+//! account's library as a new track ([`crate::web::uploads`]); a file that is no audio is
+//! deleted and the last request says why.
+//!
 //! Requests for one upload take turns ([`crate::upload_turns`]): a PATCH never appends while an
 //! older one is still reading, and a newer request makes an older one stop and hand over.
 
@@ -28,6 +33,7 @@ use sha1::Digest;
 use skylark_locker_api::ErrorCode;
 use tokio::io::AsyncWriteExt;
 
+use crate::accounts::UserId;
 use crate::error::{DbContext, Error, Result};
 use crate::http::AppState;
 use crate::sessions::Authenticated;
@@ -107,7 +113,9 @@ struct Upload {
     id: String,
     length: u64,
     received: u64,
+    /// The declared hash; empty for a file the locker adds to the library itself.
     blake3: String,
+    filename: String,
 }
 
 fn tus_headers(mut response: Response) -> Response {
@@ -181,7 +189,8 @@ fn load(conn: &Connection, data: &Path, user: i64, id: &str) -> Result<Upload> {
 
 fn load_row(conn: &Connection, user: i64, id: &str) -> Result<Upload> {
     conn.query_row(
-        "SELECT id, length, received, blake3 FROM uploads WHERE id = ?1 AND user_id = ?2",
+        "SELECT id, length, received, blake3, filename FROM uploads
+         WHERE id = ?1 AND user_id = ?2",
         params![id, user],
         |r| {
             Ok(Upload {
@@ -189,6 +198,7 @@ fn load_row(conn: &Connection, user: i64, id: &str) -> Result<Upload> {
                 length: r.get(1)?,
                 received: r.get(2)?,
                 blake3: r.get(3)?,
+                filename: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
             })
         },
     )
@@ -258,15 +268,19 @@ async fn create_inner(state: AppState, who: Authenticated, headers: HeaderMap) -
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.clone())
     };
-    let blake3 = find("blake3")
-        .map(|h| h.to_ascii_lowercase())
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or_else(|| {
-            Error::api(
-                ErrorCode::BadRequest,
-                "Upload-Metadata must carry blake3, the file's BLAKE3 hash in hex",
-            )
-        })?;
+    // Without a declared hash the locker hashes the file itself and, once it is complete, adds
+    // it to the account's library (a browser's upload: a page cannot demux audio to match it).
+    let blake3 = match find("blake3") {
+        None => String::new(),
+        Some(h) => Some(h.to_ascii_lowercase())
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| {
+                Error::api(
+                    ErrorCode::BadRequest,
+                    "blake3 in Upload-Metadata is the file's BLAKE3 hash in hex",
+                )
+            })?,
+    };
     let filename: String = find("filename")
         .unwrap_or_default()
         .chars()
@@ -628,16 +642,8 @@ async fn finish(
         }
     };
     let id = upload.id.clone();
-    if actual != upload.blake3 {
-        let part = path.to_owned();
-        state
-            .db(move |conn| {
-                conn.execute("DELETE FROM uploads WHERE id = ?1", [&id])
-                    .ctx("discarding an upload")?;
-                let _ = std::fs::remove_file(part);
-                Ok(())
-            })
-            .await?;
+    if !upload.blake3.is_empty() && actual != upload.blake3 {
+        discard(state, &id, path).await?;
         return Err(Error::api(
             ErrorCode::ChecksumMismatch,
             format!(
@@ -646,7 +652,18 @@ async fn finish(
             ),
         ));
     }
-    // The cover is read first: a local store takes the file itself as the blob.
+    // Tags and the cover are read first: a local store takes the file itself as the blob.
+    let track = if upload.blake3.is_empty() {
+        match crate::web::uploads::read_track(path, &upload.filename).await {
+            Ok(track) => Some(track),
+            Err(e) => {
+                discard(state, &id, path).await?;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     let cover = crate::covers::extract(state, path).await;
     state.blobs().put_file(&actual, path).await?;
     let (hash, size, now, part) = (actual, upload.length, now_millis(), path.to_owned());
@@ -677,6 +694,23 @@ async fn finish(
             tx.execute("DELETE FROM uploads WHERE id = ?1", [&id])
                 .ctx("finishing an upload")?;
             tx.commit().ctx("storing a blob")?;
+            let _ = std::fs::remove_file(part);
+            if let Some(track) = track {
+                let cover = cover.as_ref().map(crate::covers::ExtractedCover::hash);
+                crate::web::uploads::publish(conn, UserId(user), &hash, track, cover, now)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Deletes upload `id` and its bytes.
+async fn discard(state: &AppState, id: &str, path: &Path) -> Result<()> {
+    let (id, part) = (id.to_owned(), path.to_owned());
+    state
+        .db(move |conn| {
+            conn.execute("DELETE FROM uploads WHERE id = ?1", [&id])
+                .ctx("discarding an upload")?;
             let _ = std::fs::remove_file(part);
             Ok(())
         })

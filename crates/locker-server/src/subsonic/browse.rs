@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
+use crate::library::{self, Album, Artist, IGNORED_ARTICLES, Library, Song};
 use crate::subsonic::Call;
 use crate::subsonic::envelope::{Code, Failure, Reply};
-use crate::subsonic::library::{self, Album, Artist, IGNORED_ARTICLES, Library, Song};
 use crate::subsonic::responses::{
     AlbumId3, AlbumList2, AlbumWithSongs, ArtistId3, ArtistRef, ArtistWithAlbums, ArtistsId3,
     Child, Extension, Index, IndexArtist, IndexId3, Indexes, ItemGenre, License, MusicFolder,
@@ -21,23 +21,6 @@ pub(crate) fn body(name: &'static str, value: impl Serialize) -> Result<Reply, F
     serde_json::to_value(value)
         .map(|v| Reply::Body(name, v))
         .map_err(|e| Failure::new(Code::Generic, format!("cannot write the response: {e}")))
-}
-
-/// The file extension and MIME type of a codec's usual container.
-pub(crate) fn file_type(codec: &str) -> Option<(&'static str, &'static str)> {
-    Some(match codec {
-        "mp3" => ("mp3", "audio/mpeg"),
-        "mp2" => ("mp2", "audio/mpeg"),
-        "flac" => ("flac", "audio/flac"),
-        "vorbis" => ("ogg", "audio/ogg"),
-        "opus" => ("opus", "audio/ogg"),
-        "speex" => ("spx", "audio/ogg"),
-        "aac" | "alac" => ("m4a", "audio/mp4"),
-        "wavpack" => ("wv", "audio/x-wavpack"),
-        "ape" => ("ape", "audio/x-ape"),
-        "musepack" => ("mpc", "audio/x-musepack"),
-        _ => return None,
-    })
 }
 
 /// The cover art id of a cover picture's hash.
@@ -57,7 +40,7 @@ pub(crate) fn child(lib: &Library, song: &Song) -> Child {
     let (suffix, content_type) = song
         .codec
         .as_deref()
-        .and_then(file_type)
+        .and_then(library::file_type)
         .map_or((None, None), |(s, c)| {
             (Some(s.to_owned()), Some(c.to_owned()))
         });

@@ -17,7 +17,6 @@ mod annotation;
 mod browse;
 pub mod credentials;
 pub mod envelope;
-pub mod library;
 mod media;
 mod playlists;
 pub mod responses;
@@ -36,10 +35,10 @@ use tracing::Instrument;
 
 use crate::accounts::UserId;
 use crate::http::AppState;
+use crate::library::Library;
 use crate::now_millis;
 use crate::subsonic::credentials::{Account, AppPasswordKey, Credentials, Refusal};
 use crate::subsonic::envelope::{Code, Failure, Format, Reply};
-use crate::subsonic::library::{Libraries, Library};
 
 /// The most parameters one request may carry.
 const MAX_PARAMS: usize = 10_000;
@@ -48,7 +47,6 @@ const MAX_PARAMS: usize = 10_000;
 #[derive(Debug)]
 pub struct SubsonicState {
     key: AppPasswordKey,
-    libraries: Libraries,
 }
 
 impl SubsonicState {
@@ -56,7 +54,6 @@ impl SubsonicState {
     pub fn load(data: &std::path::Path) -> crate::Result<Self> {
         Ok(Self {
             key: AppPasswordKey::load(data)?,
-            libraries: Libraries::default(),
         })
     }
 
@@ -164,11 +161,7 @@ impl Call<'_> {
     /// The account's library as of now.
     async fn library(&self) -> Result<Arc<Library>, Failure> {
         let user = self.user();
-        let subsonic = Arc::clone(self.state.subsonic());
-        Ok(self
-            .state
-            .db(move |conn| subsonic.libraries.get(conn, user))
-            .await?)
+        Ok(self.state.library(user).await?)
     }
 
     /// Applies `ops` as the account's edits, through the catalog's op path.
@@ -190,41 +183,16 @@ impl Call<'_> {
 
 /// A random id in hex for ops and playlists the Subsonic API makes.
 pub(crate) fn random_id(prefix: &str) -> Result<String, Failure> {
-    let mut buf = [0u8; 16];
-    getrandom::fill(&mut buf)
-        .map_err(|e| Failure::new(Code::Generic, format!("no random source: {e}")))?;
-    Ok(format!(
-        "{prefix}{}",
-        buf.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(crate::catalog::random_id(prefix)?)
 }
 
 /// The device every Subsonic edit is stamped with.
 pub(crate) const DEVICE: &str = "subsonic";
 
-/// A stamp for a Subsonic edit made at `now` that is later than every stamp in `seen`, so that
-/// the edit wins over what the app was shown even when a device's clock runs ahead (the hybrid
-/// logical clock's receive rule).
+/// A stamp for a Subsonic edit made at `now`, later than every stamp in `seen`
+/// ([`crate::catalog::stamp_after`]).
 pub(crate) fn stamp_after<'a>(now: i64, seen: impl IntoIterator<Item = &'a str>) -> Hlc {
-    let mut hlc = Hlc {
-        wall_ms: now,
-        counter: 0,
-        device: DEVICE.to_owned(),
-    };
-    for stamp in seen {
-        let mut parts = stamp.splitn(3, ':');
-        let (Some(wall), Some(counter)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(wall), Ok(counter)) = (wall.parse::<i64>(), counter.parse::<u32>()) else {
-            continue;
-        };
-        if (wall, counter) >= (hlc.wall_ms, hlc.counter) {
-            hlc.wall_ms = wall;
-            hlc.counter = counter.saturating_add(1);
-        }
-    }
-    hlc
+    crate::catalog::stamp_after(DEVICE, now, seen)
 }
 
 /// Takes the credentials out of `params`, or says which rule they break.

@@ -8,119 +8,16 @@
 //! Entries whose track has no file in the locker are not shown (an app could not play them) and
 //! positions count only the shown ones.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use skylark_locker_api::ops::{Change, Op};
 use skylark_locker_api::order_key;
 
-use crate::accounts::UserId;
-use crate::error::DbContext;
+use crate::library::{Library, stamp_wall};
 use crate::now_millis;
+use crate::playlists::{Entry, Stored, load, load_all};
 use crate::subsonic::browse::{body, child, cover_id};
 use crate::subsonic::envelope::{Code, Failure, Reply};
-use crate::subsonic::library::{Library, stamp_wall};
 use crate::subsonic::responses::{Playlist, PlaylistWithSongs, Playlists, iso8601};
 use crate::subsonic::{Call, random_id, stamp_after};
-
-/// One entry of a stored playlist.
-#[derive(Debug, Clone)]
-struct Entry {
-    item: String,
-    track: String,
-    order_key: String,
-    hlc: String,
-}
-
-/// A playlist as the catalog holds it.
-#[derive(Debug, Clone)]
-struct Stored {
-    id: String,
-    name: String,
-    name_hlc: String,
-    created_at: Option<i64>,
-    /// The latest stamp of the playlist or any of its entries.
-    changed: String,
-    /// Live entries in order.
-    entries: Vec<Entry>,
-}
-
-fn load(conn: &Connection, user: UserId, id: &str) -> crate::Result<Option<Stored>> {
-    let row: Option<(String, String, Option<i64>)> = conn
-        .query_row(
-            "SELECT name, name_hlc, created_at FROM playlists
-             WHERE user_id = ?1 AND uid = ?2 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)",
-            params![user.0, id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .ctx("loading a playlist")?;
-    let Some((name, name_hlc, created_at)) = row else {
-        return Ok(None);
-    };
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT item, track, order_key, hlc, removed_hlc FROM playlist_items
-             WHERE user_id = ?1 AND playlist = ?2 ORDER BY order_key, item",
-        )
-        .ctx("loading a playlist")?;
-    let rows = stmt
-        .query_map(params![user.0, id], |r| {
-            Ok((
-                Entry {
-                    item: r.get(0)?,
-                    track: r.get(1)?,
-                    order_key: r.get(2)?,
-                    hlc: r.get(3)?,
-                },
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })
-        .ctx("loading a playlist")?;
-    let mut changed = name_hlc.clone();
-    let mut entries = Vec::new();
-    for row in rows {
-        let (entry, removed) = row.ctx("loading a playlist")?;
-        for stamp in [Some(&entry.hlc), removed.as_ref()].into_iter().flatten() {
-            if *stamp > changed {
-                changed.clone_from(stamp);
-            }
-        }
-        if removed.as_ref().is_none_or(|r| *r < entry.hlc) {
-            entries.push(entry);
-        }
-    }
-    Ok(Some(Stored {
-        id: id.to_owned(),
-        name,
-        name_hlc,
-        created_at,
-        changed,
-        entries,
-    }))
-}
-
-fn load_all(conn: &Connection, user: UserId) -> crate::Result<Vec<Stored>> {
-    let ids: Vec<String> = {
-        let mut stmt = conn
-            .prepare(
-                "SELECT uid FROM playlists
-                 WHERE user_id = ?1 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)
-                 ORDER BY name COLLATE NOCASE, uid",
-            )
-            .ctx("listing playlists")?;
-        let rows = stmt
-            .query_map([user.0], |r| r.get(0))
-            .ctx("listing playlists")?;
-        rows.collect::<rusqlite::Result<_>>()
-            .ctx("listing playlists")?
-    };
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(p) = load(conn, user, &id)? {
-            out.push(p);
-        }
-    }
-    Ok(out)
-}
 
 /// The entries an app is shown: those whose track has a file.
 fn shown<'a>(lib: &'a Library, stored: &'a Stored) -> impl Iterator<Item = &'a Entry> + 'a {

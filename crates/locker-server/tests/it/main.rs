@@ -21,6 +21,7 @@ mod sweep;
 mod tus_client;
 mod uploads;
 mod users;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
