@@ -2,8 +2,13 @@
 
 import { api } from './api';
 import { app } from './app.svelte';
+import { downloadTrack, features } from './backend';
 import type { MenuItem } from './menu.svelte';
 import type { Track } from './types';
+
+/** The most songs one "Download" saves: each is a download of its own, which browsers may ask
+ * the user about. */
+const DOWNLOAD_MAX = 50;
 
 /** The MIME type of dragged track ids. */
 export const TRACKS_MIME = 'application/x-skylark-tracks';
@@ -74,8 +79,15 @@ export function trackMenu(ids: number[], first: Track | undefined, extra: MenuIt
       })),
     });
   }
-  if (first?.availability === 'locker') {
+  if (features.offline && first?.availability === 'locker') {
     items.push({ label: 'Download for Offline', action: () => void downloadForOffline(ids) });
+  }
+  if (features.download && first) {
+    items.push({
+      label: ids.length === 1 ? 'Download' : `Download ${ids.length} Songs`,
+      disabled: ids.length > DOWNLOAD_MAX,
+      action: () => void downloadFiles(ids, first),
+    });
   }
   if (extra.length) items.push({ label: '', separator: true }, ...extra);
   return items;
@@ -89,4 +101,10 @@ export async function downloadForOffline(ids: number[]): Promise<void> {
     app.notify(`${done === 1 ? '1 song' : `${done} songs`} downloaded: they play with no network.`);
     app.libraryVersion += 1;
   }
+}
+
+/** Saves these tracks' files where the browser saves downloads (`first` is the first of them). */
+export async function downloadFiles(ids: number[], first: Track): Promise<void> {
+  const tracks = ids.length === 1 && ids[0] === first.id ? [first] : await app.attempt(() => api.tracks(ids));
+  for (const track of tracks ?? []) await app.attempt(() => downloadTrack(track));
 }

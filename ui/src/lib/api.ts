@@ -1,6 +1,7 @@
-// Typed calls to the app's commands. Everything the UI asks of the app goes through here.
+// Typed calls to the app's commands. Everything the UI asks of the app goes through here, to
+// whichever backend this build runs on (lib/backend/).
 
-import { call } from './transport';
+import { call } from './backend';
 import type {
   Album,
   AppInfo,

@@ -3,7 +3,7 @@
 
 import { SvelteMap } from 'svelte/reactivity';
 import { api } from './api';
-import { on, setCoverDir } from './transport';
+import { on, setCoverDir } from './backend';
 import type { AppError, AppInfo, NowPlaying, PlaybackError, Playlist, Track } from './types';
 
 export type Route =

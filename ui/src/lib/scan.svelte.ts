@@ -2,7 +2,7 @@
 
 import { api } from './api';
 import { app } from './app.svelte';
-import { listenNow } from './transport';
+import { listenNow } from './backend';
 import type { ScanFinished, ScanProgress, ScanReport } from './types';
 
 class ScanStore {

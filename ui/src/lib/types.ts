@@ -74,6 +74,8 @@ export interface AppInfo {
   track_count: number;
   wizard_done: boolean;
   scanning: boolean;
+  /** The account signed in, in the locker's web player (where folders and wizard are empty). */
+  user?: string;
 }
 
 export interface ScanProgress {
