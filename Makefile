@@ -9,7 +9,7 @@ NPM ?= npm
 TAURI_DRIVER_VERSION ?= 2.1.0
 TOOLS := $(CURDIR)/target/tools
 
-.PHONY: run cli test test-rust test-ui e2e bench bench-desktop locker locker-test-deps package deps ui lint tidy clean
+.PHONY: run cli test test-rust test-ui e2e web bench bench-desktop locker locker-test-deps package deps ui lint tidy clean
 
 ## run: build and open the desktop app (the library lives in the platform's data folder, or in
 ## $SKYLARK_DATA_DIR).
@@ -40,10 +40,12 @@ test-ui: ui/node_modules/.package-lock.json
 	$(NPM) --prefix ui run check
 	$(NPM) --prefix ui test
 
-## e2e: the real app under Xvfb through tauri-driver and WebKitWebDriver; screenshots in target/e2e.
-e2e: deps ui tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/tauri-driver
+## e2e: the real app under Xvfb through tauri-driver and WebKitWebDriver, then the locker's web
+## player in Debian's Chromium through Playwright; screenshots in target/e2e.
+e2e: deps ui web tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/tauri-driver
 	$(CARGO) build --locked -p skylark-desktop -p skylark-locker -p skylark-cli
 	PATH="$(TOOLS)/bin:$$PATH" dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" $(NPM) --prefix tests/e2e run desktop
+	$(NPM) --prefix tests/e2e run web
 
 ## package: the Linux .deb, through Tauri's bundler.
 package: deps ui
@@ -52,6 +54,10 @@ package: deps ui
 ## ui: install the UI's packages (exactly as locked) and build it into ui/dist, which the app embeds.
 ui: ui/node_modules/.package-lock.json
 	$(NPM) --prefix ui run build
+
+## web: build the UI for the browser into ui/dist-web, the web player the locker serves at /.
+web: ui/node_modules/.package-lock.json
+	$(NPM) --prefix ui run build:web
 
 ui/node_modules/.package-lock.json: ui/package-lock.json
 	$(NPM) --prefix ui ci --no-audit --no-fund
@@ -90,10 +96,11 @@ bench-desktop: deps ui tests/e2e/node_modules/.package-lock.json $(TOOLS)/bin/ta
 	  SKYLARK_BENCH_DATA="$(CURDIR)/target/bench-data/desktop" \
 	  xvfb-run -a -s "-screen 0 1280x800x24" node tests/e2e/bench.mjs | tee -a target/bench-results.md
 
-## locker: run a development locker on 127.0.0.1:8750 with its data in target/locker-data
-## (add an account first: cargo run -p skylark-locker -- user add NAME --data target/locker-data).
-locker:
-	$(CARGO) run --release -p skylark-locker -- serve --data target/locker-data
+## locker: run a development locker on 127.0.0.1:8750 with its data in target/locker-data and the
+## web player at http://127.0.0.1:8750/ (add an account first:
+## cargo run -p skylark-locker -- user add NAME --data target/locker-data).
+locker: web
+	$(CARGO) run --release -p skylark-locker -- serve --data target/locker-data --web-dir ui/dist-web
 
 ## deps: Debian packages the tests need (encoders that make the audio fixtures).
 deps:
