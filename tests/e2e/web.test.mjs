@@ -204,6 +204,27 @@ test('search finds a song without its accents, and it plays and seeks', async ()
   await page.fill('input[aria-label="Search your library"]', '');
 });
 
+test('next plays the following song, and the volume is kept across visits', async () => {
+  await page.locator('nav button', { hasText: 'Songs' }).first().click();
+  const grid = page.locator('[role="grid"][aria-label="Songs"]');
+  const titles = await grid.locator('[data-track] .title .text').allInnerTexts();
+  await grid.locator('[data-track]').first().dblclick();
+  const bar = page.locator('footer[aria-label="Now playing"]');
+  await bar.locator('.title', { hasText: titles[0] }).waitFor({ timeout: 10_000 });
+  await bar.locator('button[aria-label="Next"]').click();
+  await bar.locator('.title', { hasText: titles[1] }).waitFor({ timeout: 10_000 });
+  await bar.locator('button[aria-label="Pause"]').waitFor({ timeout: 10_000 });
+  await bar.locator('button[aria-label="Pause"]').click();
+  await page.$eval('input[aria-label="Volume"]', (input) => {
+    input.value = '0.35';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.reload();
+  await bar.locator('.title', { hasText: titles[1] }).waitFor({ timeout: 10_000 });
+  assert.equal(Number(await page.$eval('input[aria-label="Volume"]', (input) => input.value)), 0.35);
+});
+
 test('a playlist made in the browser reaches a desktop through the change feed', async () => {
   await page.click('button[aria-label="New playlist"]');
   await page.fill('input[aria-label="New playlist name"]', 'Evening');
