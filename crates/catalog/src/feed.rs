@@ -297,7 +297,15 @@ fn apply_one(
             if let Some(blob) = blob.as_deref().filter(|_| won.iter().any(|f| f == "blob")) {
                 set_locker_copy(tx, id, blob)?;
             }
-            let tags_changed = won.iter().any(|f| f != "loved" && f != "blob");
+            let won_history: BTreeMap<String, Value> = fields
+                .iter()
+                .filter(|(name, _)| HISTORY_FIELDS.contains(&name.as_str()) && won.contains(name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            take_history(tx, id, &won_history)?;
+            let tags_changed = won
+                .iter()
+                .any(|f| f != "loved" && f != "blob" && !HISTORY_FIELDS.contains(&f.as_str()));
             if tags_changed && !has_files(tx, id)? {
                 let record = record_from_registers(tx, track)?;
                 store.update_track(tx, id, &record, now)?;
@@ -554,9 +562,39 @@ fn materialize_track(
             params![id, loved, rating],
         )
         .ctx("adding a locker track")?;
+        take_history(tx, id, &fields)?;
     }
     // Plays and entries that named it before it arrived.
     place_parked(tx, uid, Some(id), now, report)?;
+    Ok(())
+}
+
+/// The fields that carry the history another player had when a device imported it.
+const HISTORY_FIELDS: [&str; 2] = ["imported_play_count", "imported_last_played"];
+
+/// Takes imported history from `fields` into track `id`: an imported play count replaces the
+/// one taken before (plays made here stay counted beside it), an imported last play counts if
+/// it is later than the last play known here.
+fn take_history(tx: &Transaction<'_>, id: TrackId, fields: &BTreeMap<String, Value>) -> Result<()> {
+    if let Some(count) = fields.get("imported_play_count").and_then(Value::as_i64) {
+        tx.execute(
+            "UPDATE tracks SET play_count = max(play_count - imported_play_count, 0) + ?2,
+                imported_play_count = ?2 WHERE id = ?1",
+            params![id, count.max(0)],
+        )
+        .ctx("taking imported plays")?;
+    }
+    if let Some(at) = fields
+        .get("imported_last_played")
+        .and_then(Value::as_i64)
+        .filter(|&at| at > 0)
+    {
+        tx.execute(
+            "UPDATE tracks SET last_played_at = max(last_played_at, ?2) WHERE id = ?1",
+            params![id, at],
+        )
+        .ctx("taking an imported last play")?;
+    }
     Ok(())
 }
 

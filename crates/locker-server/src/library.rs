@@ -6,8 +6,9 @@
 //! (`track_fields`), written by devices with the names the desktop catalog uses: `title`,
 //! `artist`, `album`, `album_artist`, `track_no`, `disc_no`, `year`, `genre`, `duration_ms`,
 //! `bitrate_kbps`, `sample_rate`, `channels`, `bit_depth`, `codec`, `mb_recording_id`,
-//! `rg_track_gain`, `rg_track_peak`, `rg_album_gain`, `rg_album_peak`, and `loved` (a boolean:
-//! Subsonic's star). Grouping them into albums and artists takes every track of the account, so
+//! `rg_track_gain`, `rg_track_peak`, `rg_album_gain`, `rg_album_peak`, `loved` (a boolean:
+//! Subsonic's star), and `imported_play_count` and `imported_last_played` (the history another
+//! player had when a device imported it, counted with the play events). Grouping them into albums and artists takes every track of the account, so
 //! the result is kept per account ([`Libraries`]) and rebuilt only when the account's change feed
 //! has moved on by an op that changes it: the feed's last sequence number versions everything
 //! built here; playlist ops, which change nothing here, and plays, which are counted into a copy,
@@ -486,7 +487,8 @@ impl Library {
                         'title', 'artist', 'album', 'album_artist', 'track_no', 'disc_no', 'year',
                         'genre', 'duration_ms', 'bitrate_kbps', 'sample_rate', 'channels',
                         'bit_depth', 'codec', 'mb_recording_id', 'rg_track_gain', 'rg_track_peak',
-                        'rg_album_gain', 'rg_album_peak', 'loved')",
+                        'rg_album_gain', 'rg_album_peak', 'loved', 'imported_play_count',
+                        'imported_last_played')",
                 )
                 .ctx("reading track fields")?;
             let mut rows = stmt.query([user.0]).ctx("reading track fields")?;
@@ -540,6 +542,14 @@ impl Library {
                         song.loved_at = (value == serde_json::Value::Bool(true))
                             .then(|| stamp_wall(&stamp).unwrap_or(0))
                     }
+                    // What another player had counted when the history was imported on a
+                    // device: the plays before Skylark, added to the play events below.
+                    "imported_play_count" => {
+                        song.plays = integer(&value).unwrap_or(0).max(0).unsigned_abs();
+                    }
+                    "imported_last_played" => {
+                        song.last_played = integer(&value).filter(|&t| t > 0);
+                    }
                     _ => {}
                 }
             }
@@ -554,8 +564,11 @@ impl Library {
             while let Some(row) = rows.next().ctx("reading plays")? {
                 let track: String = row.get(0).ctx("reading plays")?;
                 if let Some(&i) = song_ix.get(&track) {
-                    songs[i].plays = row.get::<_, i64>(1).ctx("reading plays")?.max(0) as u64;
-                    songs[i].last_played = row.get(2).ctx("reading plays")?;
+                    let song = &mut songs[i];
+                    song.plays += row.get::<_, i64>(1).ctx("reading plays")?.max(0) as u64;
+                    song.last_played = song
+                        .last_played
+                        .max(row.get::<_, Option<i64>>(2).ctx("reading plays")?);
                 }
             }
         }
@@ -1016,6 +1029,16 @@ mod tests {
         let edited = libraries.get(&conn, user).unwrap();
         assert_eq!(edited.song("t1").unwrap().title(), "Uno");
         assert_eq!(edited.song("t1").unwrap().plays, 2);
+        // History imported on a device counts with the plays made since.
+        apply(&[op(
+            "f",
+            serde_json::json!({"type": "track_set", "track": "t1",
+                "fields": {"imported_play_count": 40, "imported_last_played": 70},
+                "hlc": {"wall_ms": 3, "counter": 0, "device": "d"}}),
+        )]);
+        let imported = libraries.get(&conn, user).unwrap();
+        let song = imported.song("t1").unwrap();
+        assert_eq!((song.plays, song.last_played), (42, Some(100)));
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! **Architecture Invariant:** an import's writes and its journal rows are committed in the same
 //! transaction, and so are an undo's; a process killed at any moment leaves either the whole
 //! import (and its journal) or none of it.
+//!
+//! **Architecture Invariant:** what an import or an undo changes is recorded for sync in that
+//! transaction too ([`sync::record`]), as a user's own edits are: ratings, loved marks, the
+//! history the other player had (`imported_play_count`, `imported_last_played`, which the locker
+//! and other devices count with their play events), playlists and their entries.
 
 use std::time::SystemTime;
 
@@ -15,6 +20,7 @@ use super::{
 use crate::error::{DbContext, Error, Result};
 use crate::model::{PlaylistId, TrackId, from_millis, new_uid, to_millis};
 use crate::order_key;
+use crate::sync::{self, SyncChange};
 
 /// The longest playlist name the catalog takes (as `playlists::valid_name`).
 const MAX_NAME_CHARS: usize = 500;
@@ -230,18 +236,165 @@ fn write_stats(tx: &Transaction<'_>, id: TrackId, row: &StatRow) -> Result<()> {
     Ok(())
 }
 
+/// Records for other devices what an import or an undo changed of track `id`'s history.
+fn sync_stats(
+    tx: &Transaction<'_>,
+    id: TrackId,
+    old: &StatRow,
+    new: &StatRow,
+    now: SystemTime,
+) -> Result<()> {
+    let uid = sync::track_uid(tx, id.0)?;
+    if old.rating != new.rating {
+        let rating = u8::try_from(new.rating.clamp(0, 100)).unwrap_or(0);
+        sync::record(
+            tx,
+            &SyncChange::Rating {
+                track: uid.clone(),
+                rating,
+            },
+            now,
+        )?;
+    }
+    let mut fields = std::collections::BTreeMap::new();
+    if old.loved != new.loved {
+        fields.insert("loved".to_owned(), new.loved.into());
+    }
+    if old.imported_play_count != new.imported_play_count {
+        fields.insert(
+            "imported_play_count".to_owned(),
+            new.imported_play_count.into(),
+        );
+    }
+    if old.last_played_at != new.last_played_at && new.last_played_at > 0 {
+        fields.insert("imported_last_played".to_owned(), new.last_played_at.into());
+    }
+    if !fields.is_empty() {
+        sync::record(
+            tx,
+            &SyncChange::TrackSet {
+                track: uid,
+                blob: None,
+                fields,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+fn playlist_uid(tx: &Transaction<'_>, id: PlaylistId) -> Result<String> {
+    tx.query_row("SELECT uid FROM playlists WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .ctx("reading a playlist")
+}
+
+/// Records that playlist `id` is named `name`.
+fn sync_name(tx: &Transaction<'_>, id: PlaylistId, name: &str, now: SystemTime) -> Result<()> {
+    let playlist = playlist_uid(tx, id)?;
+    sync::record(
+        tx,
+        &SyncChange::PlaylistSet {
+            playlist,
+            name: name.to_owned(),
+        },
+        now,
+    )
+    .map(drop)
+}
+
+/// Records the removal of every entry of playlist `id` as it is now.
+fn sync_removals(tx: &Transaction<'_>, id: PlaylistId, now: SystemTime) -> Result<()> {
+    let playlist = playlist_uid(tx, id)?;
+    let items: Vec<String> = {
+        let mut stmt = tx
+            .prepare_cached("SELECT uid FROM playlist_items WHERE playlist_id = ?1")
+            .ctx("reading a playlist")?;
+        let rows = stmt
+            .query_map([id], |r| r.get(0))
+            .ctx("reading a playlist")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .ctx("reading a playlist")?
+    };
+    for item in items {
+        sync::record(
+            tx,
+            &SyncChange::PlaylistItemRemove {
+                playlist: playlist.clone(),
+                item,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// A playlist entry to insert.
+struct NewEntry<'a> {
+    /// Its row id, when it gets an old one back.
+    row_id: Option<i64>,
+    uid: &'a str,
+    track: TrackId,
+    key: &'a str,
+    added: i64,
+}
+
+/// Inserts an entry of `playlist` (its row id and uid) and records it for sync.
+fn insert_item(
+    tx: &Transaction<'_>,
+    playlist: (PlaylistId, &str),
+    entry: &NewEntry<'_>,
+    now: SystemTime,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO playlist_items(id, uid, playlist_id, track_id, order_key, added_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            entry.row_id,
+            entry.uid,
+            playlist.0,
+            entry.track,
+            entry.key,
+            entry.added
+        ])
+    })
+    .ctx("filling a playlist")?;
+    sync::record(
+        tx,
+        &SyncChange::PlaylistItemSet {
+            playlist: playlist.1.to_owned(),
+            item: entry.uid.to_owned(),
+            track: sync::track_uid(tx, entry.track.0)?,
+            order_key: entry.key.to_owned(),
+        },
+        now,
+    )
+    .map(drop)
+}
+
 /// Inserts `tracks` as the entries of playlist `id`, in order.
-fn insert_items(tx: &Transaction<'_>, id: PlaylistId, tracks: &[TrackId], now: i64) -> Result<()> {
+fn insert_items(
+    tx: &Transaction<'_>,
+    id: PlaylistId,
+    tracks: &[TrackId],
+    now: SystemTime,
+) -> Result<()> {
+    let playlist = playlist_uid(tx, id)?;
     let keys = order_key::n_between(None, None, tracks.len());
-    let mut stmt = tx
-        .prepare_cached(
-            "INSERT INTO playlist_items(uid, playlist_id, track_id, order_key, added_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .ctx("filling a playlist")?;
-    for (track, key) in tracks.iter().zip(keys) {
-        stmt.execute(params![new_uid(), id, track, key, now])
-            .ctx("filling a playlist")?;
+    let added = to_millis(now);
+    for (&track, key) in tracks.iter().zip(keys) {
+        let uid = new_uid();
+        let entry = NewEntry {
+            row_id: None,
+            uid: &uid,
+            track,
+            key: &key,
+            added,
+        };
+        insert_item(tx, (id, &playlist), &entry, now)?;
     }
     Ok(())
 }
@@ -280,6 +433,7 @@ pub(super) fn apply(
         }
         old.count_changes(&new, &mut changes);
         write_stats(&tx, planned.track, &new)?;
+        sync_stats(&tx, planned.track, &old, &new, now)?;
         tx.prepare_cached(
             "INSERT INTO import_track_changes(import_id, track_id,
                 old_rating, new_rating, old_play_count, new_play_count,
@@ -354,6 +508,7 @@ pub(super) fn apply(
                         params![import, e.id],
                     )
                     .ctx("recording an import")?;
+                    sync_removals(&tx, e.id, now)?;
                     tx.execute("DELETE FROM playlist_items WHERE playlist_id = ?1", [e.id])
                         .ctx("replacing a playlist")?;
                     tx.execute(
@@ -367,7 +522,8 @@ pub(super) fn apply(
                         params![e.id, p.external_id, p.smart],
                     )
                     .ctx("replacing a playlist")?;
-                    insert_items(&tx, e.id, &tracks, now_ms)?;
+                    sync_name(&tx, e.id, &shown, now)?;
+                    insert_items(&tx, e.id, &tracks, now)?;
                     (PlaylistAction::Replace, e.id, shown)
                 }
             }
@@ -391,7 +547,8 @@ pub(super) fn apply(
                     params![import, id],
                 )
                 .ctx("recording an import")?;
-                insert_items(&tx, id, &tracks, now_ms)?;
+                sync_name(&tx, id, &shown, now)?;
+                insert_items(&tx, id, &tracks, now)?;
                 (PlaylistAction::Create, id, shown)
             }
         };
@@ -570,6 +727,7 @@ pub(super) fn undo(
             },
         };
         write_stats(&tx, track, &restored)?;
+        sync_stats(&tx, track, &current, &restored, now)?;
         report.tracks_restored += 1;
     }
 
@@ -606,16 +764,20 @@ pub(super) fn undo(
             old_smart,
         } = change;
         if created {
+            let uid = playlist_uid(&tx, playlist)?;
             tx.execute("DELETE FROM playlists WHERE id = ?1", [playlist])
                 .ctx("deleting an imported playlist")?;
+            sync::record(&tx, &SyncChange::PlaylistDelete { playlist: uid }, now)?;
             report.playlists_deleted += 1;
             continue;
         }
+        sync_removals(&tx, playlist, now)?;
         tx.execute(
             "DELETE FROM playlist_items WHERE playlist_id = ?1",
             [playlist],
         )
         .ctx("restoring a playlist")?;
+        let playlist_uid = playlist_uid(&tx, playlist)?;
         let items: Vec<(i64, String, i64, String, i64)> = {
             let mut stmt = tx
                 .prepare(
@@ -641,12 +803,17 @@ pub(super) fn undo(
                 )
                 .ctx("restoring a playlist")?;
             let item = free.then_some(item);
-            tx.execute(
-                "INSERT INTO playlist_items(id, uid, playlist_id, track_id, order_key, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![item, uid, playlist, track, key, added],
-            )
-            .ctx("restoring a playlist")?;
+            let entry = NewEntry {
+                row_id: item,
+                uid: &uid,
+                track: TrackId(track),
+                key: &key,
+                added,
+            };
+            insert_item(&tx, (playlist, &playlist_uid), &entry, now)?;
+        }
+        if let Some(name) = &old_name {
+            sync_name(&tx, playlist, name, now)?;
         }
         tx.execute(
             "UPDATE playlists SET name = coalesce(?2, name), updated_at = coalesce(?3, updated_at)

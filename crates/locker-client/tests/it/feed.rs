@@ -257,3 +257,74 @@ fn playlist_edits_made_offline_on_two_devices_converge_through_the_locker() {
     assert_eq!(laptop.playlist_titles("Night Drive"), expected);
     assert_eq!(desktop.playlist_titles("Night Drive"), expected);
 }
+
+#[test]
+fn an_imported_history_reaches_other_devices_and_so_does_its_undo() {
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    laptop.scan_and_match(&locker.alice());
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    let mut desktop = Device::new(false);
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+
+    // The laptop imports a playlist another player exported, and that player's history.
+    let m3u = laptop.music.join("Evening.m3u8");
+    std::fs::write(&m3u, "#EXTM3U\nCorona.flac\nAurora.flac\n").unwrap();
+    let plan = laptop.catalog.plan_m3u_import(&[m3u], &[]).unwrap();
+    laptop.catalog.apply_import(plan, at(10)).unwrap();
+    let borealis = laptop.track("Borealis");
+    let record = serde_json::json!({
+        "path": borealis.path.as_deref().unwrap().to_str().unwrap(),
+        "audio_id": null, "title": "Borealis", "artist": "Skyward", "album": "Night Sky",
+        "duration_ms": 500, "rating": 80, "play_count": 7,
+        "last_played": 1_600_000_000_000_i64, "added": 1_500_000_000_000_i64, "loved": true,
+    });
+    let stats = laptop.music.join("../stats.jsonl");
+    std::fs::write(&stats, format!("{record}\n")).unwrap();
+    let plan = laptop.catalog.plan_stats_import(&stats, &[]).unwrap();
+    let applied = laptop.catalog.apply_import(plan, at(20)).unwrap();
+    assert_eq!(applied.changes.play_counts, 1, "{applied:?}");
+    // A play here after the import counts beside the imported ones, on every device.
+    laptop.catalog.record_play(borealis.id, at(30)).unwrap();
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(desktop.playlist_titles("Evening"), ["Corona", "Aurora"]);
+    let there = desktop.track("Borealis");
+    assert_eq!(
+        (
+            there.play_count,
+            there.rating.map(|r| r.value()),
+            there.loved
+        ),
+        (8, Some(80), true)
+    );
+    assert_eq!(
+        there.last_played,
+        Some(UNIX_EPOCH + Duration::from_secs(1_700_000_030))
+    );
+
+    // Undoing the history import on the laptop takes it back everywhere; the play made since
+    // stays counted.
+    laptop.catalog.undo_import(None, at(40)).unwrap();
+    // And undoing the playlist import deletes the playlist everywhere.
+    laptop.catalog.undo_import(None, at(50)).unwrap();
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    let there = desktop.track("Borealis");
+    assert_eq!(
+        (
+            there.play_count,
+            there.rating.map(|r| r.value()),
+            there.loved
+        ),
+        (1, None, false)
+    );
+    assert!(
+        desktop
+            .catalog
+            .playlist_by_name("Evening")
+            .unwrap()
+            .is_none()
+    );
+}
