@@ -106,6 +106,11 @@ impl Cloud {
         self.shared.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The signed-in locker's client, if signed in.
+    pub fn client(&self) -> Option<Client> {
+        self.lock().client.clone()
+    }
+
     /// Asks the sync thread to sync now.
     pub fn sync_soon(&self) {
         self.lock().wanted = true;
@@ -443,7 +448,9 @@ pub async fn cloud_download(
 /// Runs `work` (a call of the locker client, which blocks and runs its own runtime, so may not
 /// run on one of the app's) on a thread of its own, and waits for it without holding up the
 /// app's async workers.
-async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> CmdResult<T> {
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> CmdResult<T> {
     let (send, receive) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("skylark-locker-call".to_owned())

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use skylark_catalog::Catalog;
 use skylark_catalog::ImportId;
-use skylark_catalog::export::{ExportOptions, ExportReport};
+use skylark_catalog::export::{ExportOptions, ExportReport, FetchBlob};
 use skylark_catalog::import::{ImportPlan, ImportRecord, ImportReport, RootMapping, UndoReport};
 use skylark_catalog::m3u::PathStyle;
 use tauri::{AppHandle, Emitter, State};
@@ -178,8 +178,9 @@ struct ExportProgress {
 }
 
 /// Exports the library into `dir`: every playlist as M3U8 and every track's statistics in
-/// `stats.jsonl`, with `copy` the music files too. `relative` names files relative to `dir`
-/// (where they are copied, or on the same drive), else by absolute path.
+/// `stats.jsonl`, with `copy` the music files too, and with `locker` (and `copy`) the songs only
+/// in the locker, fetched from it. `relative` names files relative to `dir` (where they are
+/// copied, or on the same drive), else by absolute path.
 #[tauri::command]
 pub async fn export_library(
     app: AppHandle,
@@ -187,7 +188,18 @@ pub async fn export_library(
     dir: String,
     copy: bool,
     relative: bool,
+    locker: bool,
 ) -> CmdResult<ExportReport> {
+    let client = if locker && copy {
+        Some(state.cloud.client().ok_or_else(|| {
+            AppError::new(
+                ErrorKind::InvalidInput,
+                "sign in to the locker to export the songs only there",
+            )
+        })?)
+    } else {
+        None
+    };
     let db = state.paths.clone();
     let options = ExportOptions {
         style: if relative {
@@ -197,7 +209,7 @@ pub async fn export_library(
         },
         copy,
     };
-    blocking(move || {
+    let work = move || -> CmdResult<ExportReport> {
         let catalog = open(&db)?;
         let last = Mutex::new(Instant::now() - PROGRESS_INTERVAL);
         let progress = |done: u64, total: u64| {
@@ -207,9 +219,27 @@ pub async fn export_library(
                 let _ = app.emit("export-progress", ExportProgress { done, total });
             }
         };
-        Ok(catalog.export_library(Path::new(&dir), &options, &progress)?)
-    })
-    .await
+        let fetch = |blob: &str, into: &Path| -> Result<PathBuf, String> {
+            let Some(client) = &client else {
+                return Err("not signed in to a locker".to_owned());
+            };
+            let hash = blob
+                .parse()
+                .map_err(|_| format!("{blob:?} does not name a locker copy"))?;
+            let (file, _) = client
+                .download_blob(&hash, into)
+                .map_err(|e| e.to_string())?;
+            Ok(into.join(file))
+        };
+        let fetch: Option<FetchBlob<'_>> = client.is_some().then_some(&fetch as FetchBlob<'_>);
+        Ok(catalog.export_library(Path::new(&dir), &options, fetch, &progress)?)
+    };
+    if locker && copy {
+        // The locker client blocks on its own runtime, which cannot run inside the app's.
+        crate::cloud::off_runtime(work).await?
+    } else {
+        blocking(work).await
+    }
 }
 
 /// A connection of its own, for work too long to hold the UI's.

@@ -589,6 +589,26 @@ test('signed in to a locker, the app lists a song only in the locker and streams
   );
 });
 
+test('an export with the music takes the song only in the locker along', async () => {
+  const takeout = path.join(work, 'Takeout');
+  await nav('Settings').click();
+  await browser.execute((dir) => {
+    const input = document.querySelector('input[aria-label="Export folder"]');
+    input.value = dir;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, takeout);
+  await browser.$('//label[contains(., "Copy the music files too")]/input').click();
+  const withLocker = await browser.$('//label[contains(., "only in your locker into it too")]/input');
+  await withLocker.waitForDisplayed({ timeout: 5_000 });
+  assert.ok(await withLocker.isSelected(), 'the locker songs are not offered by default');
+  await browser.$('button=Export').click();
+  await browser.$('[data-export-done]').waitForDisplayed({ timeout: 60_000 });
+  await shot('12-export');
+  assert.match(await textOf('[data-export-done]'), /1 song only in the locker was downloaded into it/);
+  const nebula = path.join(takeout, 'music', 'Locker', 'Far Away', 'Outer Rim', '01 Nebula.flac');
+  assert.ok(fs.existsSync(nebula), `${nebula} is missing`);
+});
+
 test('the audio reached the device', async () => {
   // ffmpeg's sine source writes amplitude 1/8; the default volume (0.8 on a cubic curve) halves it.
   assert.ok(heard.maximum > 0.02, `the device only received silence (loudest sample ${heard.maximum})`);

@@ -9,11 +9,13 @@
 //!                      hold every name)
 //! DIR/stats.jsonl      one StatsRecord per track
 //! DIR/music/ROOT/…     with `copy`: each track's file, under its library folder's name
+//! DIR/music/Locker/…   with `copy`: each track only in the locker, as ALBUM ARTIST/ALBUM/NN TITLE
 //! ```
 //!
-//! Tracks that have no local file (locker-only) are counted in the report and left out of the
-//! copy and of the playlists' entries: downloading them needs the locker client, which a later
-//! issue brings.
+//! A track only in the locker is copied from its offline copy when this computer has one, else
+//! fetched through the [`FetchBlob`] the caller gives (the locker client: this crate knows no
+//! network); without either it is counted in the report and left out of the copy and of the
+//! playlists' entries, so nothing is left behind on the server unless the user accepts it.
 //!
 //! **Architecture Invariant:** the export only reads the user's music files. It writes only
 //! inside DIR, never over an existing music file there (a different file already at a copy's
@@ -118,17 +120,41 @@ pub struct ExportReport {
     pub bytes_copied: u64,
     /// Files that could not be copied.
     pub not_copied: Vec<NotCopied>,
-    /// Tracks with no local file (only in the locker): in `stats.jsonl` without a path, not
-    /// copied and not in the playlists' files. Downloading them comes with the locker client.
+    /// Tracks only in the locker that were not exported (no offline copy and nothing to fetch
+    /// them with): in `stats.jsonl` without a path, not copied and not in the playlists' files.
     pub locker_only: u64,
+    /// Tracks only in the locker copied into `music/Locker` (from an offline copy or fetched).
+    pub from_locker: u64,
 }
+
+/// Fetches the locker blob named by its hash (first argument) into a folder (second), returning
+/// the file written there (named by the caller, with the extension its content calls for), or
+/// why it could not.
+pub type FetchBlob<'a> = &'a dyn Fn(&str, &Path) -> std::result::Result<PathBuf, String>;
 
 /// A track as the export needs it.
 struct Row {
     id: TrackId,
     record: StatsRecord,
     file: Option<(PathBuf, RootId, bool)>,
+    locker: Option<LockerCopy>,
 }
+
+/// A track's copy in the locker, and where it goes in an export.
+struct LockerCopy {
+    blob: String,
+    /// Its offline copy on this computer, if there is one.
+    offline: Option<PathBuf>,
+    /// Its place under `music/Locker`, without the extension.
+    name: PathBuf,
+}
+
+/// The folder under `music/` that tracks only in the locker are copied into.
+pub const LOCKER_DIR: &str = "Locker";
+/// The extensions a locker copy's file may have (what [`FetchBlob`]s and offline copies use).
+const LOCKER_EXTENSIONS: [&str; 9] = [
+    "flac", "mp3", "m4a", "ogg", "opus", "wav", "aiff", "wv", "ape",
+];
 
 /// A name made safe as a file name on every system.
 fn file_name_for(name: &str) -> String {
@@ -151,6 +177,77 @@ fn file_name_for(name: &str) -> String {
         cleaned.pop();
     }
     cleaned
+}
+
+/// Where a track only in the locker goes under `music/Locker`, without the extension:
+/// `ALBUM ARTIST/ALBUM/D-NN TITLE` (the disc only when there is one above 1).
+fn locker_name(
+    album_artist: &str,
+    album: &str,
+    disc: Option<i64>,
+    track: Option<i64>,
+    title: &str,
+) -> PathBuf {
+    let number = match (disc.filter(|&d| d > 1), track.filter(|&t| t > 0)) {
+        (Some(d), Some(t)) => format!("{d}-{t:02} "),
+        (None, Some(t)) => format!("{t:02} "),
+        _ => String::new(),
+    };
+    PathBuf::from(file_name_for(album_artist))
+        .join(file_name_for(album))
+        .join(file_name_for(&format!("{number}{title}")))
+}
+
+/// `base` with `extension`, keeping any dots `base` has ("Takk..." stays whole).
+fn with_extension(base: &Path, extension: &str) -> PathBuf {
+    let mut name = base.as_os_str().to_owned();
+    name.push(".");
+    name.push(extension);
+    PathBuf::from(name)
+}
+
+/// The copy of a track only in the locker already in the export, from an earlier run.
+fn existing_locker_copy(base: &Path) -> Option<PathBuf> {
+    LOCKER_EXTENSIONS
+        .iter()
+        .map(|ext| with_extension(base, ext))
+        .find(|p| p.is_file())
+}
+
+/// Fetches a locker copy into the folder of `base` and names it `base` with the extension the
+/// fetched file has. Returns the bytes written and the copy's path.
+fn fetch_into(
+    fetch: FetchBlob<'_>,
+    blob: &str,
+    base: &Path,
+) -> std::result::Result<(u64, PathBuf), String> {
+    let dir = base.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    // The fetch writes into a hidden folder of its own, so a cut-off download never shows as a
+    // song of the export.
+    let staging = tempfile::Builder::new()
+        .prefix(".skylark-fetch-")
+        .tempdir_in(dir)
+        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let fetched = fetch(blob, staging.path())?;
+    let extension = fetched
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| LOCKER_EXTENSIONS.contains(e))
+        .unwrap_or("bin");
+    let target = with_extension(base, extension);
+    let bytes = std::fs::metadata(&fetched)
+        .map_err(|e| format!("cannot read the fetched file: {e}"))?
+        .len();
+    if target.exists() {
+        return Err(format!(
+            "a different file is already at {}; it was left alone",
+            target.display()
+        ));
+    }
+    std::fs::rename(&fetched, &target)
+        .map_err(|e| format!("cannot place the copy at {}: {e}", target.display()))?;
+    Ok((bytes, target))
 }
 
 /// `path` as `style` writes it from `dir`.
@@ -183,17 +280,21 @@ fn copy_file(from: &Path, to: &Path) -> std::result::Result<u64, String> {
 impl Catalog {
     fn export_rows(&self) -> Result<Vec<Row>> {
         let context = "reading tracks for an export";
+        let offline_dir = self.offline_dir();
         let mut stmt = self
             .conn()
             .prepare(
                 "SELECT t.id, t.audio_id, t.title, t.artist, al.title, t.duration_ms, t.rating,
                     t.play_count, t.last_played_at, t.added_at, t.loved,
-                    f.path, f.root_id, r.reachable
+                    f.path, f.root_id, r.reachable, lt.blob, o.file, aa.name, t.track_no, t.disc_no
                  FROM tracks t JOIN albums al ON al.id = t.album_id
+                 JOIN artists aa ON aa.id = al.artist_id
                  LEFT JOIN files f ON f.id = (SELECT f2.id FROM files f2
                      JOIN roots r2 ON r2.id = f2.root_id WHERE f2.track_id = t.id
                      ORDER BY r2.reachable DESC, f2.id LIMIT 1)
                  LEFT JOIN roots r ON r.id = f.root_id
+                 LEFT JOIN locker_tracks lt ON lt.track_id = t.id
+                 LEFT JOIN offline o ON o.track_id = t.id
                  ORDER BY t.id",
             )
             .ctx(context)?;
@@ -202,6 +303,18 @@ impl Catalog {
                 let path: Option<Vec<u8>> = r.get(11)?;
                 let rating: u8 = r.get(6)?;
                 let last_played: i64 = r.get(8)?;
+                let blob: Option<String> = r.get(14)?;
+                let offline: Option<String> = r.get(15)?;
+                let title: String = r.get(2)?;
+                let album: String = r.get(4)?;
+                let album_artist: String = r.get(16)?;
+                let track_no: Option<i64> = r.get(17)?;
+                let disc_no: Option<i64> = r.get(18)?;
+                let locker = blob.map(|blob| LockerCopy {
+                    blob,
+                    offline: offline.map(|f| offline_dir.join(f)),
+                    name: locker_name(&album_artist, &album, disc_no, track_no, &title),
+                });
                 Ok(Row {
                     id: TrackId(r.get(0)?),
                     record: StatsRecord {
@@ -225,10 +338,68 @@ impl Catalog {
                         )),
                         None => None,
                     },
+                    locker,
                 })
             })
             .ctx(context)?;
         rows.collect::<rusqlite::Result<_>>().ctx(context)
+    }
+
+    /// Copies track `id`, only in the locker, under `locker_dir`: from its offline copy, else
+    /// with `fetch`. Returns where the copy is, or `None` when it could not be made (and says
+    /// why in the report's `not_copied`).
+    fn export_locker_copy(
+        &self,
+        id: TrackId,
+        copy: &LockerCopy,
+        locker_dir: &Path,
+        names: &mut HashSet<String>,
+        fetch: Option<FetchBlob<'_>>,
+        report: &mut ExportReport,
+    ) -> Option<PathBuf> {
+        // Two tracks with the same album, number and title get " (2)".
+        let mut base = locker_dir.join(&copy.name);
+        let mut n = 2;
+        while !names.insert(base.to_string_lossy().to_lowercase()) {
+            base = locker_dir.join(format!("{} ({n})", copy.name.display()));
+            n += 1;
+        }
+        if let Some(there) = existing_locker_copy(&base) {
+            report.already_copied += 1;
+            return Some(there);
+        }
+        let result = match (&copy.offline, fetch) {
+            (Some(offline), _) if offline.is_file() => {
+                let extension = offline
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("bin")
+                    .to_owned();
+                let target = with_extension(&base, &extension);
+                copy_file(offline, &target).map(|bytes| (bytes, target))
+            }
+            (_, Some(fetch)) => fetch_into(fetch, &copy.blob, &base),
+            (Some(offline), None) => Err(format!(
+                "its offline copy {} is gone; sign in to the locker to fetch it",
+                offline.display()
+            )),
+            (None, None) => Err("it is only in the locker".to_owned()),
+        };
+        match result {
+            Ok((bytes, target)) => {
+                report.copied += 1;
+                report.bytes_copied += bytes;
+                Some(target)
+            }
+            Err(reason) => {
+                report.not_copied.push(NotCopied {
+                    track: id,
+                    path: base,
+                    reason,
+                });
+                None
+            }
+        }
     }
 
     /// Exports the library into `dir`: every playlist as `NAME.m3u8`, every track's statistics
@@ -239,6 +410,7 @@ impl Catalog {
         &self,
         dir: &Path,
         options: &ExportOptions,
+        fetch: Option<FetchBlob<'_>>,
         progress: &dyn Fn(u64, u64),
     ) -> Result<ExportReport> {
         let _span = tracing::info_span!("export", dir = %dir.display()).entered();
@@ -271,6 +443,7 @@ impl Catalog {
             bytes_copied: 0,
             not_copied: Vec::new(),
             locker_only: 0,
+            from_locker: 0,
         };
 
         // Where each track's file is, as exported: the original, or its copy.
@@ -295,11 +468,36 @@ impl Catalog {
         }
         let root_paths: HashMap<RootId, &Path> =
             roots.iter().map(|r| (r.id, r.path.as_path())).collect();
-        let to_copy = rows.iter().filter(|r| r.file.is_some()).count() as u64;
+        let to_copy = rows
+            .iter()
+            .filter(|r| r.file.is_some() || (options.copy && r.locker.is_some()))
+            .count() as u64;
         let mut done = 0;
+        let mut locker_names: HashSet<String> = HashSet::new();
         for row in &rows {
             let Some((path, root, reachable)) = &row.file else {
-                report.locker_only += 1;
+                let copy = row
+                    .locker
+                    .as_ref()
+                    .filter(|c| options.copy && (c.offline.is_some() || fetch.is_some()));
+                let Some(copy) = copy else {
+                    report.locker_only += 1;
+                    continue;
+                };
+                done += 1;
+                let target = self.export_locker_copy(
+                    row.id,
+                    copy,
+                    &music.join(LOCKER_DIR),
+                    &mut locker_names,
+                    fetch,
+                    &mut report,
+                );
+                progress(done, to_copy);
+                if let Some(target) = target {
+                    report.from_locker += 1;
+                    exported.insert(row.id, target);
+                }
                 continue;
             };
             if !options.copy {

@@ -378,7 +378,7 @@ pub fn download(
 }
 
 /// Downloads blob `blob` into `dir` (see [`Client::download_blob`]).
-fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
+pub fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
     let hash: FileHash = blob
         .parse()
         .with_context(|| format!("a locker copy named {blob:?}"))?;

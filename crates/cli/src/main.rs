@@ -195,6 +195,10 @@ enum LibraryCommand {
         /// from an earlier export are not copied again. Your music files are only read.
         #[arg(long)]
         copy: bool,
+        /// With --copy, also download the tracks only in the locker into DIR/music/Locker (an
+        /// offline copy, when there is one, is copied instead), so nothing is left behind.
+        #[arg(long, requires = "copy")]
+        with_locker: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -863,6 +867,7 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             relative,
             absolute,
             copy,
+            with_locker,
             json,
         } => {
             // Relative paths when the music is copied along (the folder then moves as a
@@ -874,11 +879,13 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             } else {
                 PathStyle::Absolute
             };
+            let client = with_locker.then(|| locker::client(&db)).transpose()?;
             export(
                 &catalog,
                 &mut out,
                 &dir,
                 ExportOptions { style, copy },
+                client.as_ref(),
                 json,
             )?;
         }
@@ -1267,6 +1274,7 @@ fn export(
     out: &mut impl Write,
     dir: &Path,
     options: ExportOptions,
+    client: Option<&skylark_locker_client::Client>,
     json: bool,
 ) -> Result<()> {
     let bar = (options.copy && std::io::stderr().is_terminal()).then(|| {
@@ -1283,8 +1291,19 @@ fn export(
             bar.set_position(done);
         }
     };
+    let fetch = |blob: &str, into: &Path| -> std::result::Result<PathBuf, String> {
+        let Some(client) = client else {
+            return Err("not signed in to a locker".to_owned());
+        };
+        locker::fetch(client, into, blob)
+            .map(|(file, _)| into.join(file))
+            .map_err(|e| format!("{e:#}"))
+    };
+    let fetch: Option<skylark_catalog::export::FetchBlob<'_>> = client
+        .is_some()
+        .then_some(&fetch as skylark_catalog::export::FetchBlob<'_>);
     let report = catalog
-        .export_library(dir, &options, &progress)
+        .export_library(dir, &options, fetch, &progress)
         .with_context(|| format!("exporting to {}", dir.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -1311,10 +1330,21 @@ fn export(
     for n in &report.not_copied {
         writeln!(out, "  not copied: {}: {}", n.path.display(), n.reason)?;
     }
+    if report.from_locker > 0 {
+        writeln!(
+            out,
+            "{} tracks only in the locker were copied into {}",
+            report.from_locker,
+            dir.join("music")
+                .join(skylark_catalog::export::LOCKER_DIR)
+                .display()
+        )?;
+    }
     if report.locker_only > 0 {
         writeln!(
             out,
-            "{} tracks are only in the locker: they are in stats.jsonl without a path; downloading them is not built yet",
+            "{} tracks are only in the locker: they are in stats.jsonl without a path \
+             (export with --copy --with-locker to download them too)",
             report.locker_only
         )?;
     }

@@ -342,3 +342,89 @@ fn an_upload_killed_half_way_goes_on_where_it_stopped() {
     assert_eq!(device.ok(&["upload", "--queue", "--json"]), "");
     assert_eq!(availability(&device.tracks()), ["both"]);
 }
+
+#[test]
+fn an_export_takes_the_songs_only_in_the_locker_along() {
+    let locker = Locker::start();
+    let laptop = Device::new(true);
+    assert!(laptop.login(&locker, PASSWORD).status.success());
+    laptop.ok(&["upload", "--json"]);
+    let desktop = Device::new(false);
+    assert!(desktop.login(&locker, PASSWORD).status.success());
+    desktop.ok(&["sync"]);
+    let tracks = desktop.tracks();
+    assert_eq!(availability(&tracks), ["locker", "locker"]);
+    // Aurora is kept offline here; Borealis is only in the locker.
+    let aurora = tracks[0]["id"].as_i64().unwrap().to_string();
+    desktop.ok(&["download", &aurora]);
+    desktop.ok(&["playlist", "create", "Night"]);
+    let borealis = tracks[1]["id"].as_i64().unwrap().to_string();
+    desktop.ok(&["playlist", "add", "Night", &borealis, &aurora]);
+
+    // Without the locker's songs: they are counted and left out.
+    let plain = desktop.dir.path().join("plain");
+    let report = desktop.json(&["export", plain.to_str().unwrap(), "--copy", "--json"]);
+    assert_eq!(
+        (&report["from_locker"], &report["locker_only"]),
+        (&Value::from(1), &Value::from(1)),
+        "{report}"
+    );
+
+    let out = desktop.dir.path().join("takeout");
+    let report = desktop.json(&[
+        "export",
+        out.to_str().unwrap(),
+        "--copy",
+        "--with-locker",
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            &report["from_locker"],
+            &report["locker_only"],
+            &report["copied"]
+        ),
+        (&Value::from(2), &Value::from(0), &Value::from(2)),
+        "{report}"
+    );
+    let album = out.join("music/Locker/Skyward/Night Sky");
+    for title in ["Aurora", "Borealis"] {
+        assert_eq!(
+            std::fs::read(album.join(format!("{title}.flac"))).unwrap(),
+            std::fs::read(laptop.music().join(format!("{title}.flac"))).unwrap(),
+            "{title}"
+        );
+    }
+    let playlist = std::fs::read_to_string(out.join("Night.m3u8")).unwrap();
+    let entries: Vec<&str> = playlist.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        entries,
+        [
+            "music/Locker/Skyward/Night Sky/Borealis.flac",
+            "music/Locker/Skyward/Night Sky/Aurora.flac"
+        ]
+    );
+    // Again: nothing is fetched twice, and nothing half-fetched is left behind.
+    let again = desktop.json(&[
+        "export",
+        out.to_str().unwrap(),
+        "--copy",
+        "--with-locker",
+        "--json",
+    ]);
+    assert_eq!(
+        (&again["copied"], &again["already_copied"]),
+        (&Value::from(0), &Value::from(2)),
+        "{again}"
+    );
+    let names: Vec<String> = std::fs::read_dir(&album)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // Without a sign-in, --with-locker says what is missing.
+    desktop.ok(&["locker", "logout"]);
+    let refused = desktop.run(&["export", out.to_str().unwrap(), "--copy", "--with-locker"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not signed in"));
+}

@@ -80,8 +80,8 @@ export const api = {
   discardImport: () => call<void>('discard_import'),
   imports: () => call<ImportRecord[]>('imports'),
   undoImport: (id: number | null) => call<UndoReport>('undo_import', { id }),
-  exportLibrary: (dir: string, copy: boolean, relative: boolean) =>
-    call<ExportReport>('export_library', { dir, copy, relative }),
+  exportLibrary: (dir: string, copy: boolean, relative: boolean, locker: boolean) =>
+    call<ExportReport>('export_library', { dir, copy, relative, locker }),
 
   nowPlaying: () => call<NowPlaying>('now_playing'),
   playTracks: (tracks: number[], start: number) => call<void>('play_tracks', { tracks, start }),

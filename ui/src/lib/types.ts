@@ -305,6 +305,7 @@ export interface ExportReport {
   bytes_copied: number;
   not_copied: { track: number; path: string; reason: string }[];
   locker_only: number;
+  from_locker: number;
 }
 
 /** What a sync pushed and pulled (locker-client's SyncReport). */

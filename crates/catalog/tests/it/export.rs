@@ -139,6 +139,7 @@ fn an_export_with_copies_rebuilds_the_library_in_a_fresh_catalog() {
                 style: PathStyle::Relative,
                 copy: true,
             },
+            None,
             &|_, _| {},
         )
         .unwrap();
@@ -204,6 +205,7 @@ fn an_export_with_copies_rebuilds_the_library_in_a_fresh_catalog() {
                 style: PathStyle::Relative,
                 copy: true,
             },
+            None,
             &|_, _| {},
         )
         .unwrap();
@@ -235,6 +237,7 @@ fn an_export_naming_the_original_files_rebuilds_the_library_too() {
                 style: PathStyle::Absolute,
                 copy: false,
             },
+            None,
             &|_, _| {},
         )
         .unwrap();
@@ -305,6 +308,7 @@ fn tracks_only_in_the_locker_are_counted_not_faked() {
                 style: PathStyle::Relative,
                 copy: true,
             },
+            None,
             &|_, _| {},
         )
         .unwrap();
@@ -340,6 +344,7 @@ fn copies_never_go_into_the_library() {
                 style: PathStyle::Relative,
                 copy: true,
             },
+            None,
             &|_, _| {},
         )
         .unwrap_err();
