@@ -10,8 +10,8 @@
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-use skylark_catalog::{Catalog, PinTarget, Track, TrackId};
+use serde::{Deserialize, Serialize};
+use skylark_catalog::{AlbumId, Catalog, PinTarget, PlaylistId, Track, TrackId};
 use skylark_locker_client::{
     Client, CredentialStore, LibraryProgress, LibraryUpload, LibraryUploadReport, StreamOptions,
     SyncReport, TransferControl,
@@ -196,22 +196,25 @@ fn sync_loop(shared: &(Mutex<Shared>, Condvar), app: &AppHandle, paths: &Paths) 
             client
         };
         let _ = app.emit("cloud-status", ());
-        let result = match &mut catalog {
-            Some(catalog) => client.sync(catalog).map_err(|e| e.to_string()),
-            None => match Catalog::open(&paths.db, &paths.covers) {
-                Ok(opened) => {
-                    let catalog = catalog.insert(opened);
-                    client.sync(catalog).map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            },
+        let opened = match &mut catalog {
+            Some(catalog) => Ok(catalog),
+            None => Catalog::open(&paths.db, &paths.covers)
+                .map(|opened| catalog.insert(opened))
+                .map_err(|e| e.to_string()),
         };
+        // What pinned albums and playlists gained (on this device or another) is downloaded
+        // once the change feed has brought it.
+        let result = opened.and_then(|catalog| {
+            let report = client.sync(catalog).map_err(|e| e.to_string())?;
+            let downloaded = download_wanted(&client, catalog)?;
+            Ok((report, downloaded))
+        });
         {
             let mut guard = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
             guard.status.syncing = false;
             match result {
-                Ok(report) => {
-                    let changed = report.pulled.applied.ops > 0;
+                Ok((report, downloaded)) => {
+                    let changed = report.pulled.applied.ops > 0 || downloaded > 0;
                     guard.status.last_sync_ms = Some(now_ms());
                     guard.status.last_error = None;
                     guard.status.last_report = Some(report);
@@ -398,19 +401,56 @@ pub async fn cloud_upload_pause(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
-/// Keeps `tracks` on this computer: pins them for offline and downloads every pinned track that
+/// What "Download for Offline" keeps: a track, or an album or playlist with every track it has,
+/// now and later.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Pin {
+    /// One track.
+    Track(i64),
+    /// An album.
+    Album(i64),
+    /// A playlist.
+    Playlist(i64),
+}
+
+impl From<Pin> for PinTarget {
+    fn from(pin: Pin) -> PinTarget {
+        match pin {
+            Pin::Track(id) => PinTarget::Track(TrackId(id)),
+            Pin::Album(id) => PinTarget::Album(AlbumId(id)),
+            Pin::Playlist(id) => PinTarget::Playlist(PlaylistId(id)),
+        }
+    }
+}
+
+/// Whether `pin` is kept for offline.
+#[tauri::command]
+pub async fn offline_pinned(state: State<'_, AppState>, pin: Pin) -> CmdResult<bool> {
+    Ok(state.catalog()?.is_pinned(pin.into())?)
+}
+
+/// Stops keeping `pin` for offline: its copies stay as cache, until the cache needs the room.
+#[tauri::command]
+pub async fn offline_unpin(app: AppHandle, state: State<'_, AppState>, pin: Pin) -> CmdResult<()> {
+    state.catalog()?.unpin(pin.into())?;
+    let _ = app.emit("library-changed", ());
+    Ok(())
+}
+
+/// Keeps `pins` on this computer: pins them for offline and downloads every pinned track that
 /// has no file here and no copy yet (its bytes checked against the locker's hash). Returns how
 /// many were downloaded.
 #[tauri::command]
 pub async fn cloud_download(
     app: AppHandle,
     state: State<'_, AppState>,
-    tracks: Vec<i64>,
+    pins: Vec<Pin>,
 ) -> CmdResult<u64> {
     {
         let mut catalog = state.catalog()?;
-        for track in &tracks {
-            catalog.pin(PinTarget::Track(TrackId(*track)), SystemTime::now())?;
+        for pin in &pins {
+            catalog.pin((*pin).into(), SystemTime::now())?;
         }
     }
     let Some(client) = state.cloud.lock().client.clone() else {
@@ -422,26 +462,36 @@ pub async fn cloud_download(
     let paths = state.paths.clone();
     let downloaded = off_runtime(move || -> Result<u64, String> {
         let mut catalog = Catalog::open(&paths.db, &paths.covers).map_err(|e| e.to_string())?;
-        let dir = catalog.offline_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut downloaded = 0;
-        for (track, blob) in catalog.downloads_wanted().map_err(|e| e.to_string())? {
-            let hash = blob
-                .parse()
-                .map_err(|_| format!("track {track} names a locker copy that is not a hash"))?;
-            let (file, size) = client
-                .download_blob(&hash, &dir)
-                .map_err(|e| e.to_string())?;
-            catalog
-                .record_offline_copy(track, &file, size, &blob, SystemTime::now())
-                .map_err(|e| e.to_string())?;
-            downloaded += 1;
-        }
-        Ok(downloaded)
+        download_wanted(&client, &mut catalog)
     })
     .await?
     .map_err(|e| AppError::new(ErrorKind::Io, format!("cannot download for offline: {e}")))?;
     let _ = app.emit("library-changed", ());
+    Ok(downloaded)
+}
+
+/// Downloads every pinned track that has no file here and no copy yet (its bytes checked
+/// against the locker's hash). Returns how many were downloaded.
+fn download_wanted(client: &Client, catalog: &mut Catalog) -> Result<u64, String> {
+    let wanted = catalog.downloads_wanted().map_err(|e| e.to_string())?;
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let dir = catalog.offline_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut downloaded = 0;
+    for (track, blob) in wanted {
+        let hash = blob
+            .parse()
+            .map_err(|_| format!("track {track} names a locker copy that is not a hash"))?;
+        let (file, size) = client
+            .download_blob(&hash, &dir)
+            .map_err(|e| e.to_string())?;
+        catalog
+            .record_offline_copy(track, &file, size, &blob, SystemTime::now())
+            .map_err(|e| e.to_string())?;
+        downloaded += 1;
+    }
     Ok(downloaded)
 }
 

@@ -78,6 +78,8 @@ pub fn run() {
             cloud::cloud_sign_out,
             cloud::cloud_sync,
             cloud::cloud_download,
+            cloud::offline_pinned,
+            cloud::offline_unpin,
             cloud::cloud_upload,
             cloud::cloud_upload_pause,
             library::get_settings,

@@ -568,6 +568,15 @@ test('signed in to a locker, the app lists a song only in the locker and streams
   assert.match(copies[0], /^[0-9a-f]{64}\.flac$/);
   await shot('10-locker-downloaded');
 
+  // Its album kept for offline as a whole: pinned, so what it gains later comes down too.
+  await nav('Albums').click();
+  await browser.$('button[aria-label="Outer Rim by Far Away"]').click();
+  await browser.$('h1=Outer Rim').waitForDisplayed({ timeout: 5_000 });
+  await browser.$('button=Download for Offline').click();
+  await browser.$('button=Downloaded').waitForDisplayed({ timeout: 20_000 });
+  assert.equal(await browser.$('button=Downloaded').getAttribute('aria-pressed'), 'true');
+  await nav('Songs').click();
+
   // This computer's own music goes up: every song, as no other device has it.
   await nav('Settings').click();
   await browser.$('button=Upload my music').click();

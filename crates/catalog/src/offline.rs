@@ -111,6 +111,18 @@ impl Catalog {
         Ok(())
     }
 
+    /// Whether `target` itself is pinned (a track on a pinned album is not, by this).
+    pub fn is_pinned(&self, target: PinTarget) -> Result<bool> {
+        let (kind, id) = target.parts();
+        self.conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM pins WHERE kind = ?1 AND target = ?2)",
+                params![kind, id],
+                |r| r.get(0),
+            )
+            .ctx("reading pins")
+    }
+
     /// Unpins `target`: its copies stay, as cache, until evicted. True if it was pinned.
     pub fn unpin(&mut self, target: PinTarget) -> Result<bool> {
         let (kind, id) = target.parts();

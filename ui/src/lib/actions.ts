@@ -96,7 +96,7 @@ export function trackMenu(ids: number[], first: Track | undefined, extra: MenuIt
 /** Keeps these tracks on this computer, to play with no network: pins and downloads them. */
 export async function downloadForOffline(ids: number[]): Promise<void> {
   app.notify(`Downloading ${ids.length === 1 ? '1 song' : `${ids.length} songs`} for offline…`);
-  const done = await app.attempt(() => api.cloudDownload(ids));
+  const done = await app.attempt(() => api.cloudDownload(ids.map((id) => ({ kind: 'track' as const, id }))));
   if (done !== undefined) {
     app.notify(`${done === 1 ? '1 song' : `${done} songs`} downloaded: they play with no network.`);
     app.libraryVersion += 1;

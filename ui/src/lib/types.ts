@@ -325,6 +325,9 @@ export interface SyncReport {
   covers: number;
 }
 
+/** What "Download for Offline" keeps: a song, or an album or playlist with every song it has. */
+export type Pin = { kind: 'track' | 'album' | 'playlist'; id: number };
+
 /** The locker as the app sees it. */
 export interface CloudStatus {
   server: string | null;

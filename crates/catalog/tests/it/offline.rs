@@ -53,6 +53,12 @@ fn pinned_albums_and_playlists_are_listed_for_download() {
     lib.catalog
         .pin(PinTarget::Album(aurora.album_id), at(1))
         .unwrap();
+    assert!(
+        lib.catalog
+            .is_pinned(PinTarget::Album(aurora.album_id))
+            .unwrap()
+    );
+    assert!(!lib.catalog.is_pinned(PinTarget::Track(aurora.id)).unwrap());
     let wanted = lib.catalog.downloads_wanted().unwrap();
     assert_eq!(wanted.len(), 4, "the whole album");
     assert_eq!(wanted[0], (aurora.id, blob("Aurora")));
@@ -68,6 +74,11 @@ fn pinned_albums_and_playlists_are_listed_for_download() {
     assert!(
         lib.catalog
             .unpin(PinTarget::Album(aurora.album_id))
+            .unwrap()
+    );
+    assert!(
+        !lib.catalog
+            .is_pinned(PinTarget::Album(aurora.album_id))
             .unwrap()
     );
     assert!(lib.catalog.downloads_wanted().unwrap().is_empty());
