@@ -13,11 +13,11 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use skylark_catalog::{AlbumId, Catalog, PinTarget, PlaylistId, Track, TrackId};
 use skylark_locker_client::{
-    Client, CredentialStore, LibraryProgress, LibraryUpload, LibraryUploadReport, StreamOptions,
-    SyncReport, TransferControl,
+    Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
+    LibraryUploadReport, StreamedCopies, SyncReport, TransferControl,
 };
 use skylark_player::Source;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::error::{AppError, CmdResult, ErrorKind};
 use crate::state::{AppState, Paths};
@@ -73,6 +73,8 @@ struct Shared {
 pub struct Cloud {
     store: CredentialStore,
     shared: Arc<(Mutex<Shared>, Condvar)>,
+    /// Locker songs streamed for playing, kept as offline copies once whole.
+    streamed: Mutex<StreamedCopies>,
 }
 
 impl Cloud {
@@ -99,6 +101,7 @@ impl Cloud {
         Self {
             store,
             shared: Arc::new((Mutex::new(shared), Condvar::new())),
+            streamed: Mutex::default(),
         }
     }
 
@@ -130,9 +133,22 @@ impl Cloud {
         }
     }
 
+    /// Keeps the streams that arrived whole as offline copies, within the cache's cap, and
+    /// forgets those that ended short. Returns how many were kept.
+    pub fn keep_streamed(&self, catalog: &mut Catalog) -> CmdResult<u64> {
+        let mut streamed = self.streamed.lock().unwrap_or_else(PoisonError::into_inner);
+        if streamed.pending() == 0 {
+            return Ok(0);
+        }
+        streamed
+            .settle(catalog, DEFAULT_CACHE_CAP_BYTES)
+            .map_err(|e| AppError::new(ErrorKind::Io, format!("cannot keep a streamed song: {e}")))
+    }
+
     /// The player's source for `track`, which has no file here: its offline copy, else a stream
-    /// of its locker copy that opens when the player reaches it. `None` when it has neither, or
-    /// no locker is signed in to.
+    /// of its locker copy that opens when the player reaches it (and is kept as an offline copy
+    /// once whole: [`Cloud::keep_streamed`]). `None` when it has neither, or no locker is signed
+    /// in to.
     pub fn source(&self, catalog: &Catalog, track: &Track) -> CmdResult<Option<Source>> {
         if let Some(copy) = catalog.offline_copy(track.id)? {
             let path = catalog.offline_dir().join(&copy.file);
@@ -146,23 +162,16 @@ impl Cloud {
         let Some(client) = self.lock().client.clone() else {
             return Ok(None);
         };
-        let hash = blob.parse().map_err(|_| {
-            AppError::new(
-                ErrorKind::Internal,
-                format!("“{}” names a locker copy that is not a hash", track.title),
-            )
-        })?;
-        let extension = match track.codec.as_str() {
-            "aac" | "alac" => Some("m4a"),
-            "vorbis" => Some("ogg"),
-            "wavpack" => Some("wv"),
-            "pcm" => None,
-            other => Some(other),
-        };
+        let stream = self
+            .streamed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open(&client, catalog, track.id, &blob)
+            .map_err(|e| AppError::new(ErrorKind::Internal, e.to_string()))?;
         Ok(Some(Source::from_reader(
             format!("{} (locker)", track.title),
-            client.lazy_blob(hash, StreamOptions::default()),
-            extension,
+            stream,
+            skylark_tags::Codec::from_name(&track.codec).extension(),
         )))
     }
 }
@@ -205,6 +214,11 @@ fn sync_loop(shared: &(Mutex<Shared>, Condvar), app: &AppHandle, paths: &Paths) 
         // What pinned albums and playlists gained (on this device or another) is downloaded
         // once the change feed has brought it.
         let result = opened.and_then(|catalog| {
+            if let Some(state) = app.try_state::<AppState>()
+                && let Err(e) = state.cloud.keep_streamed(catalog)
+            {
+                tracing::warn!(error = %e.message, "cannot keep what was streamed");
+            }
             let report = client.sync(catalog).map_err(|e| e.to_string())?;
             let downloaded = download_wanted(&client, catalog)?;
             Ok((report, downloaded))

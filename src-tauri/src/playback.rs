@@ -253,6 +253,22 @@ fn only_sources(sources: Vec<(i64, Source)>) -> Vec<Source> {
     sources.into_iter().map(|(_, s)| s).collect()
 }
 
+/// Keeps the locker songs that finished streaming as offline copies (a song still streaming is
+/// kept at a later call: the next track's end, or the next sync).
+fn keep_streamed(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let kept = state
+        .catalog()
+        .and_then(|mut catalog| state.cloud.keep_streamed(&mut catalog));
+    match kept {
+        Ok(0) => {}
+        Ok(_) => {
+            let _ = app.emit("library-changed", ());
+        }
+        Err(e) => tracing::warn!(error = %e.message, "cannot keep a streamed song"),
+    }
+}
+
 /// Whether a listen counts as a play: half the track, or four minutes (as scrobblers count).
 pub fn counts_as_play(position: Duration, duration: Duration) -> bool {
     position >= Duration::from_secs(240) || (!duration.is_zero() && position * 2 >= duration)
@@ -315,6 +331,7 @@ fn forward_events(
                     record_play(app, TrackId(key), last_position);
                 }
                 last_position = Duration::ZERO;
+                keep_streamed(app);
             }
             PlayerEvent::Buffering { buffering, .. } => {
                 let mut now = now.lock().unwrap_or_else(|p| p.into_inner());

@@ -14,8 +14,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use skylark_catalog::{Catalog, PinTarget, TrackId};
 use skylark_locker_client::{
-    Bandwidth, CacheStatus, Client, CredentialStore, LibraryProgress, LibraryUpload, StreamOptions,
-    StreamWatch,
+    Bandwidth, Client, CredentialStore, LibraryProgress, LibraryUpload, StreamedCopies,
 };
 use skylark_tags::FileHash;
 
@@ -387,41 +386,14 @@ pub fn fetch(client: &Client, dir: &Path, blob: &str) -> Result<(String, u64)> {
         .context("downloading the locker copy")
 }
 
-/// A stream being written to the offline folder as it plays.
-pub struct StreamedCopy {
-    track: TrackId,
-    blob: String,
-    /// Where the bytes go as they arrive.
-    part: PathBuf,
-    /// The copy's name once whole.
-    file: String,
-    watch: StreamWatch,
-}
+pub use skylark_locker_client::DEFAULT_CACHE_CAP_BYTES;
 
-/// The most the unpinned offline copies (streamed or downloaded) may take, unless told.
-pub const DEFAULT_CACHE_CAP_BYTES: u64 = 10_240 * 1_000_000;
-
-/// Keeps each stream of `streamed` that arrived whole (its hash checked) as an offline copy of
-/// its track, drops the others, and keeps the cache within the default cap.
-pub fn keep_streamed(catalog: &mut Catalog, streamed: Vec<StreamedCopy>) -> Result<()> {
-    if streamed.is_empty() {
-        return Ok(());
-    }
-    let dir = catalog.offline_dir();
-    for copy in streamed {
-        let whole = matches!(copy.watch.cache_status(), CacheStatus::Complete)
-            && skylark_tags::file_hash_path(&copy.part)
-                .is_ok_and(|hash| hash.to_hex().as_str() == copy.blob);
-        if !whole || catalog.offline_copy(copy.track)?.is_some() {
-            let _ = std::fs::remove_file(&copy.part);
-            continue;
-        }
-        let size = std::fs::metadata(&copy.part).map_or(0, |m| m.len());
-        std::fs::rename(&copy.part, dir.join(&copy.file))
-            .with_context(|| format!("keeping {} in {}", copy.file, dir.display()))?;
-        catalog.record_offline_copy(copy.track, &copy.file, size, &copy.blob, SystemTime::now())?;
-    }
-    catalog.evict_offline(&dir, DEFAULT_CACHE_CAP_BYTES)?;
+/// Keeps each stream of `streamed` that arrived whole as an offline copy of its track, drops the
+/// others, and keeps the cache within the default cap.
+pub fn keep_streamed(catalog: &mut Catalog, streamed: &mut StreamedCopies) -> Result<()> {
+    streamed
+        .settle(catalog, DEFAULT_CACHE_CAP_BYTES)
+        .context("keeping what was streamed")?;
     Ok(())
 }
 
@@ -432,7 +404,7 @@ pub fn track_source(
     catalog: &mut Catalog,
     track: TrackId,
     client: &mut Option<Client>,
-    streamed: &mut Vec<StreamedCopy>,
+    streamed: &mut StreamedCopies,
 ) -> Result<skylark_player::Source> {
     let info = catalog.track(track)?;
     if let Some(path) = info.path.as_ref().filter(|p| p.exists()) {
@@ -451,39 +423,23 @@ pub fn track_source(
             info.title
         );
     };
-    let hash: FileHash = blob
-        .parse()
-        .with_context(|| format!("track {track} names a locker copy {blob:?}"))?;
     if client.is_none() {
         *client = Some(self::client(db)?);
     }
     let Some(client) = client.as_ref() else {
         bail!("not signed in to a locker");
     };
-    // What streams is written to the offline folder as it arrives; a stream that arrives whole
-    // is kept there as a cached copy (see `keep_streamed`).
-    let dir = catalog.offline_dir();
-    let part = dir.join(format!(".{blob}.stream"));
-    let options = StreamOptions {
-        cache_file: std::fs::create_dir_all(&dir).ok().map(|()| part.clone()),
-        ..StreamOptions::default()
-    };
-    // By the blob, not the track's uid: a track joined to another device's upload is known to
-    // the locker by that device's uid.
-    let stream = client
-        .open_blob(&hash, options)
+    // What streams is written to the offline folder as it arrives, and kept there once whole
+    // (see `keep_streamed`). By the blob, not the track's uid: a track joined to another
+    // device's upload is known to the locker by that device's uid.
+    let mut stream = streamed.open(client, catalog, track, &blob)?;
+    stream
+        .open_now()
         .with_context(|| format!("streaming {} from the locker", info.title))?;
-    let extension = stream.extension();
-    streamed.push(StreamedCopy {
-        track,
-        file: match extension {
-            Some(ext) => format!("{blob}.{ext}"),
-            None => blob.clone(),
-        },
-        blob,
-        part,
-        watch: stream.watch(),
-    });
+    let extension = stream
+        .watch()
+        .extension()
+        .or_else(|| skylark_tags::Codec::from_name(&info.codec).extension());
     Ok(skylark_player::Source::from_reader(
         format!("{} (locker)", info.title),
         stream,

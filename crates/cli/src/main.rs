@@ -496,14 +496,14 @@ fn play(
 struct PlaySources {
     sources: Vec<skylark_player::Source>,
     library: Option<(PathBuf, Catalog)>,
-    streamed: Vec<locker::StreamedCopy>,
+    streamed: skylark_locker_client::StreamedCopies,
 }
 
 impl PlaySources {
     /// Keeps, as offline copies, the streams that arrived whole.
     fn keep_streamed(&mut self) -> Result<()> {
         if let Some((_, catalog)) = &mut self.library {
-            locker::keep_streamed(catalog, std::mem::take(&mut self.streamed))?;
+            locker::keep_streamed(catalog, &mut self.streamed)?;
         }
         Ok(())
     }
@@ -515,7 +515,7 @@ fn play_sources(db: Option<PathBuf>, items: Vec<PathBuf>) -> Result<PlaySources>
     let mut library: Option<(PathBuf, Catalog)> = None;
     let mut client = None;
     let mut sources = Vec::with_capacity(items.len());
-    let mut streamed = Vec::new();
+    let mut streamed = skylark_locker_client::StreamedCopies::default();
     for item in items {
         let track = item
             .to_str()

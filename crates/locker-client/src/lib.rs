@@ -16,6 +16,7 @@
 //! ([`Upload`]), or kept in the catalog it is given (the sync outbox).
 
 mod bandwidth;
+mod cache;
 mod client;
 mod credentials;
 mod error;
@@ -26,12 +27,15 @@ mod sync;
 mod upload;
 
 pub use bandwidth::Bandwidth;
+pub use cache::{DEFAULT_CACHE_CAP_BYTES, StreamedCopies};
 pub use client::{Client, Credentials, MAX_OPS_PER_REQUEST};
 pub use credentials::{CredentialStore, TokenLocation};
 pub use error::{Error, Result};
 pub use library::{LibraryProgress, LibraryUpload, LibraryUploadReport};
 pub use matching::{LocalFile, MAX_MATCH_FILES, possession_proof};
-pub use stream::{CacheStatus, LazyRemoteSource, RemoteSource, StreamOptions, StreamWatch};
+pub use stream::{
+    CacheStatus, LazyRemoteSource, LazyWatch, RemoteSource, StreamOptions, StreamWatch,
+};
 pub use sync::{PullReport, PushReport, SyncReport};
 pub use upload::{
     TransferControl, Upload, UploadEvent, UploadOptions, UploadOutcome, UploadReport,

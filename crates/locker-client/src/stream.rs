@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE, RANGE};
@@ -169,6 +169,11 @@ impl StreamWatch {
     /// How far the cache file has got.
     pub fn cache_status(&self) -> CacheStatus {
         self.shared.lock().cache.clone()
+    }
+
+    /// Whether the stream's reader is gone (dropped): no more bytes will be fetched for it.
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().closed
     }
 }
 
@@ -457,6 +462,37 @@ pub struct LazyRemoteSource {
     opened: Option<RemoteSource>,
     /// Where the player has sought to before the stream was opened.
     pos: SeekFrom,
+    /// The opened stream's watch and file extension, for [`LazyWatch`]es.
+    slot: Arc<OnceLock<(StreamWatch, Option<&'static str>)>>,
+}
+
+/// Watches a [`LazyRemoteSource`] from another thread, before and after it opens.
+#[derive(Debug, Clone)]
+pub struct LazyWatch {
+    slot: Arc<OnceLock<(StreamWatch, Option<&'static str>)>>,
+}
+
+impl LazyWatch {
+    /// How far the stream's cache file has got ([`CacheStatus::Off`] until it opens).
+    pub fn cache_status(&self) -> CacheStatus {
+        self.slot
+            .get()
+            .map_or(CacheStatus::Off, |(watch, _)| watch.cache_status())
+    }
+
+    /// Whether the source is gone: dropped, opened or not. Nothing more will arrive.
+    pub fn is_closed(&self) -> bool {
+        match self.slot.get() {
+            Some((watch, _)) => watch.is_closed(),
+            // Only this watch (and its clones) hold the slot: the source was dropped unopened.
+            None => Arc::strong_count(&self.slot) == 1,
+        }
+    }
+
+    /// The extension the opened stream's content type calls for.
+    pub fn extension(&self) -> Option<&'static str> {
+        self.slot.get().and_then(|(_, ext)| *ext)
+    }
 }
 
 impl std::fmt::Debug for LazyRemoteSource {
@@ -469,6 +505,23 @@ impl std::fmt::Debug for LazyRemoteSource {
 }
 
 impl LazyRemoteSource {
+    /// A watch on this source, for another thread.
+    pub fn watch(&self) -> LazyWatch {
+        LazyWatch {
+            slot: Arc::clone(&self.slot),
+        }
+    }
+
+    /// Opens the stream now rather than on first use, for a caller that must know at once
+    /// whether the locker answers.
+    ///
+    /// # Errors
+    ///
+    /// The locker cannot be reached or refuses the stream.
+    pub fn open_now(&mut self) -> io::Result<()> {
+        self.stream().map(drop)
+    }
+
     fn stream(&mut self) -> io::Result<&mut RemoteSource> {
         if self.opened.is_none() {
             let mut stream = self
@@ -476,6 +529,7 @@ impl LazyRemoteSource {
                 .open_blob(&self.hash, self.options.clone())
                 .map_err(|e| io::Error::new(io::ErrorKind::ConnectionRefused, e.to_string()))?;
             stream.seek(self.pos)?;
+            let _ = self.slot.set((stream.watch(), stream.extension()));
             self.opened = Some(stream);
         }
         self.opened
@@ -514,6 +568,7 @@ impl Client {
             options,
             opened: None,
             pos: SeekFrom::Start(0),
+            slot: Arc::default(),
         }
     }
 }

@@ -76,6 +76,23 @@ impl Codec {
         .unwrap_or(Codec::Unknown)
     }
 
+    /// The extension of the codec's usual container, as a hint for a stream with no file name
+    /// (`None` where one codec has several usual containers, as PCM in WAV or AIFF).
+    pub fn extension(self) -> Option<&'static str> {
+        Some(match self {
+            Codec::Mp3 => "mp3",
+            Codec::Mp2 => "mp2",
+            Codec::Flac => "flac",
+            Codec::Vorbis | Codec::Speex => "ogg",
+            Codec::Opus => "opus",
+            Codec::Aac | Codec::Alac => "m4a",
+            Codec::WavPack => "wv",
+            Codec::Ape => "ape",
+            Codec::Musepack => "mpc",
+            Codec::Pcm | Codec::Unknown => return None,
+        })
+    }
+
     /// Whether the codec is lossless (bit depth is then meaningful).
     pub fn is_lossless(self) -> bool {
         matches!(

@@ -328,3 +328,81 @@ fn an_imported_history_reaches_other_devices_and_so_does_its_undo() {
             .is_none()
     );
 }
+
+#[test]
+fn a_song_streamed_whole_is_kept_offline_and_one_cut_short_leaves_nothing() {
+    use skylark_locker_client::StreamedCopies;
+    use std::io::Read;
+
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    // A song longer than the stream's read-ahead (4 MiB), so that skipping it leaves it short.
+    let long = Tone {
+        seconds: 30.0,
+        ..Tone::default()
+    };
+    let tags = TagSpec {
+        title: Some("Long".to_owned()),
+        ..TagSpec::default()
+    };
+    write_audio(&laptop.music.join("Long.wav"), Format::Wav, &long, &tags).unwrap();
+    let music = laptop.music.clone();
+    laptop
+        .catalog
+        .scan(
+            std::slice::from_ref(&music),
+            &ScanOptions::at(at(1)),
+            &|_| {},
+        )
+        .unwrap();
+    laptop.scan_and_match(&locker.alice());
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    let mut desktop = Device::new(false);
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    let client = locker.alice();
+    let mut streamed = StreamedCopies::default();
+    let offline = desktop.catalog.offline_dir();
+    let open = |streamed: &mut StreamedCopies, desktop: &Device, title: &str| {
+        let track = desktop.track(title).id;
+        let blob = desktop.catalog.locker_blob(track).unwrap().unwrap();
+        streamed
+            .open(&client, &desktop.catalog, track, &blob)
+            .unwrap()
+    };
+
+    // Aurora plays to its end: it is kept, with the locker's bytes.
+    let mut whole = open(&mut streamed, &desktop, "Aurora");
+    assert_eq!(
+        read_all(&mut whole).unwrap(),
+        file_bytes(&laptop.music, "Aurora")
+    );
+    drop(whole);
+    assert_eq!(streamed.settle(&mut desktop.catalog, u64::MAX).unwrap(), 1);
+    let aurora = desktop.track("Aurora");
+    assert_eq!(aurora.availability, Availability::Downloaded);
+    let copy = desktop.catalog.offline_copy(aurora.id).unwrap().unwrap();
+    assert_eq!(
+        std::fs::read(offline.join(&copy.file)).unwrap(),
+        file_bytes(&laptop.music, "Aurora")
+    );
+
+    // Long is skipped after its first bytes; Corona is queued but never reached.
+    let mut skipped = open(&mut streamed, &desktop, "Long");
+    let mut head = [0u8; 4];
+    skipped.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"RIFF");
+    let never = open(&mut streamed, &desktop, "Corona");
+    assert_eq!(streamed.pending(), 2);
+    drop(skipped);
+    drop(never);
+    // Dropped short, they leave nothing: no copy, no part file.
+    assert_eq!(streamed.settle(&mut desktop.catalog, u64::MAX).unwrap(), 0);
+    assert_eq!(streamed.pending(), 0);
+    assert_eq!(desktop.track("Long").availability, Availability::Locker);
+    assert_eq!(desktop.track("Corona").availability, Availability::Locker);
+    let left: Vec<String> = std::fs::read_dir(&offline)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [copy.file], "{left:?}");
+}
