@@ -7,13 +7,14 @@
 //! playing never wait for the network; the UI hears `cloud-status` when a sync ends and
 //! `library-changed` when it brought something.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use skylark_catalog::{AlbumId, Catalog, PinTarget, PlaylistId, Track, TrackId};
 use skylark_locker_client::{
-    Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
+    Bandwidth, Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
     LibraryUploadReport, StreamedCopies, SyncReport, TransferControl,
 };
 use skylark_player::Source;
@@ -67,6 +68,8 @@ struct Shared {
     wanted: bool,
     /// Pauses the running upload.
     upload_control: Option<TransferControl>,
+    /// The running upload's bandwidth limit, which the user may change while it runs.
+    upload_bandwidth: Option<Bandwidth>,
 }
 
 /// The locker side of the app.
@@ -321,12 +324,32 @@ pub async fn cloud_sync(state: State<'_, AppState>) -> CmdResult<()> {
     Ok(())
 }
 
-/// Uploads the library to the locker in the background: hashes what the locker may lack, asks
-/// it, uploads what it needs (resuming what an earlier upload left), then syncs. Progress comes
-/// as `cloud-status` events; [`cloud_upload_pause`] pauses it (starting it again resumes).
+/// What "Upload my music" sends: everything, or the tracks under some music folders or on some
+/// playlists; and how fast it may go.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UploadChoice {
+    /// Only the tracks whose file is under one of these folders (none: every folder).
+    #[serde(default)]
+    pub folders: Vec<String>,
+    /// Only the tracks on one of these playlists (none: every track).
+    #[serde(default)]
+    pub playlists: Vec<i64>,
+    /// The most all uploads together may send, in kilobytes a second (none: no limit).
+    #[serde(default)]
+    pub limit_kbps: Option<u64>,
+}
+
+/// Uploads what `choice` names to the locker, in the background: scan and match, then the
+/// files the locker lacks, resumably; progress comes as `cloud-status` events.
 #[tauri::command]
-pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResult<()> {
+pub async fn cloud_upload(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    choice: UploadChoice,
+) -> CmdResult<()> {
     let control = TransferControl::new();
+    // Always a limiter, at no limit when none is asked, so one can be set while it runs.
+    let bandwidth = Bandwidth::new(choice.limit_kbps.unwrap_or(0).saturating_mul(1000));
     let client = {
         let mut shared = state.cloud.lock();
         if shared.upload_control.is_some() {
@@ -342,6 +365,7 @@ pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResu
             ));
         };
         shared.upload_control = Some(control.clone());
+        shared.upload_bandwidth = Some(bandwidth.clone());
         shared.status.upload = Some(UploadStatus {
             running: true,
             progress: None,
@@ -357,6 +381,9 @@ pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResu
         .spawn(move || {
             let options = LibraryUpload {
                 control,
+                bandwidth: Some(bandwidth),
+                folders: choice.folders.iter().map(PathBuf::from).collect(),
+                playlists: choice.playlists.iter().copied().map(PlaylistId).collect(),
                 ..LibraryUpload::default()
             };
             let mut last_event = std::time::Instant::now();
@@ -385,6 +412,7 @@ pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResu
             {
                 let mut guard = shared.0.lock().unwrap_or_else(PoisonError::into_inner);
                 guard.upload_control = None;
+                guard.upload_bandwidth = None;
                 if let Some(upload) = guard.status.upload.as_mut() {
                     upload.running = false;
                     match result {
@@ -402,6 +430,18 @@ pub async fn cloud_upload(app: AppHandle, state: State<'_, AppState>) -> CmdResu
             ErrorKind::Internal,
             format!("cannot start uploading: {e}"),
         ));
+    }
+    Ok(())
+}
+
+/// Changes the running upload's limit, in kilobytes a second (none: no limit).
+#[tauri::command]
+pub async fn cloud_upload_limit(
+    state: State<'_, AppState>,
+    limit_kbps: Option<u64>,
+) -> CmdResult<()> {
+    if let Some(bandwidth) = &state.cloud.lock().upload_bandwidth {
+        bandwidth.set_rate(limit_kbps.unwrap_or(0).saturating_mul(1000));
     }
     Ok(())
 }

@@ -82,6 +82,7 @@ pub fn run() {
             cloud::offline_unpin,
             cloud::cloud_upload,
             cloud::cloud_upload_pause,
+            cloud::cloud_upload_limit,
             library::get_settings,
             library::set_wizard_done,
             library::roots,

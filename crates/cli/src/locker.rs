@@ -257,10 +257,15 @@ pub fn upload(
                 files_total,
                 bytes_done,
                 bytes_total,
+                current,
+                ..
             } => {
                 bar.set_length(bytes_total);
                 bar.set_position(bytes_done);
-                bar.set_message(format!("{files_done}/{files_total} files"));
+                bar.set_message(format!(
+                    "{files_done}/{files_total} files{}",
+                    current.map(|c| format!(", {c}")).unwrap_or_default()
+                ));
             }
         })
         .context("uploading to the locker")?;

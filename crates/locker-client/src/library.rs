@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use skylark_catalog::{Catalog, MatchCandidate, PlaylistId, QueuedUpload, TrackId};
@@ -58,7 +58,7 @@ impl Default for LibraryUpload {
 }
 
 /// How far a run has got, for a progress display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum LibraryProgress {
     /// Hashing files that have no kept hashes.
@@ -78,7 +78,47 @@ pub enum LibraryProgress {
         bytes_done: u64,
         /// The queue's files' bytes.
         bytes_total: u64,
+        /// The title of the file whose bytes went last.
+        current: Option<String>,
+        /// Bytes per second over the last few seconds (0 until there is a measure).
+        bytes_per_second: u64,
+        /// Seconds left at that rate, once there is one.
+        eta_seconds: Option<u64>,
     },
+}
+
+/// The window the upload rate is measured over: long enough to smooth chunk bursts, short
+/// enough to follow a changed bandwidth limit.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+
+/// The rate of a transfer over the last [`RATE_WINDOW`], from samples of its bytes done.
+#[derive(Debug, Default)]
+struct Rate {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl Rate {
+    /// Adds that `bytes` were done at `at`; returns the bytes per second over the window (0
+    /// before a second sample, or over less than a tenth of a second).
+    fn sample(&mut self, at: Instant, bytes: u64) -> u64 {
+        self.samples.push_back((at, bytes));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(t, _)| at.duration_since(*t) > RATE_WINDOW)
+            && self.samples.len() > 2
+        {
+            self.samples.pop_front();
+        }
+        let Some(&(first_at, first)) = self.samples.front() else {
+            return 0;
+        };
+        let span = at.duration_since(first_at).as_secs_f64();
+        if span < 0.1 {
+            return 0;
+        }
+        (bytes.saturating_sub(first) as f64 / span) as u64
+    }
 }
 
 /// What a run did.
@@ -228,6 +268,8 @@ impl Client {
         let bytes_total: u64 = queue.iter().map(|q| q.size).sum();
         let mut sent: HashMap<TrackId, u64> = queue.iter().map(|q| (q.track, q.sent)).collect();
         let mut files_done = 0;
+        let mut rate = Rate::default();
+        let mut current: Option<(TrackId, String)> = None;
         let jobs = Mutex::new(VecDeque::from(queue));
         let upload_options = UploadOptions {
             chunk_bytes: CHUNK_BYTES,
@@ -260,6 +302,10 @@ impl Client {
                     }
                     Report::Progress(track, bytes) => {
                         sent.insert(track, bytes);
+                        if current.as_ref().is_none_or(|(t, _)| *t != track) {
+                            let title = catalog.track(track).map(|t| t.title).unwrap_or_default();
+                            current = Some((track, title));
+                        }
                     }
                     Report::Done(track, blob, bytes) => {
                         catalog.finish_upload(track, &blob, SystemTime::now())?;
@@ -273,11 +319,17 @@ impl Client {
                         report.fail(format!("track {track}"), error);
                     }
                 }
+                let bytes_done: u64 = sent.values().sum();
+                let bytes_per_second = rate.sample(Instant::now(), bytes_done);
                 progress(LibraryProgress::Uploading {
                     files_done,
                     files_total,
-                    bytes_done: sent.values().sum(),
+                    bytes_done,
                     bytes_total,
+                    current: current.as_ref().map(|(_, title)| title.clone()),
+                    bytes_per_second,
+                    eta_seconds: (bytes_per_second > 0)
+                        .then(|| bytes_total.saturating_sub(bytes_done) / bytes_per_second),
                 });
             }
             Ok(())
@@ -358,4 +410,25 @@ fn kept_hashes(candidate: &MatchCandidate) -> Option<LocalFile> {
             None => None,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_measured_over_the_last_seconds() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut rate = Rate::default();
+        assert_eq!(rate.sample(at(0), 0), 0);
+        assert_eq!(rate.sample(at(50), 100), 0, "too short a span to tell");
+        assert_eq!(rate.sample(at(1000), 1_000_000), 1_000_000);
+        assert_eq!(rate.sample(at(2000), 2_000_000), 1_000_000);
+        // Slowed to 100 kB/s: after the window has passed, only the slow samples count.
+        for s in 3..=9 {
+            rate.sample(at(s * 1000), 2_000_000 + (s - 2) * 100_000);
+        }
+        assert_eq!(rate.sample(at(10_000), 2_800_000), 100_000);
+    }
 }

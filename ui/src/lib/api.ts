@@ -26,6 +26,7 @@ import type {
   Settings,
   Track,
   TrackSort,
+  UploadChoice,
   UndoReport,
 } from './types';
 
@@ -39,7 +40,8 @@ export const api = {
   cloudDownload: (pins: Pin[]) => call<number>('cloud_download', { pins }),
   offlinePinned: (pin: Pin) => call<boolean>('offline_pinned', { pin }),
   offlineUnpin: (pin: Pin) => call<void>('offline_unpin', { pin }),
-  cloudUpload: () => call<void>('cloud_upload'),
+  cloudUpload: (choice: UploadChoice) => call<void>('cloud_upload', { choice }),
+  cloudUploadLimit: (limitKbps: number | null) => call<void>('cloud_upload_limit', { limitKbps }),
   cloudUploadPause: () => call<void>('cloud_upload_pause'),
   settings: () => call<Settings>('get_settings'),
   setWizardDone: (done: boolean) => call<void>('set_wizard_done', { done }),

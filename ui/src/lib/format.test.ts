@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, duration, fileName, longDuration, plural, stars } from './format';
+import { bytes, duration, fileName, longDuration, plural, stars, timeLeft } from './format';
 
 describe('format', () => {
   it('formats track durations', () => {
@@ -8,6 +8,13 @@ describe('format', () => {
     expect(duration(3_723_000)).toBe('1:02:03');
     expect(duration(-5)).toBe('0:00');
     expect(duration(Number.NaN)).toBe('0:00');
+  });
+
+  it('says roughly how long is left', () => {
+    expect(timeLeft(20)).toBe('less than a minute left');
+    expect(timeLeft(150)).toBe('about 3 minutes left');
+    expect(timeLeft(60)).toBe('about 1 minute left');
+    expect(timeLeft(3 * 3600 + 900)).toBe('about 3.3 hours left');
   });
 
   it('formats totals', () => {

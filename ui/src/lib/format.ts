@@ -62,3 +62,12 @@ export function fileName(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
 }
+
+/** A time left, roughly, as people say it: "about 3 min left". */
+export function timeLeft(seconds: number): string {
+  if (seconds < 60) return 'less than a minute left';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `about ${plural(minutes, 'minute')} left`;
+  const hours = Math.round(seconds / 360) / 10;
+  return `about ${hours.toLocaleString('en-US')} hours left`;
+}

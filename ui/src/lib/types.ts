@@ -343,7 +343,25 @@ export interface CloudStatus {
 /** How far an upload of the library has got. */
 export type LibraryProgress =
   | { stage: 'hashing'; done: number; total: number }
-  | { stage: 'uploading'; files_done: number; files_total: number; bytes_done: number; bytes_total: number };
+  | {
+      stage: 'uploading';
+      files_done: number;
+      files_total: number;
+      bytes_done: number;
+      bytes_total: number;
+      /** The title of the file whose bytes went last. */
+      current: string | null;
+      /** Over the last few seconds. */
+      bytes_per_second: number;
+      eta_seconds: number | null;
+    };
+
+/** What "Upload my music" sends (empty lists: everything) and how fast it may go. */
+export interface UploadChoice {
+  folders: string[];
+  playlists: number[];
+  limit_kbps: number | null;
+}
 
 /** What an upload of the library did. */
 export interface LibraryUploadReport {
