@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use skylark_catalog::{AlbumId, Catalog, PinTarget, PlaylistId, Track, TrackId};
 use skylark_locker_client::{
     Bandwidth, Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
-    LibraryUploadReport, StreamedCopies, SyncReport, TransferControl,
+    LibraryUploadReport, StreamedCopies, SyncReport, TransferControl, hash_in_background,
 };
 use skylark_player::Source;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -70,6 +70,8 @@ struct Shared {
     upload_control: Option<TransferControl>,
     /// The running upload's bandwidth limit, which the user may change while it runs.
     upload_bandwidth: Option<Bandwidth>,
+    /// Hashing the files that have no kept hashes was asked for.
+    hash_wanted: bool,
 }
 
 /// The locker side of the app.
@@ -127,13 +129,28 @@ impl Cloud {
     pub fn start(&self, app: &AppHandle, paths: &Paths) {
         let shared = Arc::clone(&self.shared);
         let app = app.clone();
-        let paths = paths.clone();
+        let sync_paths = paths.clone();
         let spawned = std::thread::Builder::new()
             .name("skylark-sync".to_owned())
-            .spawn(move || sync_loop(&shared, &app, &paths));
+            .spawn(move || sync_loop(&shared, &app, &sync_paths));
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start syncing with the locker");
         }
+        let shared = Arc::clone(&self.shared);
+        let hash_paths = paths.clone();
+        let spawned = std::thread::Builder::new()
+            .name("skylark-hash".to_owned())
+            .spawn(move || hash_loop(&shared, &hash_paths));
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start hashing the library");
+        }
+    }
+
+    /// Asks for the files with no kept hashes to be hashed in the background (after a scan, for
+    /// instance), so that an upload has only to ask the locker.
+    pub fn hash_soon(&self) {
+        self.lock().hash_wanted = true;
+        self.shared.1.notify_all();
     }
 
     /// Keeps the streams that arrived whole as offline copies, within the cache's cap, and
@@ -185,6 +202,43 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Hashes, while signed in to a locker and not uploading, the files that have no kept hashes, at
+/// about half of one core (`hash_in_background`); an upload starting stops it, keeping what it
+/// did, and the upload hashes the rest itself.
+fn hash_loop(shared: &(Mutex<Shared>, Condvar), paths: &Paths) {
+    let lock = || shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        {
+            let mut guard = lock();
+            while !(guard.hash_wanted && guard.client.is_some() && guard.upload_control.is_none()) {
+                guard = shared.1.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+            guard.hash_wanted = false;
+        }
+        let mut catalog = match Catalog::open(&paths.db, &paths.covers) {
+            Ok(catalog) => catalog,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the library to hash it");
+                continue;
+            }
+        };
+        let stop = || {
+            let guard = lock();
+            guard.upload_control.is_some() || guard.client.is_none()
+        };
+        match hash_in_background(&mut catalog, &stop, &std::thread::sleep) {
+            Ok(report) if report.hashed > 0 || !report.failed.is_empty() => tracing::info!(
+                hashed = report.hashed,
+                failed = report.failed.len(),
+                left = report.left,
+                "hashed the library ahead of an upload"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "hashing the library failed"),
+        }
+    }
+}
+
 fn sync_loop(shared: &(Mutex<Shared>, Condvar), app: &AppHandle, paths: &Paths) {
     let mut catalog: Option<Catalog> = None;
     loop {
@@ -232,6 +286,10 @@ fn sync_loop(shared: &(Mutex<Shared>, Condvar), app: &AppHandle, paths: &Paths) 
             match result {
                 Ok((report, downloaded)) => {
                     let changed = report.pulled.applied.ops > 0 || downloaded > 0;
+                    // After each sync (at start, after signing in, every few minutes), whatever
+                    // new files the library has are hashed ahead of an upload.
+                    guard.hash_wanted = true;
+                    shared.1.notify_all();
                     guard.status.last_sync_ms = Some(now_ms());
                     guard.status.last_error = None;
                     guard.status.last_report = Some(report);

@@ -129,6 +129,7 @@ pub async fn scan(app: AppHandle, state: State<'_, AppState>, paths: Vec<String>
             let state = tauri::Manager::state::<AppState>(&handle);
             state.end_scan();
             state.restart_watcher(&handle);
+            state.cloud.hash_soon();
             let _ = handle.emit("scan-finished", finished);
             let _ = handle.emit("library-changed", ());
         })

@@ -31,7 +31,9 @@ pub use cache::{DEFAULT_CACHE_CAP_BYTES, StreamedCopies};
 pub use client::{Client, Credentials, MAX_OPS_PER_REQUEST};
 pub use credentials::{CredentialStore, TokenLocation};
 pub use error::{Error, Result};
-pub use library::{LibraryProgress, LibraryUpload, LibraryUploadReport};
+pub use library::{
+    HashingReport, LibraryProgress, LibraryUpload, LibraryUploadReport, hash_in_background,
+};
 pub use matching::{LocalFile, MAX_MATCH_FILES, possession_proof};
 pub use stream::{
     CacheStatus, LazyRemoteSource, LazyWatch, RemoteSource, StreamOptions, StreamWatch,

@@ -400,6 +400,59 @@ fn chosen_tracks(catalog: &Catalog, playlists: &[PlaylistId]) -> Result<Option<H
 }
 
 /// The file of `candidate` as its kept hashes describe it, if it was hashed since it changed.
+/// What a background hashing run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HashingReport {
+    /// Files hashed and their hashes kept.
+    pub hashed: u64,
+    /// Files that could not be hashed (unreadable, or no audio), with why.
+    pub failed: Vec<(String, String)>,
+    /// Files that still have no kept hashes (the run was stopped).
+    pub left: u64,
+}
+
+/// Hashes, ahead of an upload, the files of tracks not in the locker that have no kept hashes,
+/// so that "Upload my music" has only to ask the locker. Between files it rests as long as the
+/// file took, so it uses about half of one core and never crowds out playback or browsing; it
+/// stops, keeping what it has done, as soon as `stop` says so (checked before each file).
+///
+/// # Errors
+///
+/// [`Error::Catalog`](crate::Error::Catalog) from the catalog; a file that cannot be hashed is a
+/// failure in the report, not an error.
+pub fn hash_in_background(
+    catalog: &mut Catalog,
+    stop: &dyn Fn() -> bool,
+    rest: &dyn Fn(Duration),
+) -> Result<HashingReport> {
+    let mut report = HashingReport::default();
+    let missing: Vec<MatchCandidate> = catalog
+        .tracks_to_match()?
+        .into_iter()
+        .filter(|c| kept_hashes(c).is_none())
+        .collect();
+    let total = missing.len() as u64;
+    for candidate in missing {
+        if stop() {
+            report.left = total - report.hashed - report.failed.len() as u64;
+            return Ok(report);
+        }
+        let began = Instant::now();
+        match LocalFile::hash(&candidate.path) {
+            Ok(file) => {
+                let audio_id = file.audio_id.map(|id| id.to_hex());
+                catalog.record_hashes(&file.path, &file.file_hash.to_hex(), audio_id.as_deref())?;
+                report.hashed += 1;
+            }
+            Err(e) => report
+                .failed
+                .push((candidate.path.display().to_string(), e.to_string())),
+        }
+        rest(began.elapsed());
+    }
+    Ok(report)
+}
+
 fn kept_hashes(candidate: &MatchCandidate) -> Option<LocalFile> {
     Some(LocalFile {
         path: candidate.path.clone(),

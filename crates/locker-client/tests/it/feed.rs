@@ -406,3 +406,48 @@ fn a_song_streamed_whole_is_kept_offline_and_one_cut_short_leaves_nothing() {
         .collect();
     assert_eq!(left, [copy.file], "{left:?}");
 }
+
+#[test]
+fn files_hashed_in_the_background_are_not_hashed_again_by_the_upload() {
+    use std::cell::Cell;
+
+    use skylark_locker_client::{LibraryProgress, LibraryUpload, hash_in_background};
+
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    // Stopped after the first file: it is kept, the rest wait.
+    let checks = Cell::new(0);
+    let rests = Cell::new(0);
+    let stop = || {
+        checks.set(checks.get() + 1);
+        checks.get() > 1
+    };
+    let first =
+        hash_in_background(&mut laptop.catalog, &stop, &|_| rests.set(rests.get() + 1)).unwrap();
+    assert_eq!((first.hashed, first.left), (1, 2), "{first:?}");
+    assert_eq!(rests.get(), 1, "it rests after each file");
+    let rest = hash_in_background(&mut laptop.catalog, &|| false, &|_| {}).unwrap();
+    assert_eq!((rest.hashed, rest.left), (2, 0), "{rest:?}");
+    assert!(
+        laptop
+            .catalog
+            .tracks_to_match()
+            .unwrap()
+            .iter()
+            .all(|c| c.file_hash.is_some() && c.audio_id.is_some())
+    );
+    // Nothing more to hash, and the upload hashes nothing: it only asks and sends.
+    let again = hash_in_background(&mut laptop.catalog, &|| false, &|_| {}).unwrap();
+    assert_eq!(again.hashed, 0);
+    let mut hashing_total = None;
+    let report = locker
+        .alice()
+        .upload_library(&mut laptop.catalog, &LibraryUpload::default(), &mut |p| {
+            if let LibraryProgress::Hashing { total, .. } = p {
+                hashing_total = Some(total);
+            }
+        })
+        .unwrap();
+    assert_eq!(report.uploaded, 3, "{report:?}");
+    assert_eq!(hashing_total.unwrap_or(0), 0);
+}
