@@ -536,6 +536,26 @@ impl From<Pin> for PinTarget {
     }
 }
 
+/// Takes `tracks` out of the locker, on every device (told at the next sync, started now): a
+/// track with a file on this computer stays, as a local track. Returns how many were in it.
+#[tauri::command]
+pub async fn cloud_remove(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    tracks: Vec<i64>,
+) -> CmdResult<u64> {
+    let mut removed = 0;
+    {
+        let mut catalog = state.catalog()?;
+        for track in tracks {
+            removed += u64::from(catalog.remove_from_locker(TrackId(track), SystemTime::now())?);
+        }
+    }
+    state.cloud.sync_soon();
+    let _ = app.emit("library-changed", ());
+    Ok(removed)
+}
+
 /// Whether `pin` is kept for offline.
 #[tauri::command]
 pub async fn offline_pinned(state: State<'_, AppState>, pin: Pin) -> CmdResult<bool> {

@@ -78,6 +78,7 @@ pub fn run() {
             cloud::cloud_sign_out,
             cloud::cloud_sync,
             cloud::cloud_download,
+            cloud::cloud_remove,
             cloud::offline_pinned,
             cloud::offline_unpin,
             cloud::cloud_upload,

@@ -65,6 +65,8 @@ pub struct FeedReport {
     pub playlists_changed: u64,
     /// Playlist entries placed, moved or removed.
     pub entries_changed: u64,
+    /// Tracks taken out of the locker (gone from here when they had no file here).
+    pub tracks_removed: u64,
 }
 
 impl std::ops::AddAssign for FeedReport {
@@ -75,6 +77,7 @@ impl std::ops::AddAssign for FeedReport {
         self.plays_added += other.plays_added;
         self.playlists_changed += other.playlists_changed;
         self.entries_changed += other.entries_changed;
+        self.tracks_removed += other.tracks_removed;
     }
 }
 
@@ -203,6 +206,9 @@ fn write_registers(conn: &Connection, change: &SyncChange, stamp: &str) -> Resul
                 write(("track", track, "blob"), &json_text(blob)?)?;
             }
         }
+        SyncChange::TrackDelete { track } => {
+            write(("track", track, "deleted"), "true")?;
+        }
         SyncChange::Rating { track, rating } => {
             write(("track", track, "rating"), &(*rating).min(100).to_string())?;
         }
@@ -268,6 +274,7 @@ fn apply_one(
     op: &RemoteOp,
     now: SystemTime,
     report: &mut FeedReport,
+    offline_dir: &Path,
 ) -> Result<()> {
     let won = write_registers(tx, &op.change, &stamp_text(&op.hlc))?;
     if won.is_empty() && !matches!(op.change, SyncChange::Play { .. }) {
@@ -294,7 +301,9 @@ fn apply_one(
                 )
                 .ctx("marking a track loved")?;
             }
-            if let Some(blob) = blob.as_deref().filter(|_| won.iter().any(|f| f == "blob")) {
+            if let Some(blob) = blob.as_deref().filter(|_| won.iter().any(|f| f == "blob"))
+                && !deleted_after_blob(tx, track)?
+            {
                 set_locker_copy(tx, id, blob)?;
             }
             let won_history: BTreeMap<String, Value> = fields
@@ -310,6 +319,14 @@ fn apply_one(
                 let record = record_from_registers(tx, track)?;
                 store.update_track(tx, id, &record, now)?;
                 attach_known_cover(tx, id, fields.get("cover_hash").and_then(Value::as_str))?;
+            }
+        }
+        SyncChange::TrackDelete { track } => {
+            if deleted_after_blob(tx, track)?
+                && let Some(id) = track_by_uid(tx, track)?
+                && drop_locker_copy(tx, id, offline_dir)?
+            {
+                report.tracks_removed += 1;
             }
         }
         SyncChange::Rating { track, rating } => {
@@ -363,6 +380,40 @@ fn set_locker_copy(conn: &Connection, id: TrackId, blob: &str) -> Result<()> {
     .and_then(|mut s| s.execute(params![id, blob]))
     .ctx("recording a track's locker copy")?;
     Ok(())
+}
+
+/// Whether track `uid` was taken out of the locker after its file was last put there (the
+/// locker's rule: a track shows while its blob is newer than its deletion).
+fn deleted_after_blob(conn: &Connection, uid: &str) -> Result<bool> {
+    let Some(deleted) = register_stamp(conn, ("track", uid, "deleted"))? else {
+        return Ok(false);
+    };
+    Ok(register_stamp(conn, ("track", uid, "blob"))?.is_none_or(|blob| deleted > blob))
+}
+
+/// Forgets track `id`'s locker copy; a track with no file here goes altogether, with its offline
+/// copy (its file in `offline_dir` too). Returns whether it had a locker copy.
+pub(crate) fn drop_locker_copy(conn: &Connection, id: TrackId, offline_dir: &Path) -> Result<bool> {
+    let had = conn
+        .prepare_cached("DELETE FROM locker_tracks WHERE track_id = ?1")
+        .and_then(|mut s| s.execute([id]))
+        .ctx("forgetting a locker copy")?
+        > 0;
+    if !has_files(conn, id)? {
+        let offline: Option<String> = conn
+            .prepare_cached("SELECT file FROM offline WHERE track_id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .ctx("forgetting a locker track")?;
+        conn.prepare_cached("DELETE FROM tracks WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("forgetting a locker track")?;
+        if let Some(file) = offline {
+            // A copy of what is no longer anyone's: if the change were rolled back, the copy
+            // would just be fetched again.
+            let _ = std::fs::remove_file(offline_dir.join(file));
+        }
+    }
+    Ok(had)
 }
 
 /// Counts a play of `id` that op `op_id` reported, unless it was counted already.
@@ -501,6 +552,10 @@ fn materialize_track(
     now: SystemTime,
     report: &mut FeedReport,
 ) -> Result<()> {
+    if deleted_after_blob(tx, uid)? {
+        // Taken out of the locker after its file was put there: nothing here to show.
+        return Ok(());
+    }
     let fields = track_registers(tx, uid)?;
     let Some(blob) = fields
         .get("blob")
@@ -912,6 +967,7 @@ impl Catalog {
         cursor: i64,
         now: SystemTime,
     ) -> Result<FeedReport> {
+        let offline_dir = self.offline_dir();
         let tx = self
             .conn_mut()
             .transaction()
@@ -920,7 +976,7 @@ impl Catalog {
         let mut report = FeedReport::default();
         let mut latest: Option<(i64, u32)> = None;
         for op in ops {
-            apply_one(&tx, &mut store, op, now, &mut report)?;
+            apply_one(&tx, &mut store, op, now, &mut report, &offline_dir)?;
             report.ops += 1;
             latest = latest.max(Some((op.hlc.wall_ms, op.hlc.counter)));
         }
@@ -941,6 +997,37 @@ impl Catalog {
         Store::collect_orphans(&tx)?;
         tx.commit().ctx("applying the change feed")?;
         Ok(report)
+    }
+
+    /// Takes `track` out of the locker, on every device: an op for each uid the locker may know
+    /// it by (its own, and those of other devices' copies joined to it), and here its locker
+    /// copy is forgotten; a track with no file here goes altogether, with its offline copy.
+    /// Its files on this computer are not touched. Returns whether it was in the locker.
+    pub fn remove_from_locker(&mut self, track: TrackId, now: SystemTime) -> Result<bool> {
+        let offline_dir = self.offline_dir();
+        let tx = self
+            .conn_mut()
+            .transaction()
+            .ctx("taking a track out of the locker")?;
+        let mut uids = vec![sync::track_uid(&tx, track.0)?];
+        {
+            let mut stmt = tx
+                .prepare("SELECT uid FROM track_aliases WHERE track_id = ?1 ORDER BY uid")
+                .ctx("taking a track out of the locker")?;
+            let rows = stmt
+                .query_map([track], |r| r.get(0))
+                .ctx("taking a track out of the locker")?;
+            for uid in rows {
+                uids.push(uid.ctx("taking a track out of the locker")?);
+            }
+        }
+        for uid in uids {
+            sync::record(&tx, &SyncChange::TrackDelete { track: uid }, now)?;
+        }
+        let had = drop_locker_copy(&tx, track, &offline_dir)?;
+        Store::collect_orphans(&tx)?;
+        tx.commit().ctx("taking a track out of the locker")?;
+        Ok(had)
     }
 
     /// Records that `track`'s file is in the locker as `blob` (the BLAKE3 hash of the file), and

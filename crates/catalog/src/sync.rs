@@ -55,6 +55,11 @@ pub enum SyncChange {
         /// Field values, named like the catalog's columns (`loved`, `title`, ...).
         fields: BTreeMap<String, serde_json::Value>,
     },
+    /// Takes a track out of the locker (it stays on the disks that have its file).
+    TrackDelete {
+        /// Track uid.
+        track: String,
+    },
     /// Sets a track's rating, 0 to 100 (0 clears it).
     Rating {
         /// Track uid.

@@ -40,6 +40,13 @@ pub enum LockerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Take tracks out of the locker, on every device (at their next sync). A track with a file
+    /// on this computer stays, as a local track; the file is not touched.
+    Remove {
+        /// Track ids.
+        #[arg(required = true)]
+        tracks: Vec<i64>,
+    },
 }
 
 /// The sign-in store for the library whose database is `db`: the database's folder.
@@ -79,11 +86,32 @@ fn read_password() -> Result<String> {
 /// `skylark locker ...`.
 pub fn locker(
     db: &Path,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     out: &mut impl Write,
     command: LockerCommand,
 ) -> Result<()> {
     match command {
+        LockerCommand::Remove { tracks } => {
+            let mut removed = 0;
+            for track in tracks {
+                if catalog.remove_from_locker(TrackId(track), SystemTime::now())? {
+                    removed += 1;
+                } else {
+                    eprintln!("skylark: track {track} is not in the locker");
+                }
+            }
+            writeln!(out, "{removed} tracks taken out of the locker")?;
+            if removed > 0 {
+                // Told to the locker now when it can be; else at the next sync.
+                match client(db).and_then(|c| Ok(c.sync(catalog)?)) {
+                    Ok(_) => writeln!(out, "the locker and your other devices are told")?,
+                    Err(e) => writeln!(
+                        out,
+                        "not synced yet ({e:#}); `skylark sync` will tell the locker"
+                    )?,
+                }
+            }
+        }
         LockerCommand::Login { url, user, device } => {
             let password = read_password()?;
             let (client, answer) = Client::sign_in(&url, &user, &password, &device)

@@ -810,7 +810,7 @@ fn library(db: Option<PathBuf>, command: LibraryCommand) -> Result<()> {
             catalog.set_loved(TrackId(track), !off, SystemTime::now())?
         }
         LibraryCommand::Playlist(command) => playlist(&mut catalog, &mut out, command)?,
-        LibraryCommand::Locker(command) => locker::locker(&db, &catalog, &mut out, command)?,
+        LibraryCommand::Locker(command) => locker::locker(&db, &mut catalog, &mut out, command)?,
         LibraryCommand::Upload {
             dry_run,
             json,

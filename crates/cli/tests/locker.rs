@@ -428,3 +428,29 @@ fn an_export_takes_the_songs_only_in_the_locker_along() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not signed in"));
 }
+
+#[test]
+fn a_track_taken_out_of_the_locker_stays_only_where_its_file_is() {
+    let locker = Locker::start();
+    let laptop = Device::new(true);
+    assert!(laptop.login(&locker, PASSWORD).status.success());
+    laptop.ok(&["upload", "--json"]);
+    let desktop = Device::new(false);
+    assert!(desktop.login(&locker, PASSWORD).status.success());
+    desktop.ok(&["sync"]);
+    let aurora = desktop.tracks()[0]["id"].as_i64().unwrap().to_string();
+    let out = desktop.ok(&["locker", "remove", &aurora]);
+    assert!(out.contains("1 tracks taken out of the locker"), "{out}");
+    assert!(out.contains("told"), "{out}");
+    let titles: Vec<Value> = desktop
+        .tracks()
+        .iter()
+        .map(|t| t["title"].clone())
+        .collect();
+    assert_eq!(titles, ["Borealis"]);
+    laptop.ok(&["sync"]);
+    assert_eq!(availability(&laptop.tracks()), ["local", "both"]);
+    // The track is gone from this library now: naming it again is an error.
+    let again = desktop.run(&["locker", "remove", &aurora]);
+    assert!(!again.status.success(), "a track that is gone is an error");
+}

@@ -82,6 +82,12 @@ export function trackMenu(ids: number[], first: Track | undefined, extra: MenuIt
   if (features.offline && first?.availability === 'locker') {
     items.push({ label: 'Download for Offline', action: () => void downloadForOffline(ids) });
   }
+  if (features.removeFromLocker && first && first.availability !== 'local' && first.availability !== 'missing') {
+    items.push({
+      label: ids.length === 1 ? 'Remove from Locker…' : `Remove ${ids.length} Songs from Locker…`,
+      action: () => void removeFromLocker(ids, first),
+    });
+  }
   if (features.download && first) {
     items.push({
       label: ids.length === 1 ? 'Download' : `Download ${ids.length} Songs`,
@@ -99,6 +105,23 @@ export async function downloadForOffline(ids: number[]): Promise<void> {
   const done = await app.attempt(() => api.cloudDownload(ids.map((id) => ({ kind: 'track' as const, id }))));
   if (done !== undefined) {
     app.notify(`${done === 1 ? '1 song' : `${done} songs`} downloaded: they play with no network.`);
+    app.libraryVersion += 1;
+  }
+}
+
+/** Takes these tracks out of the locker, on every device, once the user confirms: songs with a
+ * file on this computer stay, as local songs; the others leave the library. */
+export async function removeFromLocker(ids: number[], first: Track): Promise<void> {
+  const what = ids.length === 1 ? `“${first.title}”` : `these ${ids.length} songs`;
+  if (
+    !window.confirm(
+      `Remove ${what} from your locker? Your other devices will no longer have ${ids.length === 1 ? 'it' : 'them'} unless ${ids.length === 1 ? 'it is' : 'they are'} on their disks. Files on this computer are kept.`,
+    )
+  )
+    return;
+  const removed = await app.attempt(() => api.cloudRemove(ids));
+  if (removed !== undefined) {
+    app.notify(`${removed === 1 ? '1 song' : `${removed} songs`} removed from your locker.`);
     app.libraryVersion += 1;
   }
 }

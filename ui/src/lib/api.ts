@@ -38,6 +38,7 @@ export const api = {
   cloudSignOut: () => call<void>('cloud_sign_out'),
   cloudSync: () => call<void>('cloud_sync'),
   cloudDownload: (pins: Pin[]) => call<number>('cloud_download', { pins }),
+  cloudRemove: (tracks: number[]) => call<number>('cloud_remove', { tracks }),
   offlinePinned: (pin: Pin) => call<boolean>('offline_pinned', { pin }),
   offlineUnpin: (pin: Pin) => call<void>('offline_unpin', { pin }),
   cloudUpload: (choice: UploadChoice) => call<void>('cloud_upload', { choice }),

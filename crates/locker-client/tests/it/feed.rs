@@ -451,3 +451,59 @@ fn files_hashed_in_the_background_are_not_hashed_again_by_the_upload() {
     assert_eq!(report.uploaded, 3, "{report:?}");
     assert_eq!(hashing_total.unwrap_or(0), 0);
 }
+
+#[test]
+fn a_song_taken_out_of_the_locker_leaves_every_device_and_comes_back_when_uploaded_again() {
+    let locker = Locker::start(Config::default());
+    let mut laptop = Device::new(true);
+    laptop.scan_and_match(&locker.alice());
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    let mut desktop = Device::new(false);
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    // The desktop keeps Borealis offline.
+    let borealis = desktop.track("Borealis");
+    let blob = desktop.catalog.locker_blob(borealis.id).unwrap().unwrap();
+    let offline = desktop.catalog.offline_dir();
+    std::fs::create_dir_all(&offline).unwrap();
+    let copy = format!("{blob}.flac");
+    std::fs::write(offline.join(&copy), file_bytes(&laptop.music, "Borealis")).unwrap();
+    desktop
+        .catalog
+        .record_offline_copy(borealis.id, &copy, 1, &blob, at(10))
+        .unwrap();
+
+    // The laptop takes Borealis out of the locker: it keeps its file, as a local song.
+    let on_laptop = laptop.track("Borealis").id;
+    assert!(
+        laptop
+            .catalog
+            .remove_from_locker(on_laptop, at(20))
+            .unwrap()
+    );
+    assert_eq!(laptop.track("Borealis").availability, Availability::Local);
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+
+    // The desktop, which only had it from the locker, loses it and its offline copy.
+    let report = locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(report.pulled.applied.tracks_removed, 1, "{report:?}");
+    let titles: Vec<String> = desktop.tracks().into_iter().map(|t| t.title).collect();
+    assert_eq!(titles, ["Aurora", "Corona"]);
+    assert!(!offline.join(&copy).exists());
+    // A device that syncs from scratch never shows it.
+    let mut fresh = Device::new(false);
+    locker.alice().sync(&mut fresh.catalog).unwrap();
+    assert_eq!(fresh.tracks().len(), 2);
+    // Nor does the locker's own library (the web player, Subsonic apps).
+    let stream = locker
+        .alice()
+        .open_track(&laptop.track("Borealis").uid, StreamOptions::default());
+    assert!(stream.is_err(), "a removed track still streams");
+
+    // Uploaded again, it is back everywhere.
+    let (_, uploaded_or_had) = laptop.scan_and_match(&locker.alice());
+    assert!(uploaded_or_had <= 1);
+    assert_eq!(laptop.track("Borealis").availability, Availability::Both);
+    locker.alice().sync(&mut laptop.catalog).unwrap();
+    locker.alice().sync(&mut desktop.catalog).unwrap();
+    assert_eq!(desktop.track("Borealis").availability, Availability::Locker);
+}

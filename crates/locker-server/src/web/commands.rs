@@ -5,8 +5,9 @@
 //!
 //! The UI names things by number ([`crate::library::number_of`]); every number is looked up in
 //! the signed-in account's own library and playlists, so another account's numbers are simply
-//! not found. Edits are ops stamped by the `web` device and applied through
-//! [`crate::catalog::apply`], so they reach every device through the change feed.
+//! not found. Edits (playlists, ratings, plays, taking songs out of the locker) are ops stamped
+//! by the `web` device and applied through [`crate::catalog::apply`], so they reach every device
+//! through the change feed.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -347,6 +348,11 @@ struct Ids {
 }
 
 #[derive(serde::Deserialize)]
+struct TracksArg {
+    tracks: Vec<i64>,
+}
+
+#[derive(serde::Deserialize)]
 struct Limit {
     limit: usize,
 }
@@ -562,6 +568,41 @@ async fn run(ctx: &Ctx, command: &str, body: &Bytes) -> Result<Json<Value>> {
             ctx.apply(seen.as_deref(), vec![Change::Rating { track, rating }])
                 .await?;
             answer(())
+        }
+        "cloud_remove" => {
+            let a: TracksArg = args(body)?;
+            let uids: Vec<String> = ctx.songs(&a.tracks)?.iter().map(|s| s.id.clone()).collect();
+            // After the stamp of each file's publication, so the removal wins even over a
+            // device whose clock runs ahead.
+            let (user, wanted) = (ctx.who.user, uids.clone());
+            let seen: Vec<String> = ctx
+                .state
+                .db(move |conn| {
+                    let mut stmt = conn
+                        .prepare_cached(
+                            "SELECT blob_hlc FROM tracks WHERE user_id = ?1 AND uid = ?2",
+                        )
+                        .ctx("reading tracks")?;
+                    let mut out = Vec::new();
+                    for uid in &wanted {
+                        let stamp: Option<Option<String>> = stmt
+                            .query_row(params![user.0, uid], |r| r.get(0))
+                            .optional()
+                            .ctx("reading tracks")?;
+                        out.extend(stamp.flatten());
+                    }
+                    Ok(out)
+                })
+                .await?;
+            let removed = uids.len();
+            ctx.apply(
+                seen.iter().map(String::as_str),
+                uids.into_iter()
+                    .map(|track| Change::TrackDelete { track })
+                    .collect(),
+            )
+            .await?;
+            answer(removed)
         }
         "record_play" => {
             let a: PlayArgs = args(body)?;

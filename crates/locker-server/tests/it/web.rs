@@ -464,6 +464,28 @@ async fn the_web_player_browses_and_edits_the_library_through_ops() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
 
+    // Taken out of the locker, a song leaves the library and its playlists, through an op.
+    let removed = browser
+        .call(
+            &locker,
+            "cloud_remove",
+            json!({"tracks": [by_title("Army of Me")]}),
+        )
+        .await;
+    assert_eq!(removed, 1);
+    let stats = browser.call(&locker, "library_stats", json!({})).await;
+    assert_eq!(stats["tracks"], 2);
+    let p = browser.call(&locker, "playlist", json!({ "id": id })).await;
+    assert_eq!(order(&p), ["Glósóli"]);
+    let feed = get_json(&locker, &token, "/api/v1/changes?since=0").await;
+    assert!(
+        feed["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["op"]["type"] == "track_delete" && o["op"]["hlc"]["device"] == "web")
+    );
+
     // Another account sees none of it, by any number.
     let bob = Browser::sign_in(&locker, "bob", BOB_PASSWORD).await;
     assert_eq!(

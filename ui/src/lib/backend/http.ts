@@ -20,6 +20,7 @@ const features: Features = {
   replayGain: false,
   offline: false,
   upload: true,
+  removeFromLocker: true,
   download: true,
   signOut: true,
 };

@@ -16,6 +16,7 @@ const features: Features = {
   replayGain: true,
   offline: true,
   upload: false,
+  removeFromLocker: true,
   download: false,
   signOut: false,
 };

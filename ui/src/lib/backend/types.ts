@@ -25,6 +25,8 @@ export interface Features {
   offline: boolean;
   /** Uploading music files chosen or dropped in the page. */
   upload: boolean;
+  /** Taking songs out of the locker, on every device (`cloud_remove`). */
+  removeFromLocker: boolean;
   /** Saving a song's file with the browser (`downloadTrack`). */
   download: boolean;
   /** Ending the page's session (`signOut`). */
