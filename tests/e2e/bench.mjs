@@ -8,27 +8,15 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { remote } from 'webdriverio';
+import { waitForPort } from './support.mjs';
 
 const application = process.env.SKYLARK_DESKTOP_BIN;
 const data = process.env.SKYLARK_BENCH_DATA;
 if (!application || !data) throw new Error('set SKYLARK_DESKTOP_BIN and SKYLARK_BENCH_DATA');
 const port = 4600 + (process.pid % 300);
 
-async function waitForPort(p) {
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise((resolve) => {
-      const s = net.connect(p, '127.0.0.1');
-      s.once('connect', () => (s.end(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('tauri-driver did not start');
-}
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -74,7 +62,7 @@ const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', S
 });
 let browser;
 try {
-  await waitForPort(port);
+  await waitForPort(port, 20_000, 'tauri-driver');
   browser = await remote({
     hostname: '127.0.0.1',
     port,

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { remote } from 'webdriverio';
+import { ffmpeg, waitForPort } from './support.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const application = process.env.SKYLARK_DESKTOP_BIN ?? path.join(root, 'target/debug/skylark-desktop');
@@ -38,9 +38,6 @@ let recorder;
 /** What the null sink's monitor has carried: the loudest sample and how many were not silent. */
 const heard = { maximum: 0, sounding: 0 };
 
-function ffmpeg(...args) {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-}
 
 /** Two albums: one FLAC with an embedded cover, one MP3 with a folder cover; and a broken file. */
 function makeLibrary() {
@@ -201,7 +198,7 @@ async function startLocker() {
   locker = spawn(lockerBin, ['serve', '--data', data, '--listen', `127.0.0.1:${lockerPort}`], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitForPort(lockerPort, 20_000);
+  await waitForPort(lockerPort, 20_000, 'the locker');
   const laptop = path.join(work, 'laptop');
   const song = path.join(laptop, 'Music', 'Nebula.flac');
   fs.mkdirSync(path.dirname(song), { recursive: true });
@@ -218,22 +215,6 @@ async function startLocker() {
   assert.equal(uploaded.uploaded, 1, JSON.stringify(uploaded));
 }
 
-async function waitForPort(port, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`tauri-driver did not listen on port ${port}`);
-}
 
 /** A button in the sidebar, by its visible text. */
 function nav(text) {
@@ -279,7 +260,7 @@ before(async () => {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitForPort(driverPort, 20_000);
+  await waitForPort(driverPort, 20_000, 'tauri-driver');
   const session = () =>
     remote({
       hostname: '127.0.0.1',

@@ -11,11 +11,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { ffmpeg, waitForPort } from './support.mjs';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = process.env.SKYLARK_BIN_DIR ?? path.join(root, 'target/debug');
@@ -34,9 +34,6 @@ let page;
 /** Content security policy violations and page errors seen, which fail the last test. */
 const problems = [];
 
-function ffmpeg(...args) {
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-}
 
 /** A 30-second FLAC with tags. */
 function song(file, title, artist, album, track, hz) {
@@ -49,22 +46,6 @@ function song(file, title, artist, album, track, hz) {
   return file;
 }
 
-async function waitForPort(p, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(p, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the locker did not listen on port ${p}`);
-}
 
 /** The `skylark` command over the desktop library in `dir`. */
 function cli(dir, args, input) {
@@ -91,7 +72,7 @@ before(async () => {
   locker = spawn(lockerBin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--web-dir', webDir], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitForPort(port, 20_000);
+  await waitForPort(port, 20_000, 'the locker');
 
   // A desktop library uploads one song, which the web player must show too.
   const laptop = path.join(work, 'laptop');
