@@ -586,7 +586,19 @@ impl Client {
                 }
             }
         };
-        *sent_total += counter.load(Ordering::Relaxed);
+        // A request that finished between two ticks still reports how far it got, so every
+        // chunk sent shows in the progress, however fast the network.
+        let count = counter.load(Ordering::Relaxed);
+        if count != last_count {
+            on_event(
+                &UploadEvent::Progress {
+                    sent: start + count,
+                    total: up.size,
+                },
+                up,
+            );
+        }
+        *sent_total += count;
         let response = match outcome? {
             Ok(response) => response,
             Err(_) if control.is_stopped() => return Err(Failure::Stopped),
