@@ -277,6 +277,62 @@ fn copy_file(from: &Path, to: &Path) -> std::result::Result<u64, String> {
     Ok(bytes)
 }
 
+/// Copies track `id`, only in the locker, under `locker_dir`: from its offline copy, else
+/// with `fetch`. Returns where the copy is, or `None` when it could not be made (and says
+/// why in the report's `not_copied`).
+fn export_locker_copy(
+    id: TrackId,
+    copy: &LockerCopy,
+    locker_dir: &Path,
+    names: &mut HashSet<String>,
+    fetch: Option<FetchBlob<'_>>,
+    report: &mut ExportReport,
+) -> Option<PathBuf> {
+    // Two tracks with the same album, number and title get " (2)".
+    let mut base = locker_dir.join(&copy.name);
+    let mut n = 2;
+    while !names.insert(base.to_string_lossy().to_lowercase()) {
+        base = locker_dir.join(format!("{} ({n})", copy.name.display()));
+        n += 1;
+    }
+    if let Some(there) = existing_locker_copy(&base) {
+        report.already_copied += 1;
+        return Some(there);
+    }
+    let result = match (&copy.offline, fetch) {
+        (Some(offline), _) if offline.is_file() => {
+            let extension = offline
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("bin")
+                .to_owned();
+            let target = with_extension(&base, &extension);
+            copy_file(offline, &target).map(|bytes| (bytes, target))
+        }
+        (_, Some(fetch)) => fetch_into(fetch, &copy.blob, &base),
+        (Some(offline), None) => Err(format!(
+            "its offline copy {} is gone; sign in to the locker to fetch it",
+            offline.display()
+        )),
+        (None, None) => Err("it is only in the locker".to_owned()),
+    };
+    match result {
+        Ok((bytes, target)) => {
+            report.copied += 1;
+            report.bytes_copied += bytes;
+            Some(target)
+        }
+        Err(reason) => {
+            report.not_copied.push(NotCopied {
+                track: id,
+                path: base,
+                reason,
+            });
+            None
+        }
+    }
+}
+
 impl Catalog {
     fn export_rows(&self) -> Result<Vec<Row>> {
         let context = "reading tracks for an export";
@@ -343,63 +399,6 @@ impl Catalog {
             })
             .ctx(context)?;
         rows.collect::<rusqlite::Result<_>>().ctx(context)
-    }
-
-    /// Copies track `id`, only in the locker, under `locker_dir`: from its offline copy, else
-    /// with `fetch`. Returns where the copy is, or `None` when it could not be made (and says
-    /// why in the report's `not_copied`).
-    fn export_locker_copy(
-        &self,
-        id: TrackId,
-        copy: &LockerCopy,
-        locker_dir: &Path,
-        names: &mut HashSet<String>,
-        fetch: Option<FetchBlob<'_>>,
-        report: &mut ExportReport,
-    ) -> Option<PathBuf> {
-        // Two tracks with the same album, number and title get " (2)".
-        let mut base = locker_dir.join(&copy.name);
-        let mut n = 2;
-        while !names.insert(base.to_string_lossy().to_lowercase()) {
-            base = locker_dir.join(format!("{} ({n})", copy.name.display()));
-            n += 1;
-        }
-        if let Some(there) = existing_locker_copy(&base) {
-            report.already_copied += 1;
-            return Some(there);
-        }
-        let result = match (&copy.offline, fetch) {
-            (Some(offline), _) if offline.is_file() => {
-                let extension = offline
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .unwrap_or("bin")
-                    .to_owned();
-                let target = with_extension(&base, &extension);
-                copy_file(offline, &target).map(|bytes| (bytes, target))
-            }
-            (_, Some(fetch)) => fetch_into(fetch, &copy.blob, &base),
-            (Some(offline), None) => Err(format!(
-                "its offline copy {} is gone; sign in to the locker to fetch it",
-                offline.display()
-            )),
-            (None, None) => Err("it is only in the locker".to_owned()),
-        };
-        match result {
-            Ok((bytes, target)) => {
-                report.copied += 1;
-                report.bytes_copied += bytes;
-                Some(target)
-            }
-            Err(reason) => {
-                report.not_copied.push(NotCopied {
-                    track: id,
-                    path: base,
-                    reason,
-                });
-                None
-            }
-        }
     }
 
     /// Exports the library into `dir`: every playlist as `NAME.m3u8`, every track's statistics
@@ -485,7 +484,7 @@ impl Catalog {
                     continue;
                 };
                 done += 1;
-                let target = self.export_locker_copy(
+                let target = export_locker_copy(
                     row.id,
                     copy,
                     &music.join(LOCKER_DIR),

@@ -3,8 +3,9 @@
 //! it becomes the track's offline copy, so the next play needs no network (DESIGN.md, data flow
 //! 5). A stream that ends short (the user skipped, the network went) leaves nothing behind.
 //!
-//! **Architecture Invariant:** a copy is recorded only when its bytes hash to the track's blob;
-//! the offline folder never holds a half-written copy under a copy's name.
+//! **Architecture Invariant:** a copy is recorded only when its bytes hash to the track's blob
+//! (a blob stream's cache is [`CacheStatus::Complete`] only then); the offline folder never holds
+//! a half-written copy under a copy's name.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,11 +99,9 @@ impl StreamedCopies {
         for copy in std::mem::take(&mut self.pending) {
             match copy.watch.cache_status() {
                 CacheStatus::Complete => {
-                    // The stream checked the bytes against the locker's hash as they arrived;
-                    // the copy is hashed again here, as it is the file that will be played.
-                    let whole = skylark_tags::file_hash_path(&copy.part)
-                        .is_ok_and(|hash| hash.to_hex().as_str() == copy.blob);
-                    if !whole || catalog.offline_copy(copy.track)?.is_some() {
+                    // Complete means the whole part file hashed to the blob it was opened for
+                    // (the stream checks it once the last byte is in).
+                    if catalog.offline_copy(copy.track)?.is_some() {
                         let _ = std::fs::remove_file(&copy.part);
                         continue;
                     }

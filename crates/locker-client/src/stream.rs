@@ -189,6 +189,7 @@ impl Client {
         self.open_stream(
             format!("/api/v1/tracks/{}/stream", encode_segment(track)),
             options,
+            None,
         )
     }
 
@@ -198,10 +199,17 @@ impl Client {
     ///
     /// As [`Client::open_track`]; another account's blob is not found.
     pub fn open_blob(&self, hash: &FileHash, options: StreamOptions) -> Result<RemoteSource> {
-        self.open_stream(format!("/api/v1/blobs/{hash}"), options)
+        self.open_stream(format!("/api/v1/blobs/{hash}"), options, Some(*hash))
     }
 
-    fn open_stream(&self, path: String, options: StreamOptions) -> Result<RemoteSource> {
+    /// Opens `path`; a complete cache file is checked against `expected` (the blob asked for)
+    /// when given, else against the `ETag`.
+    fn open_stream(
+        &self,
+        path: String,
+        options: StreamOptions,
+        expected: Option<FileHash>,
+    ) -> Result<RemoteSource> {
         let what = format!("GET {path}");
         let response = self.run(async {
             let request = self
@@ -263,6 +271,10 @@ impl Client {
             client: self.clone(),
             path,
             len,
+            expected: expected.or_else(|| {
+                etag.as_deref()
+                    .and_then(|e| e.trim_matches('"').parse().ok())
+            }),
             etag,
             shared: Arc::clone(&shared),
             options,
@@ -672,6 +684,8 @@ struct Fetcher {
     path: String,
     len: u64,
     etag: Option<String>,
+    /// What the whole file must hash to: the blob asked for, or the `ETag`'s hash.
+    expected: Option<FileHash>,
     shared: Arc<Shared>,
     options: StreamOptions,
     cache: Option<Cache>,
@@ -872,7 +886,9 @@ impl Fetcher {
         };
         let status = match cache.write(offset, bytes) {
             Err(e) => CacheStatus::Failed(format!("{}: {e}", cache.path.display())),
-            Ok(()) if cache.filled == [(0, self.len)] => verify_cache(cache, self.etag.as_deref()),
+            Ok(()) if cache.filled == [(0, self.len)] => {
+                verify_cache(cache, self.expected.as_ref())
+            }
             Ok(()) => CacheStatus::Partial {
                 bytes: cache.bytes(),
             },
@@ -887,10 +903,9 @@ impl Fetcher {
     }
 }
 
-/// Checks a complete cache file against the `ETag`, which the locker makes from the blob's
-/// BLAKE3 hash.
-fn verify_cache(cache: &mut Cache, etag: Option<&str>) -> CacheStatus {
-    let expected = etag.and_then(|e| e.trim_matches('"').parse::<FileHash>().ok());
+/// Checks a complete cache file against `expected`: the blob's BLAKE3 hash, asked for or given
+/// by the locker as the `ETag`.
+fn verify_cache(cache: &mut Cache, expected: Option<&FileHash>) -> CacheStatus {
     let actual = cache
         .file
         .flush()
@@ -898,7 +913,7 @@ fn verify_cache(cache: &mut Cache, etag: Option<&str>) -> CacheStatus {
         .and_then(|()| skylark_tags::file_hash_reader(&mut cache.file));
     match (actual, expected) {
         (Err(e), _) => CacheStatus::Failed(format!("{}: {e}", cache.path.display())),
-        (Ok(actual), Some(expected)) if actual != expected => CacheStatus::Failed(format!(
+        (Ok(actual), Some(expected)) if actual != *expected => CacheStatus::Failed(format!(
             "{}: the cached bytes hash to {actual}, not {expected}",
             cache.path.display()
         )),

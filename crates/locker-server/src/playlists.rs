@@ -93,22 +93,25 @@ pub fn load(conn: &Connection, user: UserId, id: &str) -> crate::Result<Option<S
     }))
 }
 
+/// The ids of every live playlist of `user`, by name.
+pub fn live_ids(conn: &Connection, user: UserId) -> crate::Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT uid FROM playlists
+             WHERE user_id = ?1 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)
+             ORDER BY name COLLATE NOCASE, uid",
+        )
+        .ctx("listing playlists")?;
+    let rows = stmt
+        .query_map([user.0], |r| r.get(0))
+        .ctx("listing playlists")?;
+    rows.collect::<rusqlite::Result<_>>()
+        .ctx("listing playlists")
+}
+
 /// Every live playlist of `user`, by name.
 pub fn load_all(conn: &Connection, user: UserId) -> crate::Result<Vec<Stored>> {
-    let ids: Vec<String> = {
-        let mut stmt = conn
-            .prepare(
-                "SELECT uid FROM playlists
-                 WHERE user_id = ?1 AND (deleted_hlc IS NULL OR deleted_hlc < name_hlc)
-                 ORDER BY name COLLATE NOCASE, uid",
-            )
-            .ctx("listing playlists")?;
-        let rows = stmt
-            .query_map([user.0], |r| r.get(0))
-            .ctx("listing playlists")?;
-        rows.collect::<rusqlite::Result<_>>()
-            .ctx("listing playlists")?
-    };
+    let ids = live_ids(conn, user)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(p) = load(conn, user, &id)? {

@@ -260,11 +260,19 @@ impl Ctx {
             .await
     }
 
+    /// The playlist numbered `n`: its id found among the account's playlists' ids, then only it
+    /// read with its entries.
     async fn playlist(&self, n: i64) -> Result<Stored> {
-        self.playlists()
+        let user = self.who.user;
+        self.state
+            .db(move |conn| {
+                let ids = playlists::live_ids(conn, user)?;
+                match ids.iter().find(|id| number_of("playlist", id) == n) {
+                    Some(id) => playlists::load(conn, user, id),
+                    None => Ok(None),
+                }
+            })
             .await?
-            .into_iter()
-            .find(|p| number_of("playlist", &p.id) == n)
             .ok_or_else(|| not_found("playlist"))
     }
 
@@ -524,7 +532,12 @@ async fn run(ctx: &Ctx, command: &str, body: &Bytes) -> Result<Json<Value>> {
             }))
         }
         "library_stats" => {
-            let playlists = ctx.playlists().await?.len();
+            let user = ctx.who.user;
+            let playlists = ctx
+                .state
+                .db(move |conn| playlists::live_ids(conn, user))
+                .await?
+                .len();
             let mut track_artists: std::collections::HashSet<String> =
                 std::collections::HashSet::new();
             for s in &lib.songs {
