@@ -16,13 +16,14 @@ mod codec;
 mod error;
 mod ids;
 mod integrity;
+mod positioned;
 mod read;
 
 pub use codec::Codec;
 pub use error::{Error, Result};
 pub use ids::{
-    AudioId, FileHash, ParseIdError, audio_id_path, audio_id_reader, file_hash_path,
-    file_hash_reader,
+    AudioId, FileHash, FileIds, ParseIdError, audio_id_path, audio_id_reader, file_hash_path,
+    file_hash_reader, file_ids_path,
 };
 pub use read::{read_bytes, read_path};
 

@@ -1,7 +1,7 @@
 //! Reading a file or byte buffer into a [`FileInfo`], and mapping lofty's generic tag to [`Tags`].
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Seek};
+use std::io::{Cursor, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +18,7 @@ use lofty::tag::{ItemValue, Tag};
 use lofty::wavpack::WavPackFile;
 
 use crate::integrity;
+use crate::positioned::{PositionedFile, TAG_BUFFER};
 use crate::{
     AudioProperties, Codec, Error, FileInfo, MusicBrainzIds, Picture, ReadOptions, ReplayGain,
     Result, SortNames, Tags,
@@ -40,7 +41,10 @@ pub fn read_path(path: &Path, options: ReadOptions) -> Result<FileInfo> {
         })?
         .len();
     let hint = FileType::from_path(path);
-    read_guarded(BufReader::new(file), len, hint, path, options)
+    // Read at positions: lofty and the truncation check seek some thirty times per file, and
+    // each seek of a `BufReader<File>` is a system call that also drops what was buffered.
+    let reader = PositionedFile::new(file, len, TAG_BUFFER, false);
+    read_guarded(reader, len, hint, path, options)
 }
 
 /// Reads an in-memory file (an upload, say). `name_hint` is a file name whose extension helps

@@ -7,7 +7,8 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use skylark_tags::{
-    AudioId, Error, FileHash, audio_id_path, audio_id_reader, file_hash_path, file_hash_reader,
+    AudioId, Error, FileHash, FileIds, audio_id_path, audio_id_reader, file_hash_path,
+    file_hash_reader, file_ids_path,
 };
 use skylark_testsupport::{
     Format, TagSpec, Tone, cover_png, write_audio, write_random_bytes, write_tags, write_truncated,
@@ -42,9 +43,20 @@ fn write(dir: &Path, name: &str, format: Format, tone: &Tone, spec: &TagSpec) ->
     path
 }
 
+/// The two ids, each read on its own; checks that one read of the file gives the same.
 fn ids(path: &Path) -> (AudioId, FileHash) {
     let audio = audio_id_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (audio, file_hash_path(path).unwrap())
+    let file = file_hash_path(path).unwrap();
+    assert_eq!(
+        file_ids_path(path).unwrap(),
+        FileIds {
+            file_hash: file,
+            audio_id: Some(audio),
+        },
+        "{}",
+        path.display()
+    );
+    (audio, file)
 }
 
 #[test]
@@ -117,6 +129,7 @@ fn readers_and_paths_agree() {
         );
         let hash = file_hash_reader(&bytes[..]).unwrap();
         assert_eq!(hash, file_hash_path(&path).unwrap());
+        assert_eq!(ids(&path).1, hash);
         assert_eq!(hash.as_bytes(), blake3::hash(&bytes).as_bytes());
         // The hex form is what the locker's match request carries.
         assert_eq!(hash.to_hex(), blake3::hash(&bytes).to_hex().as_str());
@@ -134,7 +147,13 @@ fn containers_without_a_demuxer_are_unsupported_not_corrupt() {
             "{format:?}: {result:?}"
         );
         // Such files are still matched by their file hash.
-        file_hash_path(&path).unwrap();
+        assert_eq!(
+            file_ids_path(&path).unwrap(),
+            FileIds {
+                file_hash: file_hash_path(&path).unwrap(),
+                audio_id: None,
+            }
+        );
     }
 }
 
@@ -152,6 +171,11 @@ fn broken_files_are_errors_not_panics() {
                 matches!(result, Err(Error::Corrupt { .. } | Error::NotAudio { .. })),
                 "{format:?} cut to {keep}: {result:?}"
             );
+            let both = file_ids_path(&path);
+            assert!(
+                matches!(both, Err(Error::Corrupt { .. } | Error::NotAudio { .. })),
+                "{format:?} cut to {keep}: {both:?}"
+            );
         }
     }
     let noise = dir.path().join("noise.mp3");
@@ -165,4 +189,43 @@ fn broken_files_are_errors_not_panics() {
         audio_id_path(&dir.path().join("missing.flac")),
         Err(Error::Io { .. })
     ));
+}
+
+/// An MP4's index (`moov`) before or after its audio (`mdat`): the demuxer reads them in a
+/// different order, and one read must hash every byte either way.
+#[test]
+fn one_read_hashes_every_byte_wherever_the_index_is() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in [Format::M4aAac, Format::M4aAlac] {
+        let tail = write(
+            dir.path(),
+            "tail",
+            format,
+            &Tone::default(),
+            &tags("t", true),
+        );
+        let front = dir.path().join(format!("front.{}", format.extension()));
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y", "-i"])
+            .arg(&tail)
+            .args(["-c", "copy", "-movflags", "+faststart"])
+            .arg(&front)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let tail_bytes = std::fs::read(&tail).unwrap();
+        let front_bytes = std::fs::read(&front).unwrap();
+        assert_ne!(
+            tail_bytes, front_bytes,
+            "{format:?}: the remux moved nothing"
+        );
+        let mut audio_ids = Vec::new();
+        for (path, bytes) in [(&tail, &tail_bytes), (&front, &front_bytes)] {
+            let ids = file_ids_path(path).unwrap();
+            assert_eq!(ids.file_hash.as_bytes(), blake3::hash(bytes).as_bytes());
+            assert_eq!(ids.audio_id, Some(audio_id_path(path).unwrap()));
+            audio_ids.push(ids.audio_id);
+        }
+        assert_eq!(audio_ids[0], audio_ids[1], "{format:?}: the same packets");
+    }
 }
