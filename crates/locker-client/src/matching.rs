@@ -32,7 +32,8 @@ pub struct LocalFile {
 }
 
 impl LocalFile {
-    /// Hashes the file at `path` (two streaming reads: the audio packets, then every byte).
+    /// Hashes the file at `path` (one streaming read gives both ids: see
+    /// [`skylark_tags::file_ids_path`]).
     ///
     /// # Errors
     ///
@@ -44,12 +45,10 @@ impl LocalFile {
                 source,
             })?
             .len();
-        let audio_id = match skylark_tags::audio_id_path(path) {
-            Ok(id) => Some(id),
-            Err(skylark_tags::Error::Unsupported { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let file_hash = skylark_tags::file_hash_path(path)?;
+        let skylark_tags::FileIds {
+            file_hash,
+            audio_id,
+        } = skylark_tags::file_ids_path(path)?;
         Ok(LocalFile {
             path: path.to_owned(),
             size,
