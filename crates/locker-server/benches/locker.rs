@@ -2,7 +2,10 @@
 //!
 //! - range streaming: 200 concurrent clients asking for 256 KiB ranges of 20 files, `wrk` against
 //!   `skylark-locker` and against nginx serving the same files from disk (target: at least 0.7x
-//!   nginx's throughput); p99 latency of a range response from wrk's own histogram;
+//!   nginx's throughput), with wrk's latencies to the last byte of a response; then the same
+//!   requests from 200 keep-alive connections of the benchmark's own async client, taking turns
+//!   between the two servers, for the p50 and p99 time to first byte (from sending a request to
+//!   having its status line and headers);
 //! - `match` of 10,000 files in an account of 100,000 tracks (target: under 200 ms);
 //! - upload throughput of one 256 MiB tus PATCH against a plain loopback copy of the same bytes
 //!   into a file (target: at least 80%);
@@ -10,8 +13,10 @@
 //!
 //! `cargo bench -p skylark-locker --bench locker` (needs `nginx` and `wrk` from Debian). The
 //! server under test is the release `skylark-locker` binary in its own process, on loopback, as a
-//! user runs it. Results are printed as Markdown. `SKYLARK_BENCH_SECONDS` sets each wrk run's
-//! length (default 10).
+//! user runs it. Results are printed as Markdown. `SKYLARK_BENCH_SECONDS` sets the length of each
+//! wrk run and of each turn of the time-to-first-byte client (default 10). Naming phases after
+//! `--` runs only those: `upload`, `stream`, `match`, `memory` (e.g. `cargo bench -p
+//! skylark-locker --bench locker -- stream`).
 
 // A benchmark is a program that reports: unwrapping and printing are what it is for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -20,6 +25,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -35,21 +41,71 @@ const UPLOAD_BYTES: usize = 256 * 1024 * 1024;
 const TRACKS: usize = 100_000;
 const MATCH_FILES: usize = 10_000;
 
+/// A part of the benchmark that can be run alone, named on the command line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Upload,
+    Stream,
+    Match,
+    Memory,
+}
+
+impl Phase {
+    const ALL: [Phase; 4] = [Phase::Upload, Phase::Stream, Phase::Match, Phase::Memory];
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Upload => "upload",
+            Phase::Stream => "stream",
+            Phase::Match => "match",
+            Phase::Memory => "memory",
+        }
+    }
+
+    /// The phases named in `args` (every phase when none is), skipping the flags `cargo bench`
+    /// passes (`--bench`).
+    fn chosen(args: impl Iterator<Item = String>) -> Result<Vec<Phase>> {
+        let mut chosen = Vec::new();
+        for arg in args.filter(|a| !a.starts_with('-')) {
+            let phase = Phase::ALL
+                .into_iter()
+                .find(|p| p.name() == arg)
+                .with_context(|| {
+                    format!(
+                        "no benchmark phase named {arg:?}: the phases are upload, stream, match, \
+                         memory"
+                    )
+                })?;
+            if !chosen.contains(&phase) {
+                chosen.push(phase);
+            }
+        }
+        Ok(if chosen.is_empty() {
+            Phase::ALL.to_vec()
+        } else {
+            chosen
+        })
+    }
+}
+
 fn main() -> Result<()> {
-    // `cargo bench` passes `--bench`; this harness takes no options.
+    let phases = Phase::chosen(std::env::args().skip(1))?;
+    let runs = |phase: Phase| phases.contains(&phase);
     let seconds: u64 = std::env::var("SKYLARK_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    for tool in ["nginx", "wrk"] {
-        if Command::new(tool)
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_err()
-        {
-            bail!("this benchmark runs `{tool}` side by side: apt-get install {tool}");
+    if runs(Phase::Stream) {
+        for tool in ["nginx", "wrk"] {
+            if Command::new(tool)
+                .arg("-v")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_err()
+            {
+                bail!("this benchmark runs `{tool}` side by side: apt-get install {tool}");
+            }
         }
     }
     let work = tempfile::Builder::new()
@@ -69,28 +125,108 @@ fn main() -> Result<()> {
     println!("## Locker benchmarks\n");
     println!("{}\n", machine());
 
-    // Uploads first, on a quiet machine; the streaming files are uploaded the same way.
-    let rss_start = locker.rss_kib()?;
-    let upload = runtime.block_on(upload_throughput(&client, work.path()))?;
-    let rss_uploads = locker.rss_kib()?;
-    println!(
-        "**Upload** of one {} MiB file, one tus PATCH over loopback (median of 3, each of new \
-         bytes): {:.0} MB/s; a plain loopback copy of the same bytes into a file: {:.0} MB/s; \
-         ratio {:.2} (target at least 0.80).\n",
-        UPLOAD_BYTES >> 20,
-        upload.locker_mb_s,
-        upload.copy_mb_s,
-        upload.locker_mb_s / upload.copy_mb_s
-    );
+    // The server's VmRSS at idle after each phase that runs, from its start.
+    let mut rss = vec![("at start".to_owned(), locker.rss_kib()?)];
 
+    // Uploads first, on a quiet machine; the streaming files are uploaded the same way.
+    if runs(Phase::Upload) {
+        let upload = runtime.block_on(upload_throughput(&client, work.path()))?;
+        rss.push(("after the uploads".to_owned(), locker.rss_kib()?));
+        println!(
+            "**Upload** of one {} MiB file, one tus PATCH over loopback (median of 3, each of new \
+             bytes): {:.0} MB/s; a plain loopback copy of the same bytes into a file: {:.0} MB/s; \
+             ratio {:.2} (target at least 0.80).\n",
+            UPLOAD_BYTES >> 20,
+            upload.locker_mb_s,
+            upload.copy_mb_s,
+            upload.locker_mb_s / upload.copy_mb_s
+        );
+    }
+
+    // The streaming files are also the blobs of the tracks the match and memory phases seed.
     let hashes = runtime.block_on(seed_stream_files(&client))?;
-    let stream = stream_vs_nginx(&locker, &client, &data, &hashes, seconds, work.path())?;
+    if runs(Phase::Stream) {
+        let stream = stream_vs_nginx(
+            &runtime,
+            &locker,
+            &client,
+            &data,
+            &hashes,
+            seconds,
+            work.path(),
+        )?;
+        std::thread::sleep(Duration::from_secs(2));
+        rss.push((
+            format!("after the {CONNECTIONS}-connection streaming runs"),
+            locker.rss_kib()?,
+        ));
+        print_stream(&stream, seconds);
+    }
+
+    if !runs(Phase::Match) && !runs(Phase::Memory) {
+        return Ok(());
+    }
+    let seeded = runtime.block_on(seed_tracks(&client, &hashes))?;
     std::thread::sleep(Duration::from_secs(2));
-    let rss_streams = locker.rss_kib()?;
+    rss.push(("after seeding the tracks".to_owned(), locker.rss_kib()?));
+    let matched = if runs(Phase::Match) {
+        let matched = runtime.block_on(match_timing(&client, &hashes))?;
+        std::thread::sleep(Duration::from_secs(2));
+        rss.push(("after the matches".to_owned(), locker.rss_kib()?));
+        Some(matched)
+    } else {
+        None
+    };
+    let (mut locker, client, rss_restarted) = if runs(Phase::Memory) {
+        drop(client);
+        locker.stop();
+        let locker = LockerProcess::start(&data)?;
+        let client = runtime.block_on(Api::login(locker.addr, "bench"))?;
+        std::thread::sleep(Duration::from_secs(2));
+        let rss_restarted = locker.rss_kib()?;
+        (locker, client, Some(rss_restarted))
+    } else {
+        (locker, client, None)
+    };
+    let tracks = runtime.block_on(client.tracks_in_feed())?;
+    if let Some(matched) = matched {
+        println!(
+            "**Match** of {MATCH_FILES} files (half of them known by audio id, {STREAM_FILES} by \
+             file hash, the rest new) in an account of {tracks} tracks: median {:.0} ms, slowest \
+             {:.0} ms of 5 (target under 200 ms). Seeding the {TRACKS} tracks as ops took {:.1} s \
+             ({} requests of 1,000 ops).\n",
+            matched.median.as_secs_f64() * 1000.0,
+            matched.max.as_secs_f64() * 1000.0,
+            seeded.as_secs_f64(),
+            TRACKS / 1000
+        );
+    }
+    if let Some(rss_restarted) = rss_restarted {
+        let mb = |kib: u64| kib as f64 / 1024.0;
+        let phases = rss
+            .iter()
+            .map(|(when, kib)| format!("{:.1} MB {when}", mb(*kib)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "**Idle memory** (VmRSS) of the server with {tracks} tracks in an account, after a \
+             restart: {:.1} MB (target under 100 MB). The same process's VmRSS at idle after each \
+             phase above, from its start: {phases}.",
+            mb(rss_restarted),
+        );
+    }
+    drop(client);
+    locker.stop();
+    Ok(())
+}
+
+/// Prints the streaming phase's tables: wrk's throughput, then the async client's time to
+/// first byte.
+fn print_stream(stream: &StreamResult, seconds: u64) {
     println!(
         "**Range streaming**, {CONNECTIONS} concurrent connections, `wrk -t2 -c{CONNECTIONS} \
          -d{seconds}s`, each request a random {} KiB range of one of {STREAM_FILES} files of {} \
-         MiB (page cache warm), best of 2 alternating runs:\n",
+         MiB (page cache warm), best of 2 alternating runs; latencies to the last byte:\n",
         RANGE_BYTES >> 10,
         STREAM_FILE_BYTES >> 20
     );
@@ -112,47 +248,32 @@ fn main() -> Result<()> {
         "\nRatio of throughput: {:.2}x nginx (target at least 0.7x).\n",
         stream.locker.mb_per_s / stream.nginx.mb_per_s
     );
-
-    let seeded = runtime.block_on(seed_tracks(&client, &hashes))?;
-    std::thread::sleep(Duration::from_secs(2));
-    let rss_seeded = locker.rss_kib()?;
-    let matched = runtime.block_on(match_timing(&client, &hashes))?;
-    std::thread::sleep(Duration::from_secs(2));
-    let rss_matched = locker.rss_kib()?;
-    drop(client);
-    locker.stop();
-    let mut locker = LockerProcess::start(&data)?;
-    let client = runtime.block_on(Api::login(locker.addr, "bench"))?;
-    std::thread::sleep(Duration::from_secs(2));
-    let rss_restarted = locker.rss_kib()?;
-    let tracks = runtime.block_on(client.tracks_in_feed())?;
     println!(
-        "**Match** of {MATCH_FILES} files (half of them known by audio id, {STREAM_FILES} by \
-         file hash, the rest new) in an account of {tracks} tracks: median {:.0} ms, slowest {:.0} \
-         ms of 5 (target under 200 ms). Seeding the {TRACKS} tracks as ops took {:.1} s \
-         ({} requests of 1,000 ops).\n",
-        matched.median.as_secs_f64() * 1000.0,
-        matched.max.as_secs_f64() * 1000.0,
-        seeded.as_secs_f64(),
-        TRACKS / 1000
+        "**Time to first byte**, the same requests from {CONNECTIONS} concurrent keep-alive \
+         connections of the benchmark's own client (reqwest on 2 tokio threads, one connection \
+         per task, each response read whole before the next request), {seconds} s per turn, 2 \
+         turns of each server taken alternately, all requests of both turns counted; the time \
+         from sending a request to having its status line and headers:\n"
     );
-    let mb = |kib: u64| kib as f64 / 1024.0;
+    println!("| server | requests/s | MB/s | TTFB p50 | TTFB p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, r) in [
+        ("skylark-locker", &stream.locker_ttfb),
+        ("nginx 1.22", &stream.nginx_ttfb),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.2} ms | {:.2} ms |",
+            r.requests_per_s,
+            r.mb_per_s,
+            r.p50.as_secs_f64() * 1000.0,
+            r.p99.as_secs_f64() * 1000.0
+        );
+    }
     println!(
-        "**Idle memory** (VmRSS) of the server with {tracks} tracks in an account, after a \
-         restart: {:.1} MB (target under 100 MB). The same process's VmRSS at idle after each \
-         phase above, from its start: {:.1} MB at start, {:.1} MB after the uploads, {:.1} MB \
-         after the {CONNECTIONS}-connection streaming runs, {:.1} MB after seeding the tracks, \
-         {:.1} MB after the matches.",
-        mb(rss_restarted),
-        mb(rss_start),
-        mb(rss_uploads),
-        mb(rss_streams),
-        mb(rss_seeded),
-        mb(rss_matched),
+        "\np99 time to first byte: {:.2}x nginx's; this client's throughput: {:.2}x nginx's.\n",
+        stream.locker_ttfb.p99.as_secs_f64() / stream.nginx_ttfb.p99.as_secs_f64(),
+        stream.locker_ttfb.mb_per_s / stream.nginx_ttfb.mb_per_s
     );
-    drop(client);
-    locker.stop();
-    Ok(())
 }
 
 /// The CPU, cores and memory, from `/proc`.
@@ -477,6 +598,8 @@ struct WrkResult {
 struct StreamResult {
     locker: WrkResult,
     nginx: WrkResult,
+    locker_ttfb: TtfbResult,
+    nginx_ttfb: TtfbResult,
 }
 
 /// A wrk script asking for a random `RANGE_BYTES` range of one of `paths` per request, with
@@ -615,6 +738,7 @@ impl Drop for Nginx {
 }
 
 fn stream_vs_nginx(
+    runtime: &tokio::runtime::Runtime,
     locker: &LockerProcess,
     api: &Api,
     data: &Path,
@@ -643,30 +767,195 @@ fn stream_vs_nginx(
     // Warm both (and the page cache), then alternate so neither gets the quieter moment.
     run_wrk(&locker_script, &locker_base, 2)?;
     run_wrk(&nginx_script, &nginx_base, 2)?;
-    let mut best: Option<StreamResult> = None;
+    let mut best: Option<(WrkResult, WrkResult)> = None;
     for _ in 0..2 {
         let l = run_wrk(&locker_script, &locker_base, seconds)?;
         let n = run_wrk(&nginx_script, &nginx_base, seconds)?;
         best = Some(match best {
-            None => StreamResult {
-                locker: l,
-                nginx: n,
-            },
-            Some(b) => StreamResult {
-                locker: if l.mb_per_s > b.locker.mb_per_s {
-                    l
-                } else {
-                    b.locker
-                },
-                nginx: if n.mb_per_s > b.nginx.mb_per_s {
-                    n
-                } else {
-                    b.nginx
-                },
-            },
+            None => (l, n),
+            Some((bl, bn)) => (
+                if l.mb_per_s > bl.mb_per_s { l } else { bl },
+                if n.mb_per_s > bn.mb_per_s { n } else { bn },
+            ),
         });
     }
-    best.context("no runs")
+    let (locker_wrk, nginx_wrk) = best.context("no runs")?;
+
+    // The same requests from the benchmark's own client, for the time to first byte, which
+    // wrk does not measure; turns taken alternately, as above.
+    let locker_target = Arc::new(TtfbTarget {
+        urls: locker_paths
+            .iter()
+            .map(|p| format!("{locker_base}{p}"))
+            .collect(),
+        authorization: Some(auth),
+    });
+    let nginx_target = Arc::new(TtfbTarget {
+        urls: nginx_paths
+            .iter()
+            .map(|p| format!("{nginx_base}{p}"))
+            .collect(),
+        authorization: None,
+    });
+    let turn = Duration::from_secs(seconds);
+    let (mut locker_turns, mut nginx_turns) = (Vec::new(), Vec::new());
+    for round in 0..2u64 {
+        locker_turns.push(runtime.block_on(ttfb_turn(&locker_target, turn, round))?);
+        nginx_turns.push(runtime.block_on(ttfb_turn(&nginx_target, turn, round))?);
+    }
+    Ok(StreamResult {
+        locker: locker_wrk,
+        nginx: nginx_wrk,
+        locker_ttfb: TtfbResult::of(locker_turns),
+        nginx_ttfb: TtfbResult::of(nginx_turns),
+    })
+}
+
+/// What the time-to-first-byte client asks one server for: a random `RANGE_BYTES` range of one
+/// of `urls` per request, with an `Authorization` header when there is one.
+struct TtfbTarget {
+    urls: Vec<String>,
+    authorization: Option<String>,
+}
+
+/// One turn of the time-to-first-byte client against one server.
+struct TtfbTurn {
+    /// The time to first byte of every request answered in the turn.
+    ttfb: Vec<Duration>,
+    /// From the turn's start until its last connection finished its last response.
+    elapsed: Duration,
+}
+
+/// Every turn against one server, summed up.
+struct TtfbResult {
+    requests_per_s: f64,
+    mb_per_s: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl TtfbResult {
+    fn of(turns: Vec<TtfbTurn>) -> Self {
+        let elapsed: f64 = turns.iter().map(|t| t.elapsed.as_secs_f64()).sum();
+        let mut ttfb: Vec<Duration> = turns.into_iter().flat_map(|t| t.ttfb).collect();
+        ttfb.sort_unstable();
+        // The nearest-rank percentile: the smallest sample with at least p% of them at or below.
+        let percentile = |p: usize| {
+            let rank = (ttfb.len() * p).div_ceil(100).max(1);
+            ttfb.get(rank - 1).copied().unwrap_or_default()
+        };
+        Self {
+            requests_per_s: ttfb.len() as f64 / elapsed,
+            mb_per_s: (ttfb.len() * RANGE_BYTES) as f64 / elapsed / 1e6,
+            p50: percentile(50),
+            p99: percentile(99),
+        }
+    }
+}
+
+/// `CONNECTIONS` keep-alive connections asking `target` for ranges for `length`, each request
+/// sent once the previous response was read whole, as wrk's connections do. Every connection
+/// opens with one untimed request, so that connecting is not counted and all start together.
+async fn ttfb_turn(target: &Arc<TtfbTarget>, length: Duration, round: u64) -> Result<TtfbTurn> {
+    // The connections and this task; the turn starts when all connections are open.
+    let start = Arc::new(tokio::sync::Barrier::new(CONNECTIONS + 1));
+    let mut connections = tokio::task::JoinSet::new();
+    for connection in 0..CONNECTIONS as u64 {
+        let (target, start) = (target.clone(), start.clone());
+        // Its own client for each connection: one pooled connection, used for every request.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let mut ranges = Ranges::new(round * CONNECTIONS as u64 + connection + 1);
+        connections.spawn(async move {
+            let opened = ranged_get(&http, &target, ranges.next(target.urls.len())).await;
+            start.wait().await;
+            opened?;
+            let deadline = Instant::now() + length;
+            let mut ttfb = Vec::new();
+            while Instant::now() < deadline {
+                ttfb.push(ranged_get(&http, &target, ranges.next(target.urls.len())).await?);
+            }
+            anyhow::Ok(ttfb)
+        });
+    }
+    start.wait().await;
+    let started = Instant::now();
+    let mut ttfb = Vec::new();
+    while let Some(connection) = connections.join_next().await {
+        ttfb.extend(connection??);
+    }
+    Ok(TtfbTurn {
+        ttfb,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Asks for one range and reads the response whole; returns the time from sending the request
+/// to having the response's status line and headers (when `send` resolves).
+async fn ranged_get(
+    http: &reqwest::Client,
+    target: &TtfbTarget,
+    (url, first): (usize, usize),
+) -> Result<Duration> {
+    let url = &target.urls[url];
+    let last = first + RANGE_BYTES - 1;
+    let mut request = http
+        .get(url)
+        .header(reqwest::header::RANGE, format!("bytes={first}-{last}"));
+    if let Some(authorization) = &target.authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, authorization);
+    }
+    let sent = Instant::now();
+    let mut response = request
+        .send()
+        .await
+        .with_context(|| format!("asking {url} for bytes {first}-{last}"))?;
+    let ttfb = sent.elapsed();
+    if response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+        bail!(
+            "{url} answered bytes {first}-{last} with {}",
+            response.status()
+        );
+    }
+    let mut read = 0;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .with_context(|| format!("reading bytes {first}-{last} of {url}"))?
+    {
+        read += chunk.len();
+    }
+    if read != RANGE_BYTES {
+        bail!("{url} sent {read} bytes for bytes {first}-{last}");
+    }
+    Ok(ttfb)
+}
+
+/// Random ranges as the wrk script picks them: a file, and a start anywhere a whole range fits
+/// (xorshift, different for each `seed`).
+struct Ranges(u64);
+
+impl Ranges {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The index of one of `files` files, and the first byte of a range of it.
+    fn next(&mut self, files: usize) -> (usize, usize) {
+        let mut draw = || {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        };
+        let file = draw() % files as u64;
+        let first = draw() % (STREAM_FILE_BYTES - RANGE_BYTES + 1) as u64;
+        (file as usize, first as usize)
+    }
 }
 
 /// An audio id for track `i`: 64 hex digits.
