@@ -871,16 +871,26 @@ impl Fetcher {
         }
     }
 
-    /// Hands `bytes` (which belong at `offset`) to the reader if it still wants them, and to
-    /// the cache.
+    /// Writes `bytes` (which belong at `offset`) to the cache, then hands them to the reader if
+    /// it still wants them.
+    ///
+    /// The cache comes first so that a reader that has had the last byte finds the cache's
+    /// status final: a stream read to its end and dropped at once (a song played whole, then
+    /// settled at its end) is [`CacheStatus::Complete`], not still `Partial` while its last
+    /// bytes are written and the whole file hashed, which made `StreamedCopies::settle` delete
+    /// a copy that was about to be whole.
     fn deliver(&mut self, generation: u64, offset: u64, bytes: &[u8]) {
-        {
-            let mut state = self.shared.lock();
-            if state.generation == generation && state.start + state.buf.len() as u64 == offset {
-                state.buf.extend(bytes);
-                self.shared.arrived.notify_all();
-            }
+        self.cache_bytes(offset, bytes);
+        let mut state = self.shared.lock();
+        if state.generation == generation && state.start + state.buf.len() as u64 == offset {
+            state.buf.extend(bytes);
+            self.shared.arrived.notify_all();
         }
+    }
+
+    /// Writes `bytes` at `offset` into the cache file, if there is one, and records how far it
+    /// has got; once every byte is in, checks the file's hash.
+    fn cache_bytes(&mut self, offset: u64, bytes: &[u8]) {
         let Some(cache) = &mut self.cache else {
             return;
         };
