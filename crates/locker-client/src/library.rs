@@ -130,7 +130,7 @@ pub struct LibraryUploadReport {
     pub claimed: u64,
     /// Files uploaded (with `dry_run`: that would be), earlier runs' unfinished ones included.
     pub uploaded: u64,
-    /// File bytes sent, resent ones included.
+    /// File bytes sent, resent ones included, and those of files that failed or were paused.
     pub bytes_sent: u64,
     /// Files that could not be read or sent; those the locker asked for stay queued.
     pub failed: u64,
@@ -149,13 +149,14 @@ impl LibraryUploadReport {
     }
 }
 
-/// What an upload thread tells the catalog's thread.
+/// What an upload thread tells the catalog's thread. `Done`, `Paused` and `Failed` carry the
+/// file bytes the upload sent, resent ones included: a file that did not finish cost them too.
 enum Report {
     Saved(TrackId, String, u64),
     Progress(TrackId, u64),
     Done(TrackId, String, u64),
-    Paused,
-    Failed(TrackId, String),
+    Paused(u64),
+    Failed(TrackId, String, u64),
 }
 
 impl Client {
@@ -313,10 +314,14 @@ impl Client {
                         report.bytes_sent += bytes;
                         files_done += 1;
                     }
-                    Report::Paused => report.paused = true,
-                    Report::Failed(track, error) => {
+                    Report::Paused(bytes) => {
+                        report.paused = true;
+                        report.bytes_sent += bytes;
+                    }
+                    Report::Failed(track, error, bytes) => {
                         catalog.fail_upload(track, &error)?;
                         report.fail(format!("track {track}"), error);
+                        report.bytes_sent += bytes;
                     }
                 }
                 let bytes_done: u64 = sent.values().sum();
@@ -352,11 +357,13 @@ impl Client {
                 let _ = reports.send(Report::Failed(
                     track,
                     format!("its upload state is unreadable: {e}"),
+                    0,
                 ));
                 return false;
             }
         };
-        let result = self.upload(&mut state, options, control, &mut |event, up| match event {
+        let mut sent = 0;
+        let mut on_event = |event: &UploadEvent, up: &Upload| match event {
             UploadEvent::Created { .. }
             | UploadEvent::Resumed { .. }
             | UploadEvent::Acknowledged { .. } => {
@@ -368,14 +375,15 @@ impl Client {
                 let _ = reports.send(Report::Progress(track, *sent));
             }
             _ => {}
-        });
+        };
+        let result = self.upload_counted(&mut state, options, control, &mut on_event, &mut sent);
         let (message, paused) = match result {
-            Ok(done) if done.outcome == UploadOutcome::Paused => (Report::Paused, true),
-            Ok(done) => (
-                Report::Done(track, state.file_hash.to_hex().to_string(), done.bytes_sent),
+            Ok(UploadOutcome::Paused) => (Report::Paused(sent), true),
+            Ok(_) => (
+                Report::Done(track, state.file_hash.to_hex().to_string(), sent),
                 false,
             ),
-            Err(e) => (Report::Failed(track, e.to_string()), false),
+            Err(e) => (Report::Failed(track, e.to_string(), sent), false),
         };
         let _ = reports.send(message);
         paused

@@ -93,7 +93,8 @@ pub struct UploadOptions {
     pub checksum: bool,
     /// A rate limit, shared with whatever else holds a clone.
     pub bandwidth: Option<Bandwidth>,
-    /// Failures in a row (with no byte acknowledged in between) before giving up.
+    /// Failures in a row (with no byte acknowledged in between) before giving up. The HEAD
+    /// that follows a failure does not end the row, even when it answers: only bytes do.
     pub max_failures: u32,
     /// The wait after the first failure; it doubles with each further one, up to 10 s.
     pub retry_delay: Duration,
@@ -275,9 +276,27 @@ impl Client {
         control: &TransferControl,
         on_event: &mut dyn FnMut(&UploadEvent, &Upload),
     ) -> Result<UploadReport> {
+        let mut sent = 0;
+        let outcome = self.upload_counted(upload, options, control, on_event, &mut sent)?;
+        Ok(UploadReport {
+            outcome,
+            bytes_sent: sent,
+        })
+    }
+
+    /// [`Client::upload`], adding to `sent` the file bytes it sends (resent ones included) as it
+    /// goes, so that they are known when it fails too.
+    pub(crate) fn upload_counted(
+        &self,
+        upload: &mut Upload,
+        options: &UploadOptions,
+        control: &TransferControl,
+        on_event: &mut dyn FnMut(&UploadEvent, &Upload),
+        sent: &mut u64,
+    ) -> Result<UploadOutcome> {
         let span = tracing::info_span!("upload", path = %upload.path.display());
         self.run(
-            self.upload_async(upload, options, control, on_event)
+            self.upload_async(upload, options, control, on_event, sent)
                 .instrument(span),
         )
     }
@@ -288,7 +307,8 @@ impl Client {
         options: &UploadOptions,
         control: &TransferControl,
         on_event: Events<'_>,
-    ) -> Result<UploadReport> {
+        sent: &mut u64,
+    ) -> Result<UploadOutcome> {
         let path = up.path.clone();
         let io = |source| Error::Io {
             path: path.clone(),
@@ -305,22 +325,22 @@ impl Client {
                 ),
             )));
         }
-        let mut sent = 0u64;
+        // Failures since the locker last acknowledged a byte. A HEAD that answers is no
+        // progress: a chunk that is cut every time it is sent must still run out of attempts,
+        // not be resent forever.
         let mut failures = 0u32;
         let mut last_failure = String::new();
+        // Whether the step just failed, so the next waits before it tries again.
+        let mut back_off = false;
         // Whether `up.offset` is known to be the locker's; false until a HEAD or a PATCH says so.
         let mut synced = false;
-        let report = |outcome, sent| UploadReport {
-            outcome,
-            bytes_sent: sent,
-        };
         loop {
             if control.is_cancelled() {
                 self.terminate(up).await;
                 return Err(Error::Cancelled);
             }
             if control.is_paused() {
-                return Ok(report(UploadOutcome::Paused, sent));
+                return Ok(UploadOutcome::Paused);
             }
             if failures >= options.max_failures.max(1) {
                 return Err(Error::GaveUp {
@@ -329,13 +349,14 @@ impl Client {
                     last: last_failure,
                 });
             }
-            if failures > 0 {
-                let shift = (failures - 1).min(16);
+            if std::mem::take(&mut back_off) {
+                let shift = (failures.max(1) - 1).min(16);
                 let wait = (options.retry_delay * (1u32 << shift)).min(Duration::from_secs(10));
                 if !pause_unless_stopped(wait, control).await {
                     continue;
                 }
             }
+            let acknowledged = up.offset;
             let step = if up.url.is_none() {
                 self.create(up, on_event).await.map(|()| {
                     synced = true;
@@ -346,16 +367,21 @@ impl Client {
                     synced = matches!(step, Step::Continue) && up.url.is_some();
                 })
             } else {
-                self.send_chunk(up, &mut file, options, control, on_event, &mut sent)
+                self.send_chunk(up, &mut file, options, control, on_event, sent)
                     .await
             };
             match step {
-                Ok(Step::Done(outcome)) => return Ok(report(outcome, sent)),
-                Ok(Step::Continue) => failures = 0,
+                Ok(Step::Done(outcome)) => return Ok(outcome),
+                Ok(Step::Continue) => {
+                    if up.offset > acknowledged {
+                        failures = 0;
+                    }
+                }
                 Err(Failure::Stopped) => {}
                 Err(Failure::Fatal(e)) => return Err(e),
                 Err(Failure::Retry(why)) => {
                     failures += 1;
+                    back_off = true;
                     synced = false;
                     tracing::info!(failures, error = %why, "upload attempt failed");
                     on_event(

@@ -8,6 +8,7 @@ mod auth;
 mod claims;
 mod credentials;
 mod feed;
+mod library;
 mod ops;
 mod outbox;
 mod proxy;

@@ -1,10 +1,15 @@
 //! A loopback TCP proxy in front of the locker that counts bytes and injects faults: it cuts a
 //! connection after so many bytes, stalls (holds bytes back), or refuses connections.
+//!
+//! It also follows the HTTP/1.1 requests on each connection (heads and `Content-Length` bodies),
+//! so that it can count the bytes of upload PATCH bodies apart from everything else, and cut a
+//! PATCH in the middle of its body, whichever upload and connection it belongs to.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// No fault configured.
@@ -27,6 +32,24 @@ struct Faults {
     /// Connections cut so far.
     cuts: AtomicU64,
     stop: AtomicBool,
+    /// How far into their bodies the next PATCH requests are cut, as a fraction of the body
+    /// (`None`: not cut), one entry per request, taken as each request's head goes by.
+    patch_cuts: Mutex<VecDeque<Option<f64>>>,
+    /// Every PATCH whose `Upload-Offset` is at least the first is cut after the second (a
+    /// fraction of its body), before the schedule is looked at.
+    patch_cuts_from: Mutex<Option<(u64, f64)>>,
+    /// PATCH requests whose head went by.
+    patches: AtomicU64,
+    /// PATCH body bytes forwarded, cut bodies' included.
+    patch_body_bytes: AtomicU64,
+    /// PATCH requests cut in their body.
+    patches_cut: AtomicU64,
+    /// Body bytes of the cut PATCH requests forwarded before their cut.
+    cut_body_bytes: AtomicU64,
+    /// The `Content-Length` of the cut PATCH requests, summed.
+    cut_body_lengths: AtomicU64,
+    /// Connections whose requests the proxy stopped following (a chunked body, a huge head).
+    unfollowed: AtomicU64,
 }
 
 /// The proxy; it stops when dropped.
@@ -103,6 +126,57 @@ impl Proxy {
     pub fn refuse(&self, on: bool) {
         self.faults.refuse.store(on, Ordering::SeqCst);
     }
+
+    /// Cuts the next PATCH requests in their body, whatever connection carries them: the n-th
+    /// PATCH from now is cut after `schedule[n]` of its `Content-Length` (at least one byte in,
+    /// and at least one byte short of the end), or let through for `None`. Replaces any earlier
+    /// schedule; `&[]` cuts no more.
+    pub fn cut_patches(&self, schedule: &[Option<f64>]) {
+        *self.faults.patch_cuts.lock().unwrap() = schedule.iter().copied().collect();
+    }
+
+    /// Cuts every PATCH from now on whose `Upload-Offset` is at least `offset`, after `fraction`
+    /// of its body, until [`Proxy::stop_cutting_patches`].
+    pub fn cut_patches_from(&self, offset: u64, fraction: f64) {
+        *self.faults.patch_cuts_from.lock().unwrap() = Some((offset, fraction));
+    }
+
+    /// Cuts no more PATCH requests: forgets the schedule and the offset rule.
+    pub fn stop_cutting_patches(&self) {
+        *self.faults.patch_cuts_from.lock().unwrap() = None;
+        self.faults.patch_cuts.lock().unwrap().clear();
+    }
+
+    /// PATCH requests seen so far.
+    pub fn patches(&self) -> u64 {
+        self.faults.patches.load(Ordering::SeqCst)
+    }
+
+    /// PATCH body bytes forwarded to the locker so far, those of cut bodies included.
+    pub fn patch_body_bytes(&self) -> u64 {
+        self.faults.patch_body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// PATCH requests cut in their body so far.
+    pub fn patches_cut(&self) -> u64 {
+        self.faults.patches_cut.load(Ordering::SeqCst)
+    }
+
+    /// Body bytes the cut PATCH requests carried to the locker before their cut.
+    pub fn cut_body_bytes(&self) -> u64 {
+        self.faults.cut_body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// The cut PATCH requests' `Content-Length`s, summed: what their senders meant to send.
+    pub fn cut_body_lengths(&self) -> u64 {
+        self.faults.cut_body_lengths.load(Ordering::SeqCst)
+    }
+
+    /// Connections whose requests the proxy could not follow, so that its PATCH counts would
+    /// be short (a test that relies on them checks this is 0).
+    pub fn unfollowed(&self) -> u64 {
+        self.faults.unfollowed.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Proxy {
@@ -129,6 +203,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, faults: &Faults, direction: Dire
     };
     let _ = from.set_read_timeout(Some(Duration::from_millis(50)));
     let mut carried = 0u64;
+    let mut requests = Requests::Head(Vec::new());
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         if faults.refuse.load(Ordering::SeqCst) {
@@ -182,9 +257,29 @@ fn pump(mut from: TcpStream, mut to: TcpStream, faults: &Faults, direction: Dire
                 }
             }
         }
+        let mut followed = Followed::default();
+        if direction == Direction::Up {
+            followed = requests.follow(&buf[..send], faults);
+            if let Some(at) = followed.cut_at {
+                send = at;
+                cut_after = true;
+            }
+        }
         if to.write_all(&buf[..send]).is_err() {
             let _ = from.shutdown(Shutdown::Both);
             return;
+        }
+        faults
+            .patch_body_bytes
+            .fetch_add(followed.patch_body_bytes, Ordering::SeqCst);
+        if followed.cut_at.is_some() {
+            faults.patches_cut.fetch_add(1, Ordering::SeqCst);
+            faults
+                .cut_body_bytes
+                .fetch_add(followed.cut_body_bytes, Ordering::SeqCst);
+            faults
+                .cut_body_lengths
+                .fetch_add(followed.cut_body_length, Ordering::SeqCst);
         }
         carried += send as u64;
         let counter = match direction {
@@ -200,4 +295,181 @@ fn pump(mut from: TcpStream, mut to: TcpStream, faults: &Faults, direction: Dire
             return;
         }
     }
+}
+
+/// The longest request head followed; a longer one stops the following.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Where a connection's client-to-locker bytes stand, request by request.
+enum Requests {
+    /// In a request head: its bytes so far.
+    Head(Vec<u8>),
+    /// In a `Content-Length` body.
+    Body {
+        /// Body bytes still to come.
+        left: u64,
+        /// Set for a PATCH body.
+        patch: Option<PatchBody>,
+    },
+    /// Not followed any more (a chunked body, an oversized or unreadable head).
+    Unfollowed,
+}
+
+/// A PATCH body going by.
+struct PatchBody {
+    /// Its `Content-Length`.
+    length: u64,
+    /// Bytes of it forwarded.
+    forwarded: u64,
+    /// Where it is to be cut, in body bytes.
+    cut_at: Option<u64>,
+}
+
+/// What following some bytes found.
+#[derive(Default)]
+struct Followed {
+    /// Forward only this many of the bytes, then cut the connection.
+    cut_at: Option<usize>,
+    /// PATCH body bytes among the bytes forwarded.
+    patch_body_bytes: u64,
+    /// For a cut: the cut body's bytes forwarded in all, and its `Content-Length`.
+    cut_body_bytes: u64,
+    cut_body_length: u64,
+}
+
+impl Requests {
+    /// Follows `bytes`, the next ones the client sent, through request heads and bodies.
+    fn follow(&mut self, bytes: &[u8], faults: &Faults) -> Followed {
+        let mut followed = Followed::default();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            match self {
+                Requests::Unfollowed => break,
+                Requests::Head(head) => {
+                    let before = head.len();
+                    head.extend_from_slice(&bytes[pos..]);
+                    let Some(end) = head[before.saturating_sub(3)..]
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|at| before.saturating_sub(3) + at + 4)
+                    else {
+                        if head.len() > MAX_HEAD {
+                            self.stop_following(faults);
+                        }
+                        break;
+                    };
+                    pos += end - before;
+                    let next = match parse_head(&head[..end]) {
+                        Some(head) => Requests::body(&head, faults),
+                        None => Requests::Unfollowed,
+                    };
+                    if matches!(next, Requests::Unfollowed) {
+                        self.stop_following(faults);
+                    } else {
+                        *self = next;
+                    }
+                }
+                Requests::Body { left, patch } => {
+                    let take = (*left).min((bytes.len() - pos) as u64);
+                    if let Some(body) = patch {
+                        if let Some(cut) = body.cut_at.filter(|at| body.forwarded + take >= *at) {
+                            let k = cut - body.forwarded;
+                            followed.patch_body_bytes += k;
+                            followed.cut_body_bytes = cut;
+                            followed.cut_body_length = body.length;
+                            followed.cut_at = Some(pos + k as usize);
+                            // The connection ends here; nothing more is followed on it.
+                            *self = Requests::Unfollowed;
+                            return followed;
+                        }
+                        body.forwarded += take;
+                        followed.patch_body_bytes += take;
+                    }
+                    *left -= take;
+                    pos += take as usize;
+                    if *left == 0 {
+                        *self = Requests::Head(Vec::new());
+                    }
+                }
+            }
+        }
+        followed
+    }
+
+    /// The state after `head`.
+    fn body(head: &Head, faults: &Faults) -> Requests {
+        let Some(length) = head.length else {
+            return Requests::Unfollowed;
+        };
+        let patch = (head.method == "PATCH").then(|| {
+            faults.patches.fetch_add(1, Ordering::SeqCst);
+            // A body of one byte cannot be cut in its middle: it takes no place in the schedule.
+            let fraction = if length < 2 {
+                None
+            } else if let Some((_, f)) = faults
+                .patch_cuts_from
+                .lock()
+                .unwrap()
+                .filter(|(from, _)| head.upload_offset.is_some_and(|at| at >= *from))
+            {
+                Some(f)
+            } else {
+                faults.patch_cuts.lock().unwrap().pop_front().flatten()
+            };
+            PatchBody {
+                length,
+                forwarded: 0,
+                cut_at: fraction.map(|f| ((length as f64 * f) as u64).clamp(1, length - 1)),
+            }
+        });
+        if length == 0 {
+            Requests::Head(Vec::new())
+        } else {
+            Requests::Body {
+                left: length,
+                patch,
+            }
+        }
+    }
+
+    fn stop_following(&mut self, faults: &Faults) {
+        faults.unfollowed.fetch_add(1, Ordering::SeqCst);
+        *self = Requests::Unfollowed;
+    }
+}
+
+/// What the proxy reads of a request head.
+struct Head {
+    method: String,
+    /// The body's length (0 without one; `None` when chunked).
+    length: Option<u64>,
+    /// A tus request's `Upload-Offset`.
+    upload_offset: Option<u64>,
+}
+
+fn parse_head(head: &[u8]) -> Option<Head> {
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let method = lines.next()?.split(' ').next()?.to_owned();
+    let mut parsed = Head {
+        method,
+        length: Some(0),
+        upload_offset: None,
+    };
+    let mut chunked = false;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "content-length" => parsed.length = Some(value.trim().parse().ok()?),
+            "transfer-encoding" => chunked = true,
+            "upload-offset" => parsed.upload_offset = value.trim().parse().ok(),
+            _ => {}
+        }
+    }
+    if chunked {
+        parsed.length = None;
+    }
+    Some(parsed)
 }

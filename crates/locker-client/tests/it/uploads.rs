@@ -177,6 +177,66 @@ fn a_dropped_connection_resumes_from_the_acknowledged_offset() {
     assert_eq!(read_all(blob).unwrap(), std::fs::read(&path).unwrap());
 }
 
+/// Regression: the HEAD that follows a failed PATCH used to end the row of failures whenever it
+/// answered, so a chunk cut every time it was sent was sent again forever, half a second apart,
+/// and the upload never gave up. Only acknowledged bytes end the row now; once the upload gives
+/// up, a later call resumes it where the locker stands.
+#[test]
+fn a_chunk_cut_every_time_it_is_sent_runs_out_of_attempts() {
+    let locker = Locker::start(Config::default());
+    let dir = tempfile::tempdir().unwrap();
+    let file = LocalFile::hash(&wav(dir.path(), "song", 3.0, 440.0)).unwrap();
+    let chunk = 256 * KIB;
+    assert!(file.size > chunk);
+    let proxy = Proxy::start(locker.addr);
+    let alice = via(&locker.alice(), &proxy);
+    let options = UploadOptions {
+        chunk_bytes: chunk,
+        retry_delay: Duration::from_millis(20),
+        max_failures: 4,
+        ..UploadOptions::default()
+    };
+    // More cuts than attempts: an upload that never gives up uses them all, then finishes.
+    proxy.cut_patches(&[Some(0.5); 12]);
+    let mut up = Upload::new(&file);
+    let (result, events) = upload_recording(&alice, &mut up, &options, &TransferControl::new());
+    let err = result.unwrap_err();
+    assert!(
+        matches!(err, Error::GaveUp { attempts: 4, .. }),
+        "{err:?} after {} cut PATCHes",
+        proxy.patches_cut()
+    );
+    assert_eq!((proxy.patches(), proxy.patches_cut()), (4, 4));
+    assert_eq!(
+        proxy.patch_body_bytes(),
+        4 * (chunk / 2),
+        "four half chunks"
+    );
+    let failures: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            UploadEvent::Retrying { failures, .. } => Some(*failures),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failures, [1, 2, 3, 4]);
+    assert!(acknowledged(&events).is_empty(), "{events:?}");
+    assert!(up.url.is_some(), "the upload is kept to resume");
+
+    // The cuts over, the next call resumes the same upload and sends each byte once.
+    proxy.cut_patches(&[]);
+    let (result, events) = upload_recording(&alice, &mut up, &options, &TransferControl::new());
+    let report = result.unwrap();
+    assert_eq!(report.outcome, UploadOutcome::Uploaded);
+    assert_eq!(events[0], UploadEvent::Resumed { offset: 0 });
+    assert_eq!(report.bytes_sent, file.size);
+    assert_eq!(locker.upload_bytes(), file.size);
+    assert_eq!(
+        locker.alice().match_files(&[file]).unwrap(),
+        [MatchVerdict::Have]
+    );
+}
+
 /// Without per-chunk checksums the locker keeps every byte that arrived before the cut, so over
 /// the whole upload it receives each byte exactly once.
 #[test]
