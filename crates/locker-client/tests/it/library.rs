@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use skylark_catalog::{Availability, Catalog, ScanOptions, Track, TrackQuery, TrackSort};
+use skylark_catalog::{Availability, Catalog, ScanOptions, Track};
 use skylark_locker::config::Config;
 use skylark_locker_client::{LibraryProgress, LibraryUpload, StreamOptions};
 use skylark_tags::FileHash;
@@ -108,14 +108,7 @@ impl Device {
     }
 
     fn tracks(&self) -> Vec<Track> {
-        let query = TrackQuery {
-            sort: TrackSort::Title,
-            descending: false,
-            after: None,
-            limit: 100,
-            playable_offline: false,
-        };
-        self.catalog.tracks(&query).unwrap().tracks
+        crate::all_tracks(&self.catalog)
     }
 }
 

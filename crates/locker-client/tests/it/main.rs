@@ -19,11 +19,24 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+use skylark_catalog::{Catalog, Track, TrackQuery, TrackSort};
 use skylark_locker::config::Config;
 use skylark_locker::loopback::Loopback;
 use skylark_locker::{accounts, now_millis, open_database};
 use skylark_locker_client::{Client, LocalFile, Upload, UploadOptions, UploadOutcome};
 use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
+
+/// Every track of `catalog` (the tests' catalogs hold a few), by title.
+pub fn all_tracks(catalog: &Catalog) -> Vec<Track> {
+    let query = TrackQuery {
+        sort: TrackSort::Title,
+        descending: false,
+        after: None,
+        limit: 100,
+        playable_offline: false,
+    };
+    catalog.tracks(&query).unwrap().tracks
+}
 
 /// Alice's password.
 pub const ALICE_PASSWORD: &str = "alice's long password";
