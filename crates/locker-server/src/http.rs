@@ -133,13 +133,31 @@ impl AppState {
         &self,
         work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let conn = db.lock().unwrap_or_else(|p| p.into_inner());
-            work(&conn)
-        })
-        .await
-        .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))?
+        self.blocking(move |db| db.with(work)).await
+    }
+
+    /// Runs `work` on the blocking pool with the database at hand, locked only inside
+    /// [`Db::with`]: for a request that does other blocking work (a file read) in the same trip,
+    /// as each trip is a hand-off between threads.
+    pub(crate) async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let db = Db(Arc::clone(&self.db));
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))?
+    }
+}
+
+/// The database, for work on the blocking pool ([`AppState::blocking`]).
+pub(crate) struct Db(Arc<Mutex<Connection>>);
+
+impl Db {
+    /// Runs `work` with the connection locked.
+    pub(crate) fn with<T>(&self, work: impl FnOnce(&Connection) -> T) -> T {
+        let conn = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        work(&conn)
     }
 }
 

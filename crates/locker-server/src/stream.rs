@@ -17,6 +17,7 @@ use crate::http::AppState;
 use crate::now_millis;
 use crate::sessions::Authenticated;
 use crate::signed::SignedQuery;
+use crate::storage::BlobStream;
 
 /// A byte range to send, resolved against the file's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,36 +131,56 @@ pub async fn stream(
         Err(_) => Asker::Token(crate::http::request_token(&method, &headers, &state)?),
     };
     let now = now_millis();
-    let found: Option<(String, u64)> = state
-        .db(move |conn| {
-            let user = match asker {
-                Asker::Account(user) => user,
-                Asker::Token(token) => {
-                    crate::sessions::authenticate(conn, &token, now)?
-                        .ok_or_else(crate::http::unauthorized)?
-                        .user
-                        .0
+    let local = state.blobs().local_dir().map(std::path::Path::to_owned);
+    let request = (method.clone(), headers.clone());
+    // One trip to the blocking pool: the lookup, and for a local store the file's first bytes.
+    let (hash, len, opened) = state
+        .blocking(move |db| {
+            let found: Option<(String, u64)> = db.with(|conn| -> Result<_> {
+                let user = match asker {
+                    Asker::Account(user) => user,
+                    Asker::Token(token) => {
+                        crate::sessions::authenticate(conn, &token, now)?
+                            .ok_or_else(crate::http::unauthorized)?
+                            .user
+                            .0
+                    }
+                };
+                conn.prepare_cached(
+                    "SELECT t.blob, b.size FROM tracks t JOIN blobs b ON b.hash = t.blob
+                     WHERE t.user_id = ?1 AND t.uid = ?2
+                       AND (t.deleted_hlc IS NULL OR t.deleted_hlc < t.blob_hlc)",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![user, track], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .ctx("finding a track's file")
+            })?;
+            let (hash, len) = found.ok_or_else(|| {
+                Error::api(
+                    ErrorCode::NotFound,
+                    "no such track, or it has no file in the locker",
+                )
+            })?;
+            let (method, headers) = request;
+            let plan = plan(&hash, len, &method, &headers);
+            let opened = match (&local, &plan) {
+                (Some(dir), Plan::Send { read, .. }) => {
+                    Some(crate::storage::read_local(dir, &hash, len, read.clone())?)
                 }
+                _ => None,
             };
-            conn.prepare_cached(
-                "SELECT t.blob, b.size FROM tracks t JOIN blobs b ON b.hash = t.blob
-                 WHERE t.user_id = ?1 AND t.uid = ?2
-                   AND (t.deleted_hlc IS NULL OR t.deleted_hlc < t.blob_hlc)",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![user, track], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .ctx("finding a track's file")
+            Ok((hash, len, opened.map(|read| (plan, read))))
         })
         .await?;
-    let (hash, len) = found.ok_or_else(|| {
-        Error::api(
-            ErrorCode::NotFound,
-            "no such track, or it has no file in the locker",
-        )
-    })?;
-    send_blob(&state, &hash, len, &method, &headers).await
+    match opened {
+        Some((plan, read)) => {
+            let (head, body) = read.into_stream();
+            Ok(respond(&hash, len, &plan, head, Some(body)))
+        }
+        None => send_blob(&state, &hash, len, &method, &headers).await,
+    }
 }
 
 /// `GET` and `HEAD /api/v1/blobs/{hash}`: a blob the account holds (uploaded or claimed); any
@@ -189,14 +210,23 @@ pub async fn blob(
     send_blob(&state, &hash.to_ascii_lowercase(), len, &method, &headers).await
 }
 
-/// Sends blob `hash` of `len` bytes, honouring `Range` and `If-Range`.
-pub(crate) async fn send_blob(
-    state: &AppState,
-    hash: &str,
-    len: u64,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Response> {
+/// What a request for a blob of known length asks to be sent.
+enum Plan {
+    /// `start..end` with `status` (200 or 206); nothing of it for a `HEAD`.
+    Send {
+        status: StatusCode,
+        start: u64,
+        end: u64,
+        /// The bytes to read: `start..end`, or none for a `HEAD`.
+        read: std::ops::Range<u64>,
+    },
+    /// A range past the end: 416.
+    Unsatisfiable,
+}
+
+/// What to send of blob `hash` of `len` bytes for a request with `method` and `headers`,
+/// honouring `Range` and `If-Range`.
+fn plan(hash: &str, len: u64, method: &Method, headers: &HeaderMap) -> Plan {
     let etag = format!("\"{hash}\"");
     let if_range_ok = headers
         .get(header::IF_RANGE)
@@ -213,25 +243,61 @@ pub(crate) async fn send_blob(
     let (status, start, end) = match range {
         RangeRequest::Whole => (StatusCode::OK, 0, len),
         RangeRequest::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end),
-        RangeRequest::Unsatisfiable => {
-            let mut response =
-                Error::api(ErrorCode::BadRequest, format!("the file has {len} bytes"))
-                    .into_response();
-            *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, v);
-            }
-            return Ok(response);
-        }
+        RangeRequest::Unsatisfiable => return Plan::Unsatisfiable,
     };
-    // The first bytes tell the content type; the store reads them with the range.
-    let sent = if *method == Method::HEAD {
+    let read = if *method == Method::HEAD {
         start..start
     } else {
         start..end
     };
-    let (head, body) = state.blobs().read_with_head(hash, len, sent).await?;
-    let body = Body::from_stream(body);
+    Plan::Send {
+        status,
+        start,
+        end,
+        read,
+    }
+}
+
+/// Sends blob `hash` of `len` bytes, honouring `Range` and `If-Range`.
+pub(crate) async fn send_blob(
+    state: &AppState,
+    hash: &str,
+    len: u64,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response> {
+    let plan = plan(hash, len, method, headers);
+    let read = match &plan {
+        Plan::Send { read, .. } => read.clone(),
+        Plan::Unsatisfiable => return Ok(respond(hash, len, &plan, bytes::Bytes::new(), None)),
+    };
+    // The first bytes tell the content type; the store reads them with the range.
+    let (head, body) = state.blobs().read_with_head(hash, len, read).await?;
+    Ok(respond(hash, len, &plan, head, Some(body)))
+}
+
+/// The response that carries out `plan` for blob `hash` of `len` bytes, whose first bytes are
+/// `head` and whose planned bytes `body` streams.
+fn respond(
+    hash: &str,
+    len: u64,
+    plan: &Plan,
+    head: bytes::Bytes,
+    body: Option<BlobStream>,
+) -> Response {
+    let &Plan::Send {
+        status, start, end, ..
+    } = plan
+    else {
+        let mut response =
+            Error::api(ErrorCode::BadRequest, format!("the file has {len} bytes")).into_response();
+        *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+        return response;
+    };
+    let body = body.map_or_else(Body::empty, Body::from_stream);
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -244,7 +310,7 @@ pub(crate) async fn send_blob(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
     );
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{hash}\"")) {
         h.insert(header::ETAG, v);
     }
     if let Ok(v) = HeaderValue::from_str(&(end - start).to_string()) {
@@ -255,7 +321,7 @@ pub(crate) async fn send_blob(
     {
         h.insert(header::CONTENT_RANGE, v);
     }
-    Ok(response)
+    response
 }
 
 /// Makes `response` a download named `name`.
