@@ -132,7 +132,7 @@ pub async fn stream(
     };
     let now = now_millis();
     let local = state.blobs().local_dir().map(std::path::Path::to_owned);
-    let request = (method.clone(), headers.clone());
+    let wanted = Wanted::of(&method, &headers);
     // One trip to the blocking pool: the lookup, and for a local store the file's first bytes.
     let (hash, len, opened) = state
         .blocking(move |db| {
@@ -163,8 +163,7 @@ pub async fn stream(
                     "no such track, or it has no file in the locker",
                 )
             })?;
-            let (method, headers) = request;
-            let plan = plan(&hash, len, &method, &headers);
+            let plan = plan(&hash, len, &wanted);
             let opened = match (&local, &plan) {
                 (Some(dir), Plan::Send { read, .. }) => {
                     Some(crate::storage::read_local(dir, &hash, len, read.clone())?)
@@ -224,19 +223,36 @@ enum Plan {
     Unsatisfiable,
 }
 
-/// What to send of blob `hash` of `len` bytes for a request with `method` and `headers`,
-/// honouring `Range` and `If-Range`.
-fn plan(hash: &str, len: u64, method: &Method, headers: &HeaderMap) -> Plan {
+/// The parts of a request that decide what of a blob it gets: owned, so that a handler can plan
+/// on the blocking pool without copying the whole header map.
+struct Wanted {
+    head_only: bool,
+    range: Option<String>,
+    if_range: Option<String>,
+}
+
+impl Wanted {
+    fn of(method: &Method, headers: &HeaderMap) -> Wanted {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Wanted {
+            head_only: *method == Method::HEAD,
+            range: text(header::RANGE),
+            if_range: text(header::IF_RANGE),
+        }
+    }
+}
+
+/// What to send of blob `hash` of `len` bytes for `wanted`, honouring `Range` and `If-Range`.
+fn plan(hash: &str, len: u64, wanted: &Wanted) -> Plan {
     let etag = format!("\"{hash}\"");
-    let if_range_ok = headers
-        .get(header::IF_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.trim() == etag);
+    let if_range_ok = wanted.if_range.as_deref().is_none_or(|v| v.trim() == etag);
     let range = if if_range_ok {
-        parse_range(
-            headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-            len,
-        )
+        parse_range(wanted.range.as_deref(), len)
     } else {
         RangeRequest::Whole
     };
@@ -245,7 +261,7 @@ fn plan(hash: &str, len: u64, method: &Method, headers: &HeaderMap) -> Plan {
         RangeRequest::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end),
         RangeRequest::Unsatisfiable => return Plan::Unsatisfiable,
     };
-    let read = if *method == Method::HEAD {
+    let read = if wanted.head_only {
         start..start
     } else {
         start..end
@@ -266,7 +282,7 @@ pub(crate) async fn send_blob(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response> {
-    let plan = plan(hash, len, method, headers);
+    let plan = plan(hash, len, &Wanted::of(method, headers));
     let read = match &plan {
         Plan::Send { read, .. } => read.clone(),
         Plan::Unsatisfiable => return Ok(respond(hash, len, &plan, bytes::Bytes::new(), None)),

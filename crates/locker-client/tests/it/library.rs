@@ -191,6 +191,14 @@ fn uploading(progress: &[LibraryProgress]) -> Vec<(u64, u64, u64, u64)> {
         .collect()
 }
 
+/// The sizes of the files at `paths`.
+fn sizes_of(paths: &[PathBuf]) -> Vec<u64> {
+    paths
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .collect()
+}
+
 /// Uploads the songs with `parallel` files at a time through a proxy that cuts the PATCH
 /// requests of [`SCHEDULE`], and checks what arrived and what it cost.
 fn check_cut_library_upload(parallel: usize) {
@@ -198,10 +206,7 @@ fn check_cut_library_upload(parallel: usize) {
     let proxy = Proxy::start(locker.addr);
     let client = via(&locker.alice(), &proxy);
     let (mut laptop, paths) = Device::with(&SONGS);
-    let sizes: Vec<u64> = paths
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .collect();
+    let sizes = sizes_of(&paths);
     let total: u64 = sizes.iter().sum();
     let chunks: u64 = sizes.iter().map(|s| s.div_ceil(CHUNK)).sum();
     assert!(
@@ -293,10 +298,7 @@ fn a_file_cut_every_time_fails_alone_and_the_next_run_finishes_it() {
     let proxy = Proxy::start(locker.addr);
     let client = via(&locker.alice(), &proxy);
     let (mut laptop, paths) = Device::with(&SONGS);
-    let sizes: Vec<u64> = paths
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .collect();
+    let sizes = sizes_of(&paths);
     let total: u64 = sizes.iter().sum();
     // Only Dogwood has a fourth chunk; it is cut wherever it is sent.
     let from = 3 * CHUNK;
