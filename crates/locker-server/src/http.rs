@@ -1,7 +1,9 @@
 //! The HTTP API: routes, the bearer-token extractor, and how errors become JSON.
 //!
 //! SQLite and argon2 block, so every handler runs its database work on the blocking thread pool
-//! ([`AppState::db`]); the async executor never waits on them.
+//! ([`AppState::db`]); the async executor never waits on them. The one exception is a stream's
+//! lookup, a read that runs on the async thread when the database is free at that instant
+//! ([`AppState::db_if_free`]).
 
 use std::net::SocketAddr;
 use std::path::{Path as FsPath, PathBuf};
@@ -134,6 +136,20 @@ impl AppState {
         work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         self.blocking(move |db| db.with(work)).await
+    }
+
+    /// Runs `work` with the database on the calling (async) thread if no one holds it this
+    /// instant; `None` if someone does, and the caller takes the blocking pool.
+    ///
+    /// Only for a hot path's reads of a few rows that SQLite's page cache holds (a stream's
+    /// lookup), which then cost microseconds instead of a hand-off between threads; never for
+    /// writes, which may wait on the write lock or a checkpoint.
+    pub(crate) fn db_if_free<T>(&self, work: impl FnOnce(&Connection) -> T) -> Option<T> {
+        match self.db.try_lock() {
+            Ok(conn) => Some(work(&conn)),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(work(&poisoned.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Runs `work` on the blocking pool with the database at hand, locked only inside

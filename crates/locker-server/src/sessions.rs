@@ -68,40 +68,79 @@ pub fn create(
     Ok((token, session))
 }
 
+/// What a token names, as far as reading tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A live session whose "last used" time is recent enough to stand.
+    Live(Authenticated),
+    /// No session.
+    Unknown,
+    /// A session that has expired (and is to be deleted) or whose "last used" time is due to be
+    /// written: only [`authenticate`] can settle it.
+    NeedsWrite,
+}
+
+/// What `token` names, found without writing: for a hot path that may not wait on the write lock
+/// (see [`crate::stream::stream`]), which leaves [`Check::NeedsWrite`] to [`authenticate`].
+pub fn check(conn: &Connection, token: &str, now: UnixMillis) -> Result<Check> {
+    Ok(match look_up(conn, token)? {
+        None => Check::Unknown,
+        Some(row) if row.expires <= now || now - row.last_used >= TOUCH_INTERVAL_MS => {
+            Check::NeedsWrite
+        }
+        Some(row) => Check::Live(row.who),
+    })
+}
+
+/// A session as stored.
+struct Row {
+    who: Authenticated,
+    last_used: UnixMillis,
+    expires: UnixMillis,
+}
+
+fn look_up(conn: &Connection, token: &str) -> Result<Option<Row>> {
+    conn.prepare_cached(
+        "SELECT id, user_id, last_used_at, expires_at FROM sessions WHERE token_hash = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([token_hash(token)], |r| {
+            Ok(Row {
+                who: Authenticated {
+                    session: r.get(0)?,
+                    user: UserId(r.get(1)?),
+                },
+                last_used: r.get(2)?,
+                expires: r.get(3)?,
+            })
+        })
+        .optional()
+    })
+    .ctx("checking a token")
+}
+
 /// The identity behind `token`, if it names a live session; expired sessions are deleted.
 pub fn authenticate(
     conn: &Connection,
     token: &str,
     now: UnixMillis,
 ) -> Result<Option<Authenticated>> {
-    let hash = token_hash(token);
-    let row: Option<(String, i64, i64, i64)> = conn
-        .query_row(
-            "SELECT id, user_id, last_used_at, expires_at FROM sessions WHERE token_hash = ?1",
-            [&hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .ctx("checking a token")?;
-    let Some((id, user, last_used, expires)) = row else {
+    let Some(row) = look_up(conn, token)? else {
         return Ok(None);
     };
-    if expires <= now {
-        conn.execute("DELETE FROM sessions WHERE id = ?1", [&id])
+    if row.expires <= now {
+        conn.execute("DELETE FROM sessions WHERE id = ?1", [&row.who.session])
             .ctx("expiring a session")?;
         return Ok(None);
     }
-    if now - last_used >= TOUCH_INTERVAL_MS {
+    if now - row.last_used >= TOUCH_INTERVAL_MS {
         conn.execute(
             "UPDATE sessions SET last_used_at = ?2 WHERE id = ?1",
-            params![id, now],
+            params![row.who.session, now],
         )
         .ctx("recording a session's use")?;
     }
-    Ok(Some(Authenticated {
-        user: UserId(user),
-        session: id,
-    }))
+    Ok(Some(row.who))
 }
 
 /// The live sessions of `user`, newest first; `current` marks the one asking.
@@ -181,5 +220,35 @@ mod tests {
             None,
             "revoked"
         );
+    }
+
+    #[test]
+    fn checks_without_writing_leave_touches_and_expiry_to_authenticate() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::open_database(dir.path()).unwrap();
+        let user = crate::accounts::add_user(&conn, "erin", "long enough", 0, 0).unwrap();
+        let (token, session) = create(&conn, user, "laptop", 1_000, 600_000).unwrap();
+        let live = Authenticated {
+            user,
+            session: session.id.clone(),
+        };
+        assert_eq!(
+            check(&conn, &token, 2_000).unwrap(),
+            Check::Live(live.clone())
+        );
+        assert_eq!(check(&conn, "not a token", 2_000).unwrap(), Check::Unknown);
+        // A minute on, the use is due to be recorded; checking does not record it.
+        let due = 1_000 + TOUCH_INTERVAL_MS;
+        assert_eq!(check(&conn, &token, due).unwrap(), Check::NeedsWrite);
+        assert_eq!(check(&conn, &token, due).unwrap(), Check::NeedsWrite);
+        assert_eq!(
+            authenticate(&conn, &token, due).unwrap(),
+            Some(live.clone())
+        );
+        assert_eq!(check(&conn, &token, due + 1).unwrap(), Check::Live(live));
+        // Expired: checking leaves the row, authenticating deletes it.
+        assert_eq!(check(&conn, &token, 601_000).unwrap(), Check::NeedsWrite);
+        assert_eq!(authenticate(&conn, &token, 601_000).unwrap(), None);
+        assert_eq!(check(&conn, &token, 601_000).unwrap(), Check::Unknown);
     }
 }

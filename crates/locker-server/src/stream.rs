@@ -110,6 +110,11 @@ enum Asker {
 ///
 /// Authenticated by a bearer token, or by the query of a signed URL
 /// ([`crate::signed::stream_url`]) for players that cannot send headers.
+///
+/// A stream is the hot path. When the database is free, the sign-in check and the lookup are
+/// reads on this thread, and on Linux the kernel's caches often hold the file: then the request
+/// is answered without leaving the async thread. Otherwise the sign-in check (which may write),
+/// the lookup and the file's first bytes share one trip to the blocking pool.
 pub async fn stream(
     State(state): State<AppState>,
     Path(track): Path<String>,
@@ -117,7 +122,6 @@ pub async fn stream(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response> {
-    // A stream is a hot path: the sign-in check and the lookup share one trip to the database.
     let asker = match signed {
         Ok(Query(query)) => Asker::Account(
             state
@@ -133,6 +137,26 @@ pub async fn stream(
     let now = now_millis();
     let local = state.blobs().local_dir().map(std::path::Path::to_owned);
     let wanted = Wanted::of(&method, &headers);
+    if let Some(dir) = local.as_deref().filter(|_| crate::storage::CACHED_READS)
+        && let Some(found) =
+            state.db_if_free(|conn| find_without_writing(conn, &asker, &track, now))
+        && let Some((hash, len)) = found?
+    {
+        // The fast path: the lookup on this thread, and the file from the kernel's caches.
+        let plan = plan(&hash, len, &wanted);
+        match &plan {
+            Plan::Unsatisfiable => {
+                return Ok(respond(&hash, len, &plan, bytes::Bytes::new(), None));
+            }
+            Plan::Send { read, .. } => {
+                if let Some(read) = crate::storage::read_local_cached(dir, &hash, len, read.clone())
+                {
+                    let (head, body) = read.into_stream();
+                    return Ok(respond(&hash, len, &plan, head, Some(body)));
+                }
+            }
+        }
+    }
     // One trip to the blocking pool: the lookup, and for a local store the file's first bytes.
     let (hash, len, opened) = state
         .blocking(move |db| {
@@ -146,23 +170,9 @@ pub async fn stream(
                             .0
                     }
                 };
-                conn.prepare_cached(
-                    "SELECT t.blob, b.size FROM tracks t JOIN blobs b ON b.hash = t.blob
-                     WHERE t.user_id = ?1 AND t.uid = ?2
-                       AND (t.deleted_hlc IS NULL OR t.deleted_hlc < t.blob_hlc)",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![user, track], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .optional()
-                })
-                .ctx("finding a track's file")
+                find_file(conn, user, &track)
             })?;
-            let (hash, len) = found.ok_or_else(|| {
-                Error::api(
-                    ErrorCode::NotFound,
-                    "no such track, or it has no file in the locker",
-                )
-            })?;
+            let (hash, len) = found.ok_or_else(no_file)?;
             let plan = plan(&hash, len, &wanted);
             let opened = match (&local, &plan) {
                 (Some(dir), Plan::Send { read, .. }) => {
@@ -180,6 +190,46 @@ pub async fn stream(
         }
         None => send_blob(&state, &hash, len, &method, &headers).await,
     }
+}
+
+/// The file (blob hash and size) of `user`'s track `track`.
+fn find_file(conn: &rusqlite::Connection, user: i64, track: &str) -> Result<Option<(String, u64)>> {
+    conn.prepare_cached(
+        "SELECT t.blob, b.size FROM tracks t JOIN blobs b ON b.hash = t.blob
+         WHERE t.user_id = ?1 AND t.uid = ?2
+           AND (t.deleted_hlc IS NULL OR t.deleted_hlc < t.blob_hlc)",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![user, track], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    })
+    .ctx("finding a track's file")
+}
+
+fn no_file() -> Error {
+    Error::api(
+        ErrorCode::NotFound,
+        "no such track, or it has no file in the locker",
+    )
+}
+
+/// The file of the track `asker` asks for, found by reads alone; `Ok(None)` when the asker's
+/// session needs a write first (its use recorded, or its expiry), which the blocking path does.
+fn find_without_writing(
+    conn: &rusqlite::Connection,
+    asker: &Asker,
+    track: &str,
+    now: crate::UnixMillis,
+) -> Result<Option<(String, u64)>> {
+    let user = match asker {
+        Asker::Account(user) => *user,
+        Asker::Token(token) => match crate::sessions::check(conn, token, now)? {
+            crate::sessions::Check::Live(who) => who.user.0,
+            crate::sessions::Check::Unknown => return Err(crate::http::unauthorized()),
+            crate::sessions::Check::NeedsWrite => return Ok(None),
+        },
+    };
+    find_file(conn, user, track)?.map(Some).ok_or_else(no_file)
 }
 
 /// `GET` and `HEAD /api/v1/blobs/{hash}`: a blob the account holds (uploaded or claimed); any

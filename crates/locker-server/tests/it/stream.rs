@@ -296,3 +296,59 @@ async fn signed_urls_stream_without_a_header_until_they_expire() {
     .await;
     locker.stop().await;
 }
+
+/// A stream records its session's use when that is due, and an expired session gets nothing and
+/// is gone: the writes that the streaming fast path leaves to the blocking path still happen.
+#[tokio::test]
+async fn streams_record_session_use_and_refuse_expired_sessions() {
+    let locker = Locker::start(Config::default()).await;
+    let token = locker.login("alice", ALICE_PASSWORD).await;
+    let bytes = file();
+    let hash = upload(&locker, &token, &bytes).await;
+    link(&locker, &token, "t1", &hash).await;
+    let url = locker.url("/api/v1/tracks/t1/stream");
+    let db = rusqlite::Connection::open(locker.dir.path().join("locker.db")).unwrap();
+    let last_used = || -> i64 {
+        db.query_row("SELECT last_used_at FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    };
+    let stream = || async {
+        let response = locker
+            .http
+            .get(&url)
+            .bearer_auth(&token)
+            .header("range", "bytes=4-99")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.bytes().await.unwrap())
+    };
+
+    // Used a minute and more ago: this stream records the use.
+    let hour_ago = skylark_locker::now_millis() - 3_600_000;
+    db.execute("UPDATE sessions SET last_used_at = ?1", [hour_ago])
+        .unwrap();
+    let (status, body) = stream().await;
+    assert_eq!(status, 206);
+    assert_eq!(body.as_ref(), &bytes[4..100]);
+    assert!(last_used() > hour_ago, "the session's use was recorded");
+    // Used just now: streams go on without writing.
+    let recorded = last_used();
+    for _ in 0..3 {
+        assert_eq!(stream().await.0, 206);
+    }
+    assert_eq!(last_used(), recorded);
+
+    // Expired: refused, and the session is deleted.
+    db.execute("UPDATE sessions SET expires_at = ?1", [hour_ago])
+        .unwrap();
+    let (status, body) = stream().await;
+    assert_eq!(status, 401);
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["error"]["code"], "unauthorized");
+    let sessions: i64 = db
+        .query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 0);
+}
