@@ -23,7 +23,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -693,6 +693,8 @@ fn run_wrk(script: &Path, base: &str, seconds: u64) -> Result<WrkResult> {
 struct Nginx {
     child: Child,
     port: u16,
+    /// Its prefix folder, which holds its config and pid file.
+    prefix: PathBuf,
 }
 
 impl Nginx {
@@ -737,12 +739,35 @@ impl Nginx {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(Self { child, port })
+        Ok(Self {
+            child,
+            port,
+            prefix,
+        })
     }
 }
 
 impl Drop for Nginx {
+    /// Stops nginx the way it is meant to be stopped (`-s stop`: SIGTERM to the master, which
+    /// stops its workers); killing the master instead would leave the workers running.
     fn drop(&mut self) {
+        let stopped = Command::new("nginx")
+            .arg("-p")
+            .arg(&self.prefix)
+            .arg("-c")
+            .arg(self.prefix.join("nginx.conf"))
+            .args(["-s", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stopped && Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
