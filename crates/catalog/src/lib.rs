@@ -121,14 +121,16 @@ impl Catalog {
         progress: &(dyn Fn(&ScanProgress) + Sync),
     ) -> Result<ScanReport> {
         let resolved = scan::resolve_targets(&self.conn, paths, options.now)?;
-        scan::run(
-            &mut self.conn,
-            &self.covers,
-            &resolved.targets,
-            &resolved.unreachable,
-            options,
-            progress,
-        )
+        schema::with_scan_cache(&mut self.conn, |conn| {
+            scan::run(
+                conn,
+                &self.covers,
+                &resolved.targets,
+                &resolved.unreachable,
+                options,
+                progress,
+            )
+        })
     }
 
     /// The library's roots.

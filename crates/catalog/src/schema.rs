@@ -92,16 +92,68 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
+         PRAGMA temp_store = MEMORY;",
     )
     .ctx("configuring the connection")?;
-    Ok(())
+    set_cache(conn, BROWSING_CACHE_KIB)
+}
+
+/// SQLite's page cache for browsing and searching, per connection: the database file's pages
+/// beyond it come from the system's page cache at a system call each, which a query touching
+/// a few hundred pages does not notice. The desktop app's idle memory counts every page kept here
+/// (32 MB held 16 MB more after a session of browsing 100,000 tracks).
+const BROWSING_CACHE_KIB: i64 = 8_000;
+
+/// SQLite's page cache while a scan writes: the batches' B-tree pages and the bulk load's index
+/// builds stay in it.
+pub(crate) const SCAN_CACHE_KIB: i64 = 32_000;
+
+/// Sets `conn`'s page cache to at most `kib` KiB.
+fn set_cache(conn: &Connection, kib: i64) -> Result<()> {
+    conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))
+        .ctx("sizing the page cache")
+}
+
+/// Runs `work` (a scan) with the page cache at [`SCAN_CACHE_KIB`], then sets it back and hands
+/// the pages it no longer needs back to the allocator.
+pub(crate) fn with_scan_cache<T>(
+    conn: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
+    set_cache(conn, SCAN_CACHE_KIB)?;
+    let result = work(conn);
+    let restored = set_cache(conn, BROWSING_CACHE_KIB).and_then(|()| {
+        conn.execute_batch("PRAGMA shrink_memory;")
+            .ctx("freeing the page cache")
+    });
+    let value = result?;
+    restored?;
+    Ok(value)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scans_get_a_larger_page_cache_and_give_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("catalog.db")).unwrap();
+        let cache = |conn: &Connection| -> i64 {
+            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
+        let seen = with_scan_cache(&mut conn, |conn| Ok(cache(conn))).unwrap();
+        assert_eq!(seen, -SCAN_CACHE_KIB);
+        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
+        // A failed scan gives it back too.
+        let failed = with_scan_cache(&mut conn, |_| -> Result<()> {
+            Err(crate::Error::InvalidInput("a test's failure".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
+    }
 
     #[test]
     fn migrations_are_valid() {
