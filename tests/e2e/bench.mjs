@@ -100,6 +100,29 @@ try {
     );
   }
 
+  // Another sort: from the click on a column's header to the first rows of the list in that
+  // order (all 100,000 ids fetched again, sorted by the catalog).
+  const resorts = [];
+  for (let i = 0; i < 10; i++) {
+    const column = i % 2 === 0 ? 'Title' : 'Artist';
+    resorts.push(
+      await browser.executeAsync((column, done) => {
+        const until = (check, then) => (check() ? then() : requestAnimationFrame(() => until(check, then)));
+        const header = [...document.querySelectorAll('[aria-label="Songs"] [role="columnheader"] button')].find(
+          (b) => b.textContent.trim().startsWith(column),
+        );
+        const t0 = performance.now();
+        header.click();
+        until(
+          () =>
+            document.querySelector('section[data-list]')?.getAttribute('data-list') === column.toLowerCase() &&
+            !!document.querySelector('[aria-label="Songs"] [data-track] .title .text')?.textContent,
+          () => done(performance.now() - t0),
+        );
+      }, column),
+    );
+  }
+
   // Jumps in the list: rows rendered and filled after scrolling to a random place.
   const jumps = [];
   let rendered = 0;
@@ -176,6 +199,7 @@ try {
   console.log(`Machine: ${os.cpus().length} cores, ${cpu}; Xvfb, WebKitGTK, release build.\n`);
   console.log(`| Measure | Result | Target |\n|---|---|---|`);
   console.log(`| Songs opened to first rows | ${summary(open)} | < 300 ms |`);
+  console.log(`| Another sort to first rows (100,000 ids fetched again) | ${summary(resorts)} | < 300 ms |`);
   console.log(`| Jump anywhere in Songs to filled rows | ${summary(jumps)}; at most ${rendered} rows in the DOM | only visible rows |`);
   console.log(`| Search keystroke to results | ${summary(keys)} | < 50 ms |`);
   console.log(`| Idle memory, all processes (${names.join(', ')}) | PSS ${(pss / 1024).toFixed(0)} MB (RSS sum ${(rss / 1024).toFixed(0)} MB) | < 250 MB |`);
