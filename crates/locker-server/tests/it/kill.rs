@@ -2,8 +2,9 @@
 //! restart: acknowledged uploads and ops are all there, no blob failed its hash, and interrupted
 //! uploads resume.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -26,19 +27,41 @@ impl Server for Process {
     }
 }
 
-fn start(data: &std::path::Path, port: u16) -> Child {
+/// Starts the locker on `data`, its log appended to `log`.
+fn start(data: &Path, port: u16, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_skylark-locker"))
         .args(["serve", "--data"])
         .arg(data)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SKYLARK_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap()
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
+/// Prints the locker's log when the test fails, so a failure in CI says what the server saw.
+struct ShowLogOnFailure<'a>(&'a Path);
+
+impl Drop for ShowLogOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.0).unwrap_or_default();
+            eprintln!("--- the locker's log ---\n{log}");
+        }
+    }
+}
+
+/// Waits until the locker answers `/healthz`; a process that exits or stays silent for 30 s
+/// fails the test.
+async fn wait_ready(process: &mut Child, http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
         if http
             .get(format!("{base}/healthz"))
             .send()
@@ -47,14 +70,19 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
         {
             return;
         }
+        if let Some(status) = process.try_wait().unwrap() {
+            panic!("the locker exited with {status}");
+        }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("the locker did not start");
+    panic!("the locker did not answer within 30 s");
 }
 
 #[tokio::test]
 async fn a_killed_server_keeps_what_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("locker.log");
+    let _show_log = ShowLogOnFailure(&log);
     let conn = skylark_locker::open_database(dir.path()).unwrap();
     skylark_locker::accounts::add_user(&conn, "kim", "a long password", 0, 0).unwrap();
     drop(conn);
@@ -64,8 +92,8 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
         base: format!("http://127.0.0.1:{port}"),
     };
     let (http, base) = (&server.http, &server.base);
-    let mut process = start(dir.path(), port);
-    wait_ready(http, base).await;
+    let mut process = start(dir.path(), port, &log);
+    wait_ready(&mut process, http, base).await;
     let login: Value = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "kim", "password": "a long password"}))
@@ -147,9 +175,16 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
     let _ = racing.await;
     let _ = writer.await;
 
-    // Restart on the same data.
-    let mut process = start(dir.path(), port);
-    wait_ready(http, base).await;
+    // Restart on the same data, on a port of its own: the old one may have gone to another
+    // test's server in the meantime.
+    let port = free_port();
+    let server = Process {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let (http, base) = (&server.http, &server.base);
+    let mut process = start(dir.path(), port, &log);
+    wait_ready(&mut process, http, base).await;
     // Every acknowledged upload is there and intact.
     for (file, hash) in files.iter().zip(&done) {
         let r = crate::get(&server, &token, &format!("/api/v1/blobs/{hash}")).await;
