@@ -169,18 +169,30 @@ pub async fn cancel_scan(state: State<'_, AppState>) -> CmdResult<()> {
 }
 
 /// Every track id in the order `sort` gives; the Songs table fetches rows by position from it.
+///
+/// The ids go out as raw bytes, one 8-byte float per id in this machine's byte order, which the UI
+/// reads as a `Float64Array` (`ui/src/lib/api.ts`): with 100,000 tracks that is 800 KB copied once,
+/// where JSON was 700 KB to write, then to parse into an array of 100,000 values, all of it
+/// garbage for the web process to collect at every sort. Floats, because JavaScript numbers are:
+/// every id up to 2^53 is exact, and SQLite's row ids stay far below that.
 #[tauri::command]
 pub async fn track_ids(
     state: State<'_, AppState>,
     sort: TrackSort,
     descending: bool,
-) -> CmdResult<Vec<i64>> {
-    Ok(state
-        .catalog()?
-        .track_ids(sort, descending)?
-        .into_iter()
-        .map(|id| id.0)
-        .collect())
+) -> CmdResult<tauri::ipc::Response> {
+    let ids = state.catalog()?.track_ids(sort, descending)?;
+    Ok(tauri::ipc::Response::new(ids_as_floats(&ids)))
+}
+
+/// `ids` as consecutive native-endian `f64`s.
+fn ids_as_floats(ids: &[TrackId]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(ids.len() * 8);
+    for id in ids {
+        // Exact for every id below 2^53 (see `track_ids`).
+        bytes.extend_from_slice(&(id.0 as f64).to_ne_bytes());
+    }
+    bytes
 }
 
 /// The tracks with these ids, in the order asked (missing ids are left out).
@@ -438,4 +450,27 @@ pub async fn export_m3u(state: State<'_, AppState>, id: i64, path: String) -> Cm
         PathStyle::Absolute,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_go_out_as_native_floats_in_order() {
+        let ids = [
+            TrackId(7),
+            TrackId(1),
+            TrackId(100_000),
+            TrackId((1 << 53) - 1),
+        ];
+        let bytes = ids_as_floats(&ids);
+        assert_eq!(bytes.len(), 32);
+        let back: Vec<f64> = bytes
+            .chunks_exact(8)
+            .map(|b| f64::from_ne_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(back, [7.0, 1.0, 100_000.0, 9_007_199_254_740_991.0]);
+        assert!(ids_as_floats(&[]).is_empty());
+    }
 }

@@ -2,6 +2,7 @@
 // whichever backend this build runs on (lib/backend/).
 
 import { call } from './backend';
+import { idList } from './virtual';
 import type {
   Album,
   AppInfo,
@@ -50,8 +51,9 @@ export const api = {
   removeRoot: (id: number) => call<void>('remove_root', { id }),
   scan: (paths: string[]) => call<void>('scan', { paths }),
   cancelScan: () => call<void>('cancel_scan'),
-  trackIds: (sort: TrackSort, descending: boolean) =>
-    call<number[]>('track_ids', { sort, descending }),
+  /** Every track id in this order: the app sends them as raw floats, the locker as JSON. */
+  trackIds: async (sort: TrackSort, descending: boolean): Promise<Float64Array> =>
+    idList(await call<ArrayBuffer | number[]>('track_ids', { sort, descending })),
   tracks: (ids: number[]) => call<Track[]>('tracks', { ids }),
   albums: () => call<Album[]>('albums'),
   album: (id: number) => call<{ album: Album; tracks: Track[] }>('album', { id }),

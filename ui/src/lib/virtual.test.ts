@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { missing, scrollToRow, visibleWindow } from './virtual';
+import { between, idList, missing, scrollToRow, visibleWindow } from './virtual';
 
 describe('visibleWindow', () => {
   it('renders only the rows in view plus overscan', () => {
@@ -24,6 +24,29 @@ describe('missing', () => {
     const have = new Set([2, 4]);
     expect(missing([1, 2, 3, 4, 5, 3], 0, 6, have)).toEqual([1, 3, 5]);
     expect(missing([1, 2, 3], 1, 99, have)).toEqual([3]);
+    expect(missing(new Float64Array([1, 2, 3, 4, 5, 3]), 0, 6, have)).toEqual([1, 3, 5]);
+  });
+});
+
+describe('between', () => {
+  it('copies a clamped range of either kind of list into a plain array', () => {
+    const ids = new Float64Array([10, 20, 30, 40]);
+    const part = between(ids, 1, 3);
+    expect(Array.isArray(part)).toBe(true);
+    expect(part).toEqual([20, 30]);
+    expect(between(ids, -5, 99)).toEqual([10, 20, 30, 40]);
+    expect(between([1, 2], 2, 5)).toEqual([]);
+    // A plain array, so it goes into JSON as a list and not as an object of indexes.
+    expect(JSON.stringify(between(ids, 0, 2))).toBe('[10,20]');
+  });
+});
+
+describe('idList', () => {
+  it('reads the raw floats the app sends and the JSON array the locker sends alike', () => {
+    const raw = new Float64Array([7, 1, 100_000, 2 ** 53 - 1]).buffer;
+    expect(Array.from(idList(raw))).toEqual([7, 1, 100_000, 2 ** 53 - 1]);
+    expect(Array.from(idList([3, 2, 1]))).toEqual([3, 2, 1]);
+    expect(idList(new ArrayBuffer(0)).length).toBe(0);
   });
 });
 

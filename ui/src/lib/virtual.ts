@@ -25,9 +25,29 @@ export function visibleWindow(
   return { start, end, offset: start * rowHeight };
 }
 
+/**
+ * A list of track ids a table shows: a plain array, or the `Float64Array` the Songs view gets
+ * from the app (one typed array, nothing for the garbage collector to walk).
+ */
+export type IdList = ArrayLike<number>;
+
+/** A list of ids as sent: raw native-endian float64s (the desktop app), or a JSON array (the locker). */
+export function idList(sent: ArrayBuffer | number[]): Float64Array {
+  return sent instanceof ArrayBuffer ? new Float64Array(sent) : Float64Array.from(sent);
+}
+
+/** `ids[start..end]` (clamped to the list) as a plain array. */
+export function between(ids: IdList, start: number, end: number): number[] {
+  const from = Math.max(0, start);
+  const to = Math.min(ids.length, end);
+  const out: number[] = [];
+  for (let i = from; i < to; i++) out.push(ids[i]!);
+  return out;
+}
+
 /** The ids in `ids[start..end]` not in `have`, in order, without repeats. */
 export function missing(
-  ids: readonly number[],
+  ids: IdList,
   start: number,
   end: number,
   have: { has(id: number): boolean },
