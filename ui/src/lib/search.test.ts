@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL, FIRST, searchLimit, shownResults } from './search';
+import { ALL, FIRST, searchLimit, shownResults, viewKey } from './search';
 import type { Album, Artist, SearchResults, Track } from './types';
 
 function results(artists: number, albums: number, tracks: number): SearchResults {
@@ -31,5 +31,15 @@ describe('search answers', () => {
     expect(shown.artists).toEqual([]);
     expect(shown.tracks).toEqual([]);
     expect(shown.more).toEqual({ artists: false, albums: false, tracks: false });
+  });
+});
+
+describe('viewKey', () => {
+  it('keeps one view for all of a search as it is typed, and opens any other route afresh', () => {
+    expect(viewKey({ view: 'search', text: 'b' })).toBe(viewKey({ view: 'search', text: 'be' }));
+    const songs = { view: 'songs' } as const;
+    expect(viewKey(songs)).toBe(songs);
+    expect(viewKey(songs)).not.toBe(viewKey({ view: 'songs' }));
+    expect(viewKey({ view: 'album', id: 3 })).not.toBe(viewKey({ view: 'search', text: 'x' }));
   });
 });

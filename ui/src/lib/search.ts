@@ -1,6 +1,7 @@
 // Search answers in two sizes: a first answer small enough to come back and draw within a
 // keystroke (a few of each group, like a "top results" page), and on request everything one
 // group matches.
+import type { Route } from './app.svelte';
 import type { SearchResults } from './types';
 
 /** Results shown per group in the first answer. */
@@ -41,4 +42,15 @@ export function shownResults(results: SearchResults, expanded: SearchGroup | nul
       tracks: results.tracks.length > FIRST,
     },
   };
+}
+
+/**
+ * What the main view is keyed on: a new key mounts a fresh view. Every keystroke in the search
+ * field replaces the route with one for the new text; all search routes share one key, so the
+ * search view stays and follows its text, showing the last answer until the next one comes in,
+ * instead of being torn down and drawn again empty at each key. Any other route is its own key,
+ * so going to a view, even the one already shown, opens it afresh.
+ */
+export function viewKey(route: Route): Route | 'search' {
+  return route.view === 'search' ? 'search' : route;
 }
