@@ -45,6 +45,19 @@ fn start(data: &Path, port: u16, log: &Path) -> Child {
         .unwrap()
 }
 
+/// Starts the locker on `data` on a free port, its log appended to `log`, and waits until it
+/// answers.
+async fn launch(data: &Path, log: &Path) -> (Process, Child) {
+    let port = free_port();
+    let server = Process {
+        http: reqwest::Client::new(),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let mut process = start(data, port, log);
+    wait_ready(&mut process, &server.http, &server.base).await;
+    (server, process)
+}
+
 /// Prints the locker's log when the test fails, so a failure in CI says what the server saw.
 struct ShowLogOnFailure<'a>(&'a Path);
 
@@ -86,14 +99,8 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
     let conn = skylark_locker::open_database(dir.path()).unwrap();
     skylark_locker::accounts::add_user(&conn, "kim", "a long password", 0, 0).unwrap();
     drop(conn);
-    let port = free_port();
-    let server = Process {
-        http: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    let (server, mut process) = launch(dir.path(), &log).await;
     let (http, base) = (&server.http, &server.base);
-    let mut process = start(dir.path(), port, &log);
-    wait_ready(&mut process, http, base).await;
     let login: Value = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "kim", "password": "a long password"}))
@@ -177,14 +184,7 @@ async fn a_killed_server_keeps_what_it_acknowledged() {
 
     // Restart on the same data, on a port of its own: the old one may have gone to another
     // test's server in the meantime.
-    let port = free_port();
-    let server = Process {
-        http: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let (http, base) = (&server.http, &server.base);
-    let mut process = start(dir.path(), port, &log);
-    wait_ready(&mut process, http, base).await;
+    let (server, mut process) = launch(dir.path(), &log).await;
     // Every acknowledged upload is there and intact.
     for (file, hash) in files.iter().zip(&done) {
         let r = crate::get(&server, &token, &format!("/api/v1/blobs/{hash}")).await;
