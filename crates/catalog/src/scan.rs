@@ -6,13 +6,17 @@
 //!
 //! 1. checks the root is reachable; an unreachable root (an unplugged drive) is marked so and its
 //!    tracks are left alone, shown as missing;
-//! 2. walks the folder tree (hidden entries skipped, symlinked folders followed, loops reported);
-//! 3. compares each audio file's size and modification time with the catalog: unchanged files are
-//!    not opened, and files that failed before and have not changed fail again without a read;
-//! 4. reads new and changed files on every core, and writes the results on this thread in one
-//!    transaction per batch; when the scan brings more new files than the catalog holds tracks
-//!    (a first scan), as a bulk load that builds the secondary indexes once, at the end (see
-//!    `bulk_load.rs`);
+//! 2. walks the folder tree on a thread of its own (hidden entries skipped, symlinked folders
+//!    followed, loops reported);
+//! 3. compares each audio file's size and modification time with the catalog as the walk finds
+//!    it: unchanged files are not opened, and files that failed before and have not changed fail
+//!    again without a read;
+//! 4. reads new and changed files on every core as the walk hands them over, and writes the
+//!    results on this thread in one transaction per batch; when the scan brings more new files
+//!    than the catalog held tracks (a first scan), as a bulk load that builds the secondary
+//!    indexes once, at the end (see `bulk_load.rs`). A first import of the targets (the catalog
+//!    knows no file under them) writes while the walk goes on; otherwise writing waits for the
+//!    walk to end, which telling moves apart (5) needs;
 //! 5. treats a new path whose file matches one that disappeared in the same scan (same size and
 //!    time, or same size and tags) as a move, so the track keeps its row, play stats and playlist
 //!    entries;
@@ -23,8 +27,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -244,7 +248,6 @@ pub(crate) fn run(
     let started = Instant::now();
     let _span = tracing::info_span!("scan", targets = targets.len()).entered();
     let mut report = ScanReport::default();
-    let mut state = ScanProgress::default();
 
     for (root_id, root) in unreachable {
         conn.execute("UPDATE roots SET reachable = 0 WHERE id = ?1", [root_id])
@@ -252,119 +255,121 @@ pub(crate) fn run(
         report.missing_roots.push(root.clone());
     }
 
-    // Walk.
-    let mut found = Vec::new();
-    let mut unreadable: Vec<PathBuf> = Vec::new();
-    for target in targets {
-        walk(
-            target,
-            &mut found,
-            &mut unreadable,
-            &mut report,
-            &mut state,
-            progress,
-        );
-    }
-    state.walk_done = true;
-    state.current = None;
-    progress(&state);
-    report.scanned = found.len() as u64;
-
-    // Compare with the catalog.
+    // What the catalog knows under the targets, to compare the walk's findings with.
     let root_ids: HashSet<RootId> = targets.iter().map(|t| t.root_id).collect();
     let under_target = |p: &Path| targets.iter().any(|t| p.starts_with(&t.path));
-    let mut known = load_known(conn, &root_ids, &under_target)?;
-    let mut failures = load_failures(conn, &root_ids, &under_target)?;
+    let known = load_known(conn, &root_ids, &under_target)?;
+    let failures = load_failures(conn, &root_ids, &under_target)?;
     covers.remember(load_covers(conn)?);
+    // A file at a new path may be a known file that moved, which only the end of the walk can
+    // tell. When the catalog knows no file under the targets (a first import) nothing can have
+    // moved, and files are written as soon as they are read, while the walk goes on.
+    let moves_possible = !known.is_empty();
 
-    // Afterwards `known` and `failures` hold only what was not found.
-    let mut to_read = Vec::new();
-    for f in found {
-        let key = paths::to_bytes(&f.path);
-        let k = known.remove(&key);
-        let failure = failures.remove(&key);
-        if let Some(fail) = &failure
-            && fail.size == f.size
-            && fail.mtime_ns == f.mtime_ns
-        {
-            report.failed.push(ScanFailure {
-                path: f.path,
-                reason: fail.reason.clone(),
-            });
-            state.processed += 1;
-            state.failed += 1;
-            continue;
-        }
-        match k {
-            Some(k) if k.size == f.size && k.mtime_ns == f.mtime_ns => {
-                report.unchanged += 1;
-                state.processed += 1;
-            }
-            k => to_read.push(ToRead {
-                failed_before: failure.is_some(),
-                found: f,
-                known: k,
-            }),
-        }
-    }
-    progress(&state);
-
-    // What remains of `known` was not found: gone, unless it sits in a folder we could not read.
-    known.retain(|path, _| {
-        let path = paths::from_bytes(path);
-        !unreadable.iter().any(|u| path.starts_with(u))
-    });
-    let mut gone = Gone::new(known);
-
-    // Read in parallel, write here.
+    // Walk on one thread, read on every core, write on this one.
+    let progress = SharedProgress {
+        state: Mutex::new(ScanProgress::default()),
+        notify: progress,
+    };
     let readers = Readers {
         covers,
         folder_covers: Mutex::new(HashMap::new()),
     };
-    let new_files = to_read.iter().filter(|job| job.known.is_none()).count();
+    let new_files = AtomicUsize::new(0);
     let mut writing = Duration::ZERO;
+    let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<Vec<ToRead>>();
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Read>>(2);
     let cancel = &options.cancel;
-    let write_result = std::thread::scope(|scope| {
-        let readers = &readers;
+    let (written, walked) = std::thread::scope(|scope| {
+        let (progress, new_files, readers) = (&progress, &new_files, &readers);
+        let walker = scope.spawn(move || {
+            let mut sorter = Sorter::new(known, failures, jobs_tx, new_files, progress);
+            for target in targets {
+                if !walk(target, &mut sorter, cancel) {
+                    break;
+                }
+            }
+            sorter.finish()
+        });
         scope.spawn(move || {
-            let mut jobs = to_read.into_iter().peekable();
-            while jobs.peek().is_some() {
+            while let Ok(mut batch) = jobs_rx.recv() {
+                // Fill the batch with what the walk has found, waiting a little for a slow walk.
+                let deadline = Instant::now() + FILL_WAIT;
+                while batch.len() < BATCH {
+                    match jobs_rx.recv_deadline(deadline) {
+                        Ok(more) => batch.extend(more),
+                        Err(_) => break,
+                    }
+                }
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let batch: Vec<ToRead> = jobs.by_ref().take(BATCH).collect();
                 let read: Vec<Read> = batch.into_par_iter().map(|job| readers.read(job)).collect();
                 if tx.send(read).is_err() {
                     break; // The writer stopped on an error.
                 }
             }
         });
-        let mut writer = Writer::new(conn, new_files);
+        let mut walker = Some(walker);
+        let mut walked: Option<Walked> = None;
+        let mut gone: Option<Gone> = None;
+        let mut writer = Writer::new(conn);
         let mut result = Ok(());
-        for batch in rx {
-            if result.is_err() {
-                continue; // Drain so the reader thread can finish.
+        while let Ok(batch) = rx.recv() {
+            if gone.is_none() {
+                // Moves can only be told once the walk is over: until then, wait for it.
+                gone = Some(if moves_possible {
+                    let w = walked.insert(join(walker.take()));
+                    Gone::new(std::mem::take(&mut w.known), &w.unreadable)
+                } else {
+                    Gone::new(HashMap::new(), &[])
+                });
             }
+            let Some(gone) = gone.as_mut() else { break };
             let started = Instant::now();
             result = writer.write(
                 batch,
-                &mut gone,
+                gone,
+                new_files.load(Ordering::Relaxed),
                 options.now,
                 &mut report,
-                &mut state,
                 progress,
             );
             writing += started.elapsed();
+            if result.is_err() {
+                break;
+            }
+        }
+        // On an error, this stops the readers, whose end stops the walk.
+        drop(rx);
+        let mut walked = match walker.take() {
+            Some(walker) => join(Some(walker)),
+            None => walked.unwrap_or_default(),
+        };
+        if let Some(gone) = gone.take() {
+            walked.known.extend(gone.into_known());
         }
         let started = Instant::now();
         let result = writer.finish(result);
         writing += started.elapsed();
-        result
+        (result, walked)
     });
     covers.forget_recent();
-    write_result?;
+    written?;
     report.cancelled = options.cancel.load(Ordering::Relaxed);
+    let Walked {
+        known,
+        failures,
+        unreadable,
+        mut failed,
+        scanned,
+        unchanged,
+    } = walked;
+    report.scanned = scanned;
+    report.unchanged = unchanged;
+    failed.append(&mut report.failed);
+    report.failed = failed;
+    let mut gone = Gone::new(known, &unreadable);
 
     // Remove what is gone (only when the scan ran to the end: a cancelled scan has not seen every
     // file yet).
@@ -413,19 +418,17 @@ pub(crate) fn run(
     Ok(report)
 }
 
-fn walk(
-    target: &Target,
-    found: &mut Vec<Found>,
-    unreadable: &mut Vec<PathBuf>,
-    report: &mut ScanReport,
-    state: &mut ScanProgress,
-    progress: &(dyn Fn(&ScanProgress) + Sync),
-) {
+/// Walks `target`, handing each audio file found to `sorter`. Returns false if the scan was
+/// cancelled or its readers stopped.
+fn walk(target: &Target, sorter: &mut Sorter<'_>, cancel: &AtomicBool) -> bool {
     let walker = walkdir::WalkDir::new(&target.path)
         .follow_links(true)
         .into_iter()
         .filter_entry(|e| !is_hidden(e));
     for entry in walker {
+        if cancel.load(Ordering::Relaxed) {
+            return false;
+        }
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
@@ -434,7 +437,7 @@ fn walk(
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| target.path.clone());
                 if let Some(ancestor) = e.loop_ancestor() {
-                    report.failed.push(ScanFailure {
+                    sorter.walked.failed.push(ScanFailure {
                         reason: format!("symbolic link loop back to {}", ancestor.display()),
                         path,
                     });
@@ -449,11 +452,11 @@ fn walk(
                     Some(io) => format!("cannot read: {io}"),
                     None => e.to_string(),
                 };
-                report.failed.push(ScanFailure {
+                sorter.walked.failed.push(ScanFailure {
                     path: path.clone(),
                     reason,
                 });
-                unreadable.push(path);
+                sorter.walked.unreadable.push(path);
                 continue;
             }
         };
@@ -463,25 +466,181 @@ fn walk(
         let meta = match entry.metadata() {
             Ok(meta) => meta,
             Err(e) => {
-                report.failed.push(ScanFailure {
+                sorter.walked.failed.push(ScanFailure {
                     path: entry.path().to_owned(),
                     reason: format!("cannot read: {e}"),
                 });
-                unreadable.push(entry.path().to_owned());
+                sorter.walked.unreadable.push(entry.path().to_owned());
                 continue;
             }
         };
-        found.push(Found {
+        let found = Found {
             path: entry.into_path(),
             root_id: target.root_id,
             size: meta.len(),
             mtime_ns: mtime_ns(&meta),
-        });
-        state.discovered += 1;
-        if state.discovered.is_multiple_of(64) {
-            state.current = found.last().map(|f| f.path.clone());
-            progress(state);
+        };
+        if !sorter.sort(found) {
+            return false;
         }
+    }
+    true
+}
+
+/// What the walk leaves for the rest of the scan.
+#[derive(Default)]
+struct Walked {
+    /// Files the catalog knew under the targets that the walk did not find.
+    known: HashMap<Vec<u8>, Known>,
+    /// Earlier failures under the targets that the walk did not find.
+    failures: HashMap<Vec<u8>, KnownFailure>,
+    /// Folders and files that could not be read: what the catalog knows under them stays.
+    unreadable: Vec<PathBuf>,
+    /// What could not be walked, and earlier failures found unchanged.
+    failed: Vec<ScanFailure>,
+    /// Audio files found.
+    scanned: u64,
+    /// Files found unchanged since the catalog last read them.
+    unchanged: u64,
+}
+
+/// Audio files handed from the walk to the readers at a time.
+const CHUNK: usize = 64;
+
+/// How long the readers wait for a slow walk to fill a batch before reading what it has found.
+const FILL_WAIT: Duration = Duration::from_millis(50);
+
+/// The walk's side of a scan: compares each file found with the catalog and hands the ones to
+/// read to the readers, in chunks.
+struct Sorter<'a> {
+    walked: Walked,
+    chunk: Vec<ToRead>,
+    jobs: crossbeam_channel::Sender<Vec<ToRead>>,
+    /// Files found at paths the catalog does not know, so far.
+    new_files: &'a AtomicUsize,
+    progress: &'a SharedProgress<'a>,
+    /// Progress not yet reported: found, handled, failed.
+    pending: (u64, u64, u64),
+}
+
+impl<'a> Sorter<'a> {
+    fn new(
+        known: HashMap<Vec<u8>, Known>,
+        failures: HashMap<Vec<u8>, KnownFailure>,
+        jobs: crossbeam_channel::Sender<Vec<ToRead>>,
+        new_files: &'a AtomicUsize,
+        progress: &'a SharedProgress<'a>,
+    ) -> Self {
+        Self {
+            walked: Walked {
+                known,
+                failures,
+                ..Walked::default()
+            },
+            chunk: Vec::with_capacity(CHUNK),
+            jobs,
+            new_files,
+            progress,
+            pending: (0, 0, 0),
+        }
+    }
+
+    /// Sorts a file the walk found: unchanged, failed again, or to read. Returns false if the
+    /// readers have stopped.
+    fn sort(&mut self, found: Found) -> bool {
+        let key = paths::to_bytes(&found.path);
+        let known = self.walked.known.remove(&key);
+        let failure = self.walked.failures.remove(&key);
+        self.walked.scanned += 1;
+        self.pending.0 += 1;
+        match (known, failure) {
+            (_, Some(fail)) if fail.size == found.size && fail.mtime_ns == found.mtime_ns => {
+                self.walked.failed.push(ScanFailure {
+                    path: found.path.clone(),
+                    reason: fail.reason,
+                });
+                self.pending.1 += 1;
+                self.pending.2 += 1;
+            }
+            (Some(k), _) if k.size == found.size && k.mtime_ns == found.mtime_ns => {
+                self.walked.unchanged += 1;
+                self.pending.1 += 1;
+            }
+            (known, failure) => {
+                if known.is_none() {
+                    self.new_files.fetch_add(1, Ordering::Relaxed);
+                }
+                self.chunk.push(ToRead {
+                    failed_before: failure.is_some(),
+                    found,
+                    known,
+                });
+                if self.chunk.len() == CHUNK {
+                    return self.send(false);
+                }
+                return true;
+            }
+        }
+        if self.pending.0 >= CHUNK as u64 {
+            self.report(Some(found.path), false);
+        }
+        true
+    }
+
+    /// Reports the progress not yet reported, then hands the chunk to the readers (reporting
+    /// first, so that no file is counted as handled before it is counted as found).
+    fn send(&mut self, walk_done: bool) -> bool {
+        let current = self.chunk.last().map(|job| job.found.path.clone());
+        self.report(current, walk_done);
+        if self.chunk.is_empty() {
+            return true;
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        self.jobs.send(chunk).is_ok()
+    }
+
+    fn report(&mut self, current: Option<PathBuf>, walk_done: bool) {
+        let (found, handled, failed) = std::mem::take(&mut self.pending);
+        self.progress.update(|state| {
+            state.discovered += found;
+            state.processed += handled;
+            state.failed += failed;
+            if current.is_some() || walk_done {
+                state.current = current;
+            }
+            state.walk_done |= walk_done;
+        });
+    }
+
+    /// Ends the walk: hands over the last chunk and reports the walk done. Dropping the sender
+    /// afterwards tells the readers there is no more to come.
+    fn finish(mut self) -> Walked {
+        self.send(true);
+        self.walked
+    }
+}
+
+/// The scan's progress, updated by the walking and the writing threads and reported under one
+/// lock, so that the subscriber sees the counts in order.
+struct SharedProgress<'p> {
+    state: Mutex<ScanProgress>,
+    notify: &'p (dyn Fn(&ScanProgress) + Sync),
+}
+
+impl SharedProgress<'_> {
+    fn update(&self, change: impl FnOnce(&mut ScanProgress)) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut state);
+        (self.notify)(&state);
+    }
+}
+
+/// The walk's outcome, once it is over; a panic in the walk goes on in the scan's thread.
+fn join(walker: Option<std::thread::ScopedJoinHandle<'_, Walked>>) -> Walked {
+    match walker.map(std::thread::ScopedJoinHandle::join) {
+        Some(Ok(walked)) => walked,
+        Some(Err(panic)) => std::panic::resume_unwind(panic),
+        None => Walked::default(),
     }
 }
 
@@ -596,7 +755,14 @@ struct Gone {
 }
 
 impl Gone {
-    fn new(known: HashMap<Vec<u8>, Known>) -> Self {
+    /// The known files the walk did not find, less those under a folder it could not read.
+    fn new(mut known: HashMap<Vec<u8>, Known>, unreadable: &[PathBuf]) -> Self {
+        if !unreadable.is_empty() {
+            known.retain(|path, _| {
+                let path = paths::from_bytes(path);
+                !unreadable.iter().any(|u| path.starts_with(u))
+            });
+        }
         let mut by_size: HashMap<u64, Vec<Vec<u8>>> = HashMap::new();
         for (path, k) in &known {
             by_size.entry(k.size).or_default().push(path.clone());
@@ -660,6 +826,11 @@ impl Gone {
     fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, GoneFile)> + '_ {
         self.files.drain()
     }
+
+    /// The gone files, as the catalog knew them.
+    fn into_known(self) -> impl Iterator<Item = (Vec<u8>, Known)> {
+        self.files.into_iter().map(|(path, g)| (path, g.known))
+    }
 }
 
 fn track_identity(conn: &Connection, id: TrackId) -> Result<Option<(String, String, String, i64)>> {
@@ -682,43 +853,52 @@ struct Writer<'c> {
     store: Store,
     /// Whether this scan dropped the secondary indexes, to build them again at the end.
     bulk: bool,
-    /// Files still to write whose path the catalog did not know, until the first batch decides
-    /// whether to bulk load; `None` after.
-    new_files: Option<usize>,
+    /// The tracks the catalog held before the scan's first batch.
+    tracks_before: Option<u64>,
 }
 
 impl<'c> Writer<'c> {
-    fn new(conn: &'c Connection, new_files: usize) -> Self {
+    fn new(conn: &'c Connection) -> Self {
         Self {
             conn,
             store: Store::default(),
             bulk: false,
-            new_files: Some(new_files),
+            tracks_before: None,
         }
     }
 
-    /// Writes a batch of read files, in a transaction of its own.
+    /// Writes a batch of read files, in a transaction of its own. `new_files` is how many files
+    /// at paths the catalog did not know the walk has found so far: once they outnumber the
+    /// tracks the catalog held, the rest of the scan is a bulk load.
     fn write(
         &mut self,
         batch: Vec<Read>,
         gone: &mut Gone,
+        new_files: usize,
         now: SystemTime,
         report: &mut ScanReport,
-        state: &mut ScanProgress,
-        progress: &(dyn Fn(&ScanProgress) + Sync),
+        progress: &SharedProgress<'_>,
     ) -> Result<()> {
-        if let Some(new_files) = self.new_files.take()
-            && new_files >= bulk_load::MIN_FILES
-            && bulk_load::worthwhile(new_files, count_tracks(self.conn)?)
-        {
+        let tracks_before = match self.tracks_before {
+            Some(n) => n,
+            None => *self.tracks_before.insert(count_tracks(self.conn)?),
+        };
+        if !self.bulk && bulk_load::worthwhile(new_files, tracks_before) {
             bulk_load::drop_indexes(self.conn)?;
             self.bulk = true;
         }
         let tx = Transaction::new_unchecked(self.conn, TransactionBehavior::Deferred)
             .ctx("starting a batch")?;
-        write_batch(&tx, &mut self.store, batch, gone, now, report, state)?;
-        tx.commit().ctx("committing a batch")?;
-        progress(state);
+        let mut done = BatchProgress::default();
+        let written = write_batch(&tx, &mut self.store, batch, gone, now, report, &mut done);
+        written.and_then(|()| tx.commit().ctx("committing a batch"))?;
+        progress.update(|state| {
+            state.processed += done.processed;
+            state.failed += done.failed;
+            if done.current.is_some() {
+                state.current = done.current;
+            }
+        });
         Ok(())
     }
 
@@ -739,6 +919,14 @@ fn count_tracks(conn: &Connection) -> Result<u64> {
         .ctx("counting tracks")
 }
 
+/// What writing a batch has handled.
+#[derive(Default)]
+struct BatchProgress {
+    processed: u64,
+    failed: u64,
+    current: Option<PathBuf>,
+}
+
 /// Writes a batch of read files in `tx`, a transaction the caller commits.
 fn write_batch(
     tx: &Connection,
@@ -747,16 +935,16 @@ fn write_batch(
     gone: &mut Gone,
     now: SystemTime,
     report: &mut ScanReport,
-    state: &mut ScanProgress,
+    done: &mut BatchProgress,
 ) -> Result<()> {
+    let last = batch.last().map(|read| read.job.found.path.clone());
     for Read { job, result } in batch {
         let ToRead {
             found,
             known,
             failed_before,
         } = job;
-        state.processed += 1;
-        state.current = Some(found.path.clone());
+        done.processed += 1;
         match result {
             Ok(rec) => {
                 if failed_before {
@@ -817,7 +1005,7 @@ fn write_batch(
                     ])
                 })
                 .ctx("recording a failure")?;
-                state.failed += 1;
+                done.failed += 1;
                 report.failed.push(ScanFailure {
                     path: found.path,
                     reason,
@@ -825,6 +1013,7 @@ fn write_batch(
             }
         }
     }
+    done.current = last;
     Ok(())
 }
 

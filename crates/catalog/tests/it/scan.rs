@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use skylark_catalog::{Availability, Catalog, ScanOptions, ScanProgress, TrackQuery, TrackSort};
 use skylark_testsupport::{
@@ -534,6 +535,46 @@ fn a_new_root_around_old_ones_absorbs_them() {
     assert_eq!(lib.catalog.roots().unwrap().len(), 1);
     assert_eq!(lib.track("Jóga").id, joga);
     assert_eq!(lib.tracks().len(), 13);
+}
+
+/// A first import writes what it has read while the walk is still finding files, so a large
+/// library on a slow disk fills in from the start instead of after a long silent walk.
+#[test]
+fn a_first_import_writes_while_the_walk_goes_on() {
+    let mut lib = Lib::new();
+    let first = lib.add(
+        "Album/000.wav",
+        Format::Wav,
+        tags("Song", "Artist", "Album", 1),
+    );
+    for i in 1..200 {
+        std::fs::copy(&first, lib.music.join(format!("Album/{i:03}.wav"))).unwrap();
+    }
+    let data = lib.dir.path().join("data");
+    let observer =
+        Mutex::new(Catalog::open(&data.join("catalog.db"), &data.join("covers")).unwrap());
+    let written_during_walk = AtomicBool::new(false);
+    let music = lib.music.clone();
+    let report = lib
+        .catalog
+        .scan(&[music], &ScanOptions::at(at(0)), &|p| {
+            if p.walk_done || p.discovered < 128 || written_during_walk.load(Ordering::SeqCst) {
+                return;
+            }
+            // Hold the walk here (this runs on its thread) until tracks are in the catalog.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if observer.lock().unwrap().track_count().unwrap() > 0 {
+                    written_during_walk.store(true, Ordering::SeqCst);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+        .unwrap();
+    assert_eq!((report.scanned, report.added), (200, 200), "{report:#?}");
+    assert!(written_during_walk.load(Ordering::SeqCst));
+    assert_eq!(lib.tracks().len(), 200);
 }
 
 #[test]
