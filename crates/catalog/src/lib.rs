@@ -112,8 +112,8 @@ impl Catalog {
     }
 
     /// Imports or rescans `paths` (each a folder to add as a root, or a folder or file inside an
-    /// existing root); with no paths, rescans every root. `progress` is called from the scanning
-    /// thread as work advances.
+    /// existing root); with no paths, rescans every root. `progress` is called as work advances,
+    /// from the scan's walking and writing threads, one call at a time and in order.
     pub fn scan(
         &mut self,
         paths: &[PathBuf],
