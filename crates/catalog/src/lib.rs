@@ -121,7 +121,7 @@ impl Catalog {
         progress: &(dyn Fn(&ScanProgress) + Sync),
     ) -> Result<ScanReport> {
         let resolved = scan::resolve_targets(&self.conn, paths, options.now)?;
-        schema::with_scan_cache(&mut self.conn, |conn| {
+        schema::with_scan_settings(&mut self.conn, |conn| {
             scan::run(
                 conn,
                 &self.covers,

@@ -41,6 +41,7 @@ use crate::covers::{self, CoverInfo, CoverStore};
 use crate::error::{DbContext, Error, Result, io_error};
 use crate::model::{RootId, TrackId, to_millis};
 use crate::paths;
+use crate::schema;
 use crate::store::{Store, TrackRecord};
 
 /// File extensions the scanner reads (compared case-insensitively). The content decides the
@@ -279,9 +280,26 @@ pub(crate) fn run(
     let mut writing = Duration::ZERO;
     let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded::<Vec<ToRead>>();
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Read>>(2);
+    // The write-ahead log is checkpointed on a thread of its own after each batch (this
+    // connection's automatic checkpoints are off during a scan: see `schema::with_scan_settings`).
+    let checkpointer = conn
+        .path()
+        .map(Path::new)
+        .map(schema::checkpointer)
+        .transpose()?;
+    let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(1);
     let cancel = &options.cancel;
     let (written, walked) = std::thread::scope(|scope| {
         let (progress, new_files, readers) = (&progress, &new_files, &readers);
+        if let Some(checkpointer) = checkpointer {
+            scope.spawn(move || {
+                for () in checkpoint_rx {
+                    if let Err(e) = schema::checkpoint(&checkpointer) {
+                        tracing::warn!(error = %e, "checkpoint during a scan failed");
+                    }
+                }
+            });
+        }
         let walker = scope.spawn(move || {
             let mut sorter = Sorter::new(known, failures, jobs_tx, new_files, progress);
             for target in targets {
@@ -339,6 +357,8 @@ pub(crate) fn run(
             if result.is_err() {
                 break;
             }
+            // A checkpoint already asked for and not yet begun will take this batch too.
+            let _ = checkpoint_tx.try_send(());
         }
         // On an error, this stops the readers, whose end stops the walk.
         drop(rx);
@@ -352,6 +372,9 @@ pub(crate) fn run(
         let started = Instant::now();
         let result = writer.finish(result);
         writing += started.elapsed();
+        // The last checkpoint takes the index builds too; then the checkpointer ends.
+        let _ = checkpoint_tx.try_send(());
+        drop(checkpoint_tx);
         (result, walked)
     });
     covers.forget_recent();

@@ -98,6 +98,27 @@ fn configure(conn: &Connection) -> Result<()> {
     set_cache(conn, BROWSING_CACHE_KIB)
 }
 
+/// A connection to `path` that only checkpoints the write-ahead log, for a thread of its own
+/// while a scan writes (see [`with_scan_settings`]).
+pub(crate) fn checkpointer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).ctx("opening the database")?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .ctx("setting the busy timeout")?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL;")
+        .ctx("configuring the connection")?;
+    Ok(conn)
+}
+
+/// Copies what the write-ahead log holds into the database file, as far as it can without
+/// waiting for anyone (a passive checkpoint).
+pub(crate) fn checkpoint(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .ctx("checkpointing the write-ahead log")
+}
+
+/// SQLite's default: the writing connection checkpoints once the log holds this many pages.
+const AUTOCHECKPOINT_PAGES: u32 = 1000;
+
 /// SQLite's page cache for browsing and searching, per connection: the database file's pages
 /// beyond it come from the system's page cache at a system call each, which a query touching
 /// a few hundred pages does not notice. The desktop app's idle memory counts every page kept here
@@ -108,24 +129,36 @@ const BROWSING_CACHE_KIB: i64 = 8_000;
 /// builds stay in it.
 pub(crate) const SCAN_CACHE_KIB: i64 = 32_000;
 
+fn set_autocheckpoint(conn: &Connection, pages: u32) -> Result<()> {
+    conn.query_row(&format!("PRAGMA wal_autocheckpoint = {pages}"), [], |_| {
+        Ok(())
+    })
+    .ctx("setting the checkpoint interval")
+}
+
 /// Sets `conn`'s page cache to at most `kib` KiB.
 fn set_cache(conn: &Connection, kib: i64) -> Result<()> {
     conn.execute_batch(&format!("PRAGMA cache_size = -{kib};"))
         .ctx("sizing the page cache")
 }
 
-/// Runs `work` (a scan) with the page cache at [`SCAN_CACHE_KIB`], then sets it back and hands
-/// the pages it no longer needs back to the allocator.
-pub(crate) fn with_scan_cache<T>(
+/// Runs `work` (a scan) with the page cache at [`SCAN_CACHE_KIB`] and without checkpoints of the
+/// write-ahead log on `conn` (the scan checkpoints on another thread, through [`checkpointer`],
+/// so that its writing thread does not stop to copy pages and wait for the disk), then sets both
+/// back and hands the pages it no longer needs back to the allocator.
+pub(crate) fn with_scan_settings<T>(
     conn: &mut Connection,
     work: impl FnOnce(&mut Connection) -> Result<T>,
 ) -> Result<T> {
     set_cache(conn, SCAN_CACHE_KIB)?;
+    set_autocheckpoint(conn, 0)?;
     let result = work(conn);
-    let restored = set_cache(conn, BROWSING_CACHE_KIB).and_then(|()| {
-        conn.execute_batch("PRAGMA shrink_memory;")
-            .ctx("freeing the page cache")
-    });
+    let restored = set_cache(conn, BROWSING_CACHE_KIB)
+        .and_then(|()| set_autocheckpoint(conn, AUTOCHECKPOINT_PAGES))
+        .and_then(|()| {
+            conn.execute_batch("PRAGMA shrink_memory;")
+                .ctx("freeing the page cache")
+        });
     let value = result?;
     restored?;
     Ok(value)
@@ -136,23 +169,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scans_get_a_larger_page_cache_and_give_it_back() {
+    fn scans_get_a_larger_page_cache_and_no_checkpoints_and_give_them_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = open(&dir.path().join("catalog.db")).unwrap();
-        let cache = |conn: &Connection| -> i64 {
-            conn.query_row("PRAGMA cache_size", [], |r| r.get(0))
-                .unwrap()
+        let settings = |conn: &Connection| -> (i64, i64) {
+            let cache = conn.query_row("PRAGMA cache_size", [], |r| r.get(0));
+            let pages = conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0));
+            (cache.unwrap(), pages.unwrap())
         };
-        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
-        let seen = with_scan_cache(&mut conn, |conn| Ok(cache(conn))).unwrap();
-        assert_eq!(seen, -SCAN_CACHE_KIB);
-        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
-        // A failed scan gives it back too.
-        let failed = with_scan_cache(&mut conn, |_| -> Result<()> {
+        let browsing = (-BROWSING_CACHE_KIB, i64::from(AUTOCHECKPOINT_PAGES));
+        assert_eq!(settings(&conn), browsing);
+        let seen = with_scan_settings(&mut conn, |conn| Ok(settings(conn))).unwrap();
+        assert_eq!(seen, (-SCAN_CACHE_KIB, 0));
+        assert_eq!(settings(&conn), browsing);
+        // A failed scan gives them back too.
+        let failed = with_scan_settings(&mut conn, |_| -> Result<()> {
             Err(crate::Error::InvalidInput("a test's failure".into()))
         });
         assert!(failed.is_err());
-        assert_eq!(cache(&conn), -BROWSING_CACHE_KIB);
+        assert_eq!(settings(&conn), browsing);
     }
 
     #[test]

@@ -577,6 +577,20 @@ fn a_first_import_writes_while_the_walk_goes_on() {
     assert_eq!(lib.tracks().len(), 200);
 }
 
+/// A scan's writes reach the database file while the catalog is open (checkpointed from its
+/// write-ahead log on the scan's own thread), not only when the last connection closes.
+#[test]
+fn a_scan_checkpoints_what_it_writes() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    let db = lib.dir.path().join("data/catalog.db");
+    let before = std::fs::metadata(&db).unwrap().len();
+    lib.scan();
+    let after = std::fs::metadata(&db).unwrap().len();
+    assert!(after > before, "the database file stayed at {before} bytes");
+    assert_eq!(lib.tracks().len(), 13);
+}
+
 #[test]
 fn progress_is_reported() {
     let mut lib = Lib::new();
