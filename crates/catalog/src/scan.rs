@@ -284,8 +284,8 @@ pub(crate) fn run(
     // connection's automatic checkpoints are off during a scan: see `schema::with_scan_settings`).
     let checkpointer = conn
         .path()
-        .map(Path::new)
-        .map(schema::checkpointer)
+        .filter(|path| !path.is_empty()) // "" is an in-memory or temporary database.
+        .map(|path| schema::checkpointer(Path::new(path)))
         .transpose()?;
     let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(1);
     let cancel = &options.cancel;
