@@ -289,7 +289,7 @@ pub(crate) fn run(
         .transpose()?;
     let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(1);
     let cancel = &options.cancel;
-    let (written, walked) = std::thread::scope(|scope| {
+    let (written, walked, gone) = std::thread::scope(|scope| {
         let (progress, new_files, readers) = (&progress, &new_files, &readers);
         if let Some(checkpointer) = checkpointer {
             scope.spawn(move || {
@@ -334,16 +334,15 @@ pub(crate) fn run(
         let mut writer = Writer::new(conn);
         let mut result = Ok(());
         while let Ok(batch) = rx.recv() {
-            if gone.is_none() {
-                // Moves can only be told once the walk is over: until then, wait for it.
-                gone = Some(if moves_possible {
+            let gone = gone.get_or_insert_with(|| {
+                if moves_possible {
+                    // Moves can only be told once the walk is over: until then, wait for it.
                     let w = walked.insert(join(walker.take()));
                     Gone::new(std::mem::take(&mut w.known), &w.unreadable)
                 } else {
                     Gone::new(HashMap::new(), &[])
-                });
-            }
-            let Some(gone) = gone.as_mut() else { break };
+                }
+            });
             let started = Instant::now();
             result = writer.write(
                 batch,
@@ -362,20 +361,14 @@ pub(crate) fn run(
         }
         // On an error, this stops the readers, whose end stops the walk.
         drop(rx);
-        let mut walked = match walker.take() {
-            Some(walker) => join(Some(walker)),
-            None => walked.unwrap_or_default(),
-        };
-        if let Some(gone) = gone.take() {
-            walked.known.extend(gone.into_known());
-        }
+        let walked = walked.unwrap_or_else(|| join(walker.take()));
         let started = Instant::now();
         let result = writer.finish(result);
         writing += started.elapsed();
         // The last checkpoint takes the index builds too; then the checkpointer ends.
         let _ = checkpoint_tx.try_send(());
         drop(checkpoint_tx);
-        (result, walked)
+        (result, walked, gone)
     });
     covers.forget_recent();
     written?;
@@ -392,7 +385,8 @@ pub(crate) fn run(
     report.unchanged = unchanged;
     failed.append(&mut report.failed);
     report.failed = failed;
-    let mut gone = Gone::new(known, &unreadable);
+    // Files the writer did not match as moves, or (if it wrote nothing) all the walk did not find.
+    let mut gone = gone.unwrap_or_else(|| Gone::new(known, &unreadable));
 
     // Remove what is gone (only when the scan ran to the end: a cancelled scan has not seen every
     // file yet).
@@ -848,11 +842,6 @@ impl Gone {
 
     fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, GoneFile)> + '_ {
         self.files.drain()
-    }
-
-    /// The gone files, as the catalog knew them.
-    fn into_known(self) -> impl Iterator<Item = (Vec<u8>, Known)> {
-        self.files.into_iter().map(|(path, g)| (path, g.known))
     }
 }
 
