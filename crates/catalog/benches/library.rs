@@ -37,11 +37,12 @@ fn main() {
     std::fs::create_dir_all(&data).unwrap();
     println!("# Skylark library benchmarks\n");
     println!("machine: {}", machine());
+    let mut scratch = Scratch::new(std::env::temp_dir().join("skylark-bench-work"));
     if all || which.iter().any(|w| w == "scan") {
-        scan(&data);
+        scan(&data, &mut scratch);
     }
     if all || which.iter().any(|w| w == "rescan") {
-        rescan(&data);
+        rescan(&data, &mut scratch);
     }
     if all || which.iter().any(|w| w == "search") {
         search(&data);
@@ -78,6 +79,53 @@ fn machine() -> String {
         })
         .unwrap_or(0);
     format!("{cpu}, {cores} cores, {} GiB RAM", mem / 1024 / 1024)
+}
+
+/// Fresh folders for the runs that write a catalog and cover files, none of them deleted before
+/// every run is over (when this is dropped).
+///
+/// Deleting the last run's folder just before the next run made that run pay for the deletion:
+/// ext4 without a journal (as on the machines these figures come from) has each new inode skip the
+/// inodes deleted in the last minute or more, reading their inode table blocks one by one
+/// (`recently_deleted` in fs/ext4/ialloc.c). With 537 cover files deleted and made again, that was
+/// up to a third of a scan's CPU time in perf, for skylark and the Python scanners alike, while a
+/// real first import does not follow a mass deletion. For the same reason the folders are in the
+/// system's temporary folder, not in `target/`, where the build's own deletions just before cost
+/// new inodes the same way (a scan written there took a third longer than one in /tmp, with
+/// `recently_deleted` at the top of perf's list).
+struct Scratch {
+    base: PathBuf,
+    runs: usize,
+}
+
+impl Scratch {
+    /// Folders under `base`; what an interrupted earlier run left there is moved aside now and
+    /// deleted with the rest at the end.
+    fn new(base: PathBuf) -> Scratch {
+        if base.exists() {
+            let aside = base.join(format!("left-{}", std::process::id()));
+            let tmp = base.with_extension("left");
+            let _ = std::fs::remove_dir_all(&tmp);
+            std::fs::rename(&base, &tmp).unwrap();
+            std::fs::create_dir_all(&base).unwrap();
+            std::fs::rename(&tmp, aside).unwrap();
+        }
+        Scratch { base, runs: 0 }
+    }
+
+    /// A new, empty folder.
+    fn dir(&mut self) -> PathBuf {
+        self.runs += 1;
+        let dir = self.base.join(format!("run-{}", self.runs));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
 }
 
 /// Deterministic pseudo-random numbers (xorshift), so every run generates the same library.
@@ -245,8 +293,6 @@ fn python() -> String {
 }
 
 fn run_python(script: &str, root: &Path, db: &Path, full: bool) -> f64 {
-    let _ = std::fs::remove_file(db);
-    let _ = std::fs::remove_dir_all(db.with_extension("db.covers"));
     let mut cmd = Command::new(python());
     cmd.arg(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -268,9 +314,8 @@ fn run_python(script: &str, root: &Path, db: &Path, full: bool) -> f64 {
     summary["seconds"].as_f64().unwrap()
 }
 
-/// The times of a first scan of `root` into a new catalog.
+/// The times of a first scan of `root` into a new catalog in the empty folder `work`.
 fn skylark_scan(root: &Path, work: &Path) -> Times {
-    let _ = std::fs::remove_dir_all(work);
     let mut catalog = Catalog::open(&work.join("catalog.db"), &work.join("covers")).unwrap();
     timed(|| {
         let report = catalog
@@ -304,25 +349,28 @@ fn bare_lofty(files: &[PathBuf]) -> Times {
     })
 }
 
-fn scan(data: &Path) {
+fn scan(data: &Path, scratch: &mut Scratch) {
     println!("\n## Full scan of {SCAN_FILES} tagged files (warm page cache, median of 3)\n");
     let root = generate_library(&data.join("scan-library"), SCAN_FILES / 10);
     let files = audio_files(&root);
     assert_eq!(files.len(), SCAN_FILES);
     warm(&files);
-    let work = data.join("scan-work");
     let n = files.len() as f64;
+    let mut work = PathBuf::new();
     let skylark_times = Times::median(
         &(0..3)
-            .map(|_| skylark_scan(&root, &work))
+            .map(|_| {
+                work = scratch.dir();
+                skylark_scan(&root, &work)
+            })
             .collect::<Vec<_>>(),
     );
     let lofty_times = Times::median(&(0..3).map(|_| bare_lofty(&files)).collect::<Vec<_>>());
     let (skylark, lofty) = (skylark_times.wall, lofty_times.wall);
-    let python = |script: &str, full: bool| {
+    let mut python = |script: &str, full: bool| {
         median(
             (0..3)
-                .map(|_| run_python(script, &root, &data.join("python.db"), full))
+                .map(|_| run_python(script, &root, &scratch.dir().join("python.db"), full))
                 .collect(),
         )
     };
@@ -407,7 +455,7 @@ fn peak_rss(mut cmd: Command) -> (u64, Duration) {
     (peak * 1024, start.elapsed())
 }
 
-fn rescan(data: &Path) {
+fn rescan(data: &Path, scratch: &mut Scratch) {
     println!("\n## {RESCAN_FILES} files: first-scan peak memory and unchanged rescan\n");
     let source = generate_library(&data.join("scan-library"), SCAN_FILES / 10);
     let root = data.join("rescan-library");
@@ -426,9 +474,7 @@ fn rescan(data: &Path) {
         }
         std::fs::write(root.join(".complete"), b"").unwrap();
     }
-    let work = data.join("rescan-work");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
+    let work = scratch.dir();
     // Where `cargo build` below puts the binary: CARGO_TARGET_DIR if set, else the workspace's.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace().join("target"), |dir| workspace().join(dir));
