@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { between, idList, missing, scrollToRow, visibleWindow } from './virtual';
+import { between, farFrom, idList, missing, scrollToRow, visibleWindow } from './virtual';
 
 describe('visibleWindow', () => {
   it('renders only the rows in view plus overscan', () => {
@@ -25,6 +25,16 @@ describe('missing', () => {
     expect(missing([1, 2, 3, 4, 5, 3], 0, 6, have)).toEqual([1, 3, 5]);
     expect(missing([1, 2, 3], 1, 99, have)).toEqual([3]);
     expect(missing(new Float64Array([1, 2, 3, 4, 5, 3]), 0, 6, have)).toEqual([1, 3, 5]);
+  });
+});
+
+describe('farFrom', () => {
+  it('lists cached ids outside the range that are not kept', () => {
+    const ids = new Float64Array([10, 20, 30, 40, 50, 60]);
+    expect(farFrom(ids, 2, 4, [10, 30, 40, 60, 99])).toEqual([10, 60, 99]);
+    expect(farFrom(ids, 2, 4, [10, 30, 60], new Set([60]))).toEqual([10]);
+    expect(farFrom(ids, -10, 100, [10, 60, 99])).toEqual([99]);
+    expect(farFrom([], 0, 5, [1, 2])).toEqual([1, 2]);
   });
 });
 

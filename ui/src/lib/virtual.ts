@@ -45,6 +45,24 @@ export function between(ids: IdList, start: number, end: number): number[] {
   return out;
 }
 
+/**
+ * Which of the `cached` ids a row cache can drop: those not in `ids[start..end]` (clamped) and
+ * not `kept`. A list scrolled end to end would otherwise keep every row it ever showed.
+ */
+export function farFrom(
+  ids: IdList,
+  start: number,
+  end: number,
+  cached: Iterable<number>,
+  kept: ReadonlySet<number> = new Set(),
+): number[] {
+  const near = new Set<number>();
+  for (let i = Math.max(0, start); i < Math.min(ids.length, end); i++) near.add(ids[i]!);
+  const out: number[] = [];
+  for (const id of cached) if (!near.has(id) && !kept.has(id)) out.push(id);
+  return out;
+}
+
 /** The ids in `ids[start..end]` not in `have`, in order, without repeats. */
 export function missing(
   ids: IdList,
