@@ -14,7 +14,11 @@
 //! `utime + stime`). They agree on a quiet machine; on a loaded one the wall-clock figures also
 //! hold the time each side waited for a core, and the CPU figures are the ones to compare.
 //!
-//! A third table drives rubato alone, in the configurations `StreamResampler` could use, to show
+//! A third table compares decoding and resampling with ffmpeg using soxr's high-quality recipe,
+//! whose filter is near ours (ffmpeg's default resampler is a 32-tap filter, far shorter than
+//! rubato's), so that the resampling is compared at a like quality too.
+//!
+//! A fourth table drives rubato alone, in the configurations `StreamResampler` could use, to show
 //! why it uses the one it does: CPU time per 120 s of stereo from 44.1 to 48 kHz, and the level
 //! of tones near the top of the passband.
 
@@ -108,15 +112,35 @@ fn skylark(path: &Path, resample_to: Option<u32>) -> Cost {
     }
 }
 
+/// How ffmpeg is asked to resample, if at all.
+#[derive(Clone, Copy)]
+enum Resample {
+    No,
+    /// `-ar RATE`: swresample with its defaults (a 32-tap filter).
+    Default(u32),
+    /// soxr at its "high quality" recipe (20-bit precision: images and aliases about 120 dB
+    /// down, flat to 91% of the input's Nyquist frequency), near what `StreamResampler` does.
+    SoxrHq(u32),
+}
+
 /// ffmpeg's own measure of its decoding loop (`-benchmark`'s `rtime`, and `utime + stime` for
 /// CPU), which leaves out starting the process, so both sides are timed from an opened file to
 /// the last sample.
-fn ffmpeg(path: &Path, resample_to: Option<u32>) -> Cost {
+fn ffmpeg(path: &Path, resample: Resample) -> Cost {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-benchmark", "-threads", "1", "-i"])
         .arg(path);
-    if let Some(rate) = resample_to {
-        cmd.args(["-ar", &rate.to_string()]);
+    match resample {
+        Resample::No => {}
+        Resample::Default(rate) => {
+            cmd.args(["-ar", &rate.to_string()]);
+        }
+        Resample::SoxrHq(rate) => {
+            cmd.args([
+                "-af",
+                &format!("aresample={rate}:resampler=soxr:precision=20"),
+            ]);
+        }
     }
     let out = cmd
         .args(["-f", "null", "-"])
@@ -303,13 +327,20 @@ fn main() {
         }
         // Warm the page cache and both decoders' code paths.
         skylark(&path, None);
-        ffmpeg(&path, None);
-        let decode = best_of(|| skylark(&path, None), || ffmpeg(&path, None));
+        ffmpeg(&path, Resample::No);
+        let decode = best_of(|| skylark(&path, None), || ffmpeg(&path, Resample::No));
         let resample = best_of(
             || skylark(&path, Some(48_000)),
-            || ffmpeg(&path, Some(48_000)),
+            || ffmpeg(&path, Resample::Default(48_000)),
         );
-        rows.push((name, decode, resample));
+        // Opus decodes at 48 kHz: nothing to resample, nothing to compare here.
+        let soxr = (format != Format::Opus).then(|| {
+            best_of(
+                || skylark(&path, Some(48_000)),
+                || ffmpeg(&path, Resample::SoxrHq(48_000)),
+            )
+        });
+        rows.push((name, decode, resample, soxr));
     }
     println!(
         "# Decode speed, {SECONDS} s stereo 44.1 kHz files (best of {RUNS}, taking turns with ffmpeg)"
@@ -323,7 +354,7 @@ fn main() {
             "| format | skylark decode | ffmpeg -threads 1 | ratio | skylark decode + resample to 48 kHz | ffmpeg -ar 48000 | ratio |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|");
-        for (name, (ours, theirs), (ours_rs, theirs_rs)) in &rows {
+        for (name, (ours, theirs), (ours_rs, theirs_rs), _) in &rows {
             let (ours, theirs) = (measure(*ours), measure(*theirs));
             let (ours_rs, theirs_rs) = (measure(*ours_rs), measure(*theirs_rs));
             println!(
@@ -341,5 +372,27 @@ fn main() {
         "\n(ratio = skylark / ffmpeg, lower is faster; ffmpeg's figures are its -benchmark rtime and\n\
          utime + stime; Opus decodes at 48 kHz, so neither side resamples it)"
     );
+    println!(
+        "\n## Decode + resample to 48 kHz against ffmpeg with soxr's high-quality recipe\n\n\
+         (`-af aresample=48000:resampler=soxr:precision=20`, a filter near StreamResampler's; \
+         best of {RUNS}, taking turns)\n"
+    );
+    println!(
+        "| format | skylark CPU | ffmpeg + soxr HQ CPU | ratio | skylark wall | ffmpeg + soxr HQ wall | ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, _, _, soxr) in &rows {
+        if let Some((ours, theirs)) = soxr {
+            println!(
+                "| {name} | {:.0} ms | {:.0} ms | {:.2}x | {:.0} ms | {:.0} ms | {:.2}x |",
+                ours.cpu * 1e3,
+                theirs.cpu * 1e3,
+                ours.cpu / theirs.cpu,
+                ours.wall * 1e3,
+                theirs.wall * 1e3,
+                ours.wall / theirs.wall
+            );
+        }
+    }
     rubato_alone();
 }
