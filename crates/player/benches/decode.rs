@@ -65,12 +65,20 @@ impl Cost {
     }
 }
 
-/// The fastest of [`RUNS`] runs of `ours` and of `theirs`, taking turns.
-fn best_of(mut ours: impl FnMut() -> Cost, mut theirs: impl FnMut() -> Cost) -> (Cost, Cost) {
-    (0..RUNS).fold((Cost::NONE, Cost::NONE), |(a, b), _| {
-        let a = a.min(ours());
-        (a, b.min(theirs()))
-    })
+/// The fastest of [`RUNS`] runs of `ours` and of each of `theirs`, taking turns (ours, each of
+/// theirs, ours, ...), so that every comparison with ours shares the same runs of ours.
+fn best_of(
+    mut ours: impl FnMut() -> Cost,
+    theirs: &mut [&mut dyn FnMut() -> Cost],
+) -> (Cost, Vec<Cost>) {
+    let mut best = (Cost::NONE, vec![Cost::NONE; theirs.len()]);
+    for _ in 0..RUNS {
+        best.0 = best.0.min(ours());
+        for (b, run) in best.1.iter_mut().zip(theirs.iter_mut()) {
+            *b = b.min(run());
+        }
+    }
+    best
 }
 
 /// This thread's CPU time so far, in seconds: the first field of its schedstat, in nanoseconds
@@ -328,18 +336,24 @@ fn main() {
         // Warm the page cache and both decoders' code paths.
         skylark(&path, None);
         ffmpeg(&path, Resample::No);
-        let decode = best_of(|| skylark(&path, None), || ffmpeg(&path, Resample::No));
-        let resample = best_of(
-            || skylark(&path, Some(48_000)),
-            || ffmpeg(&path, Resample::Default(48_000)),
+        let (ours, theirs) = best_of(
+            || skylark(&path, None),
+            &mut [&mut || ffmpeg(&path, Resample::No)],
         );
-        // Opus decodes at 48 kHz: nothing to resample, nothing to compare here.
-        let soxr = (format != Format::Opus).then(|| {
+        let decode = (ours, theirs[0]);
+        let mut default = || ffmpeg(&path, Resample::Default(48_000));
+        let mut soxr = || ffmpeg(&path, Resample::SoxrHq(48_000));
+        // Opus decodes at 48 kHz: nothing to resample, so no soxr figure to compare.
+        let (ours, theirs) = if format == Format::Opus {
+            best_of(|| skylark(&path, Some(48_000)), &mut [&mut default])
+        } else {
             best_of(
                 || skylark(&path, Some(48_000)),
-                || ffmpeg(&path, Resample::SoxrHq(48_000)),
+                &mut [&mut default, &mut soxr],
             )
-        });
+        };
+        let resample = (ours, theirs[0]);
+        let soxr = theirs.get(1).map(|&theirs| (ours, theirs));
         rows.push((name, decode, resample, soxr));
     }
     println!(
