@@ -1,7 +1,9 @@
 // Desktop app benchmark (`make bench`): the real release app under Xvfb with a synthetic
 // 100,000-track catalog, driven through WebDriver. Measures, in the page, the time from opening
 // Songs to its first rows, a search keystroke to its results, a jump in the Songs list to its
-// rows; then the idle memory of the app's whole process tree. Prints a Markdown section.
+// rows; the memory of the app's whole process tree as it starts and when idle after all that, and
+// for reference that of WebKitGTK's own MiniBrowser showing an empty page. Prints a Markdown
+// section.
 //
 // Env: SKYLARK_DESKTOP_BIN (the app), SKYLARK_BENCH_DATA (a data folder made by the
 // synthetic_library example).
@@ -56,6 +58,46 @@ function memoryKb(pid, field) {
   return m ? Number(m[1]) : 0;
 }
 
+/** PSS of a process tree, in kB, and each process's share as "name N MB". */
+function treePss(root) {
+  let pss = 0;
+  let rss = 0;
+  const names = [];
+  for (const pid of tree(root)) {
+    try {
+      const own = memoryKb(pid, 'Pss');
+      pss += own;
+      rss += memoryKb(pid, 'Rss');
+      names.push(`${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${(own / 1024).toFixed(0)} MB`);
+    } catch {
+      // Gone.
+    }
+  }
+  return `PSS ${(pss / 1024).toFixed(0)} MB (${names.join(', ')}; RSS sum ${(rss / 1024).toFixed(0)} MB)`;
+}
+
+// The floor under the app's memory: WebKitGTK's own MiniBrowser (shipped with the library the app
+// runs on) showing an empty page on the same display with the same settings, measured the same
+// way after the same idle time.
+async function webkitFloor() {
+  const miniBrowser = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+  if (!fs.existsSync(miniBrowser)) return `${miniBrowser} not found`;
+  const page = `${os.tmpdir()}/skylark-bench-empty.html`;
+  fs.writeFileSync(page, '<!doctype html><title>empty</title><p>empty</p>');
+  const browser = spawn(miniBrowser, [`file://${page}`], {
+    env: { ...process.env, WEBKIT_DISABLE_COMPOSITING_MODE: '1' },
+    stdio: 'ignore',
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 5000));
+    return treePss(browser.pid);
+  } finally {
+    browser.kill();
+    fs.rmSync(page, { force: true });
+  }
+}
+const floor = await webkitFloor();
+
 const driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
   env: { ...process.env, SKYLARK_DATA_DIR: data, WEBKIT_DISABLE_COMPOSITING_MODE: '1' },
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -75,6 +117,10 @@ try {
   });
   await browser.$('h1=Songs').waitForDisplayed({ timeout: 30_000 });
   await browser.$('[aria-label="Songs"] [data-track] .title .text').waitForDisplayed({ timeout: 30_000 });
+  const appPid = Number(execFileSync('pgrep', ['-n', '-f', application]).toString().trim());
+  // The app as it starts: Songs shown, nothing else done yet.
+  await new Promise((r) => setTimeout(r, 5000));
+  const atStart = treePss(appPid);
   const total = await browser.execute(() => Number(document.querySelector('[aria-label="Songs"]')?.getAttribute('aria-rowcount') ?? 0) - 1);
 
   // Opening Songs: from the click to the first row with its title, over 30 openings.
@@ -177,23 +223,7 @@ try {
   // Idle memory of every process of the app (the Rust process and WebKit's web and network
   // processes): Pss shares the shared libraries fairly between processes; Rss counts them in each.
   await browser.$('//nav//button[normalize-space(.)="Songs"]').click();
-  const appPid = Number(execFileSync('pgrep', ['-n', '-f', application]).toString().trim());
-  const measureMemory = () => {
-    let pss = 0;
-    let rss = 0;
-    const names = [];
-    for (const pid of tree(appPid)) {
-      try {
-        const own = memoryKb(pid, 'Pss');
-        pss += own;
-        rss += memoryKb(pid, 'Rss');
-        names.push(`${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${(own / 1024).toFixed(0)} MB`);
-      } catch {
-        // Gone.
-      }
-    }
-    return `PSS ${(pss / 1024).toFixed(0)} MB (${names.join(', ')}; RSS sum ${(rss / 1024).toFixed(0)} MB)`;
-  };
+  const measureMemory = () => treePss(appPid);
   // Read after 5 s, and again after 30 s: JavaScriptCore collects the garbage of the steps
   // above, and WebKit's allocator returns freed pages, on timers of their own.
   const idle = [];
@@ -211,6 +241,8 @@ try {
   console.log(`| Jump anywhere in Songs to filled rows | ${summary(jumps)}; at most ${rendered} rows in the DOM | only visible rows |`);
   console.log(`| Search keystroke to results | ${summary(keys)} | < 50 ms |`);
   console.log(`| Idle memory, all processes | ${idle.join('; ')} | < 250 MB |`);
+  console.log(`| Memory at start, Songs shown, after 5 s | ${atStart} | |`);
+  console.log(`| For reference: WebKitGTK's MiniBrowser, an empty page, after 5 s | ${floor} | |`);
 } finally {
   await browser?.deleteSession().catch(() => {});
   driver.kill();
