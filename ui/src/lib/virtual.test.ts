@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { between, farFrom, idList, missing, scrollToRow, visibleWindow } from './virtual';
+import { between, farFrom, gridColumns, gridWindow, idList, missing, scrollToRow, visibleWindow } from './virtual';
 
 describe('visibleWindow', () => {
   it('renders only the rows in view plus overscan', () => {
@@ -16,6 +16,39 @@ describe('visibleWindow', () => {
     expect(last.end).toBe(1000);
     expect(last.start).toBeLessThan(1000);
     expect(visibleWindow(0, 640, 32, 0)).toEqual({ start: 0, end: 0, offset: 0 });
+  });
+});
+
+describe('gridColumns', () => {
+  it('fits as many items as their width and the gaps between them allow', () => {
+    expect(gridColumns(168, 168, 18)).toBe(1);
+    expect(gridColumns(353, 168, 18)).toBe(1);
+    expect(gridColumns(354, 168, 18)).toBe(2);
+    expect(gridColumns(1097, 168, 18)).toBe(5);
+    expect(gridColumns(1098, 168, 18)).toBe(6);
+  });
+
+  it('keeps at least one column, even before the grid is measured', () => {
+    expect(gridColumns(0, 168, 18)).toBe(1);
+    expect(gridColumns(-5, 168, 18)).toBe(1);
+  });
+});
+
+describe('gridWindow', () => {
+  it('renders whole rows in view plus overscan', () => {
+    // 10,000 items in rows of 6, 238 px apart; 20 rows scrolled past, 800 px in view.
+    const w = gridWindow(20 * 238 + 100, 800, 238, 6, 10_000, 2);
+    expect(w.start).toBe(18 * 6);
+    expect(w.end).toBe((20 + 4 + 2 + 1) * 6);
+    expect(w.offset).toBe(18 * 238);
+  });
+
+  it('stays inside the grid at both ends, with a last row part full', () => {
+    expect(gridWindow(-300, 800, 238, 6, 10)).toEqual({ start: 0, end: 10, offset: 0 });
+    const last = gridWindow(1e9, 800, 238, 6, 10_001);
+    expect(last.end).toBe(10_001);
+    expect(last.start % 6).toBe(0);
+    expect(gridWindow(0, 800, 238, 6, 0)).toEqual({ start: 0, end: 0, offset: 0 });
   });
 });
 

@@ -25,6 +25,28 @@ export function visibleWindow(
   return { start, end, offset: start * rowHeight };
 }
 
+/** How many columns of items `item` px wide with `gap` px between them fit in `width` px (at least one). */
+export function gridColumns(width: number, item: number, gap: number): number {
+  return Math.max(1, Math.floor((Math.max(0, width) + gap) / (item + gap)));
+}
+
+/**
+ * The items of a grid to render, whole rows of `columns` items `rowHeight` px apart, when its top
+ * is `scrollTop` px above the viewport's: [`visibleWindow`] over its rows, as item indices.
+ */
+export function gridWindow(
+  scrollTop: number,
+  height: number,
+  rowHeight: number,
+  columns: number,
+  count: number,
+  overscan = 2,
+): Window {
+  const perRow = Math.max(1, columns);
+  const rows = visibleWindow(scrollTop, height, rowHeight, Math.ceil(count / perRow), overscan);
+  return { start: rows.start * perRow, end: Math.min(count, rows.end * perRow), offset: rows.offset };
+}
+
 /**
  * A list of track ids a table shows: a plain array, or the `Float64Array` the Songs view gets
  * from the app (one typed array, nothing for the garbage collector to walk).
