@@ -372,6 +372,14 @@ test('the albums grid shows both covers', async () => {
   await shot('04-albums');
 });
 
+test('an album opens from the grid, and Back returns to the grid', async () => {
+  await browser.$('ul[aria-label="Albums"] button[aria-label^="Northern Lights"]').click();
+  await browser.$('h1=Northern Lights').waitForDisplayed();
+  await browser.$('button[aria-label="Back"]').click();
+  await browser.$('h1=Albums').waitForDisplayed();
+  assert.equal(await browser.$('button[aria-label="Back"]').isExisting(), false);
+});
+
 test('search finds a track as the user types', async () => {
   const box = await browser.$('input[aria-label="Search your library"]');
   await box.setValue('pola');

@@ -4,6 +4,7 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { api } from './api';
 import { on, setCoverDir } from './backend';
+import { viewScroller } from './place';
 import type { AppError, AppInfo, NowPlaying, PlaybackError, Playlist, Track } from './types';
 
 export type Route =
@@ -42,7 +43,11 @@ const emptyNowPlaying: NowPlaying = {
 class AppStore {
   info = $state<AppInfo | null>(null);
   route = $state<Route>({ view: 'songs' });
-  history: Route[] = [];
+  /** The routes Back returns to, each with how far its view was scrolled. */
+  /** Replaced whole at each change (the Back button shows while it is not empty). */
+  history = $state.raw<{ route: Route; scroll: number }[]>([]);
+  /** How far to scroll the view Back opened, until the shell takes it ([`takeReturn`]). */
+  private returnTo: number | null = null;
   now = $state<NowPlaying>(emptyNowPlaying);
   position = $state(0);
   playlists = $state<Playlist[]>([]);
@@ -132,14 +137,25 @@ class AppStore {
   }
 
   go(route: Route): void {
-    this.history.push(this.route);
-    if (this.history.length > 50) this.history.shift();
+    const scroller = typeof document === 'undefined' ? null : viewScroller(document);
+    this.history = [...this.history.slice(-49), { route: this.route, scroll: scroller?.scrollTop ?? 0 }];
     this.route = route;
   }
 
   back(): void {
-    const previous = this.history.pop();
-    if (previous) this.route = previous;
+    const previous = this.history.at(-1);
+    if (previous) {
+      this.history = this.history.slice(0, -1);
+      this.returnTo = previous.scroll;
+      this.route = previous.route;
+    }
+  }
+
+  /** How far Back asked the view it opened to be scrolled, once. */
+  takeReturn(): number | null {
+    const top = this.returnTo;
+    this.returnTo = null;
+    return top;
   }
 
   /** Shows an error where the user sees it, in the app's words. */
