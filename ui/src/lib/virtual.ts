@@ -31,6 +31,12 @@ export function gridColumns(width: number, item: number, gap: number): number {
 }
 
 /**
+ * The layout of the name lists (artists, genres): columns at least 280 px wide, 24 px apart, rows
+ * 34 px tall (one line of text and the padding of `.list .item` in app.css).
+ */
+export const LIST = { itemWidth: 280, itemHeight: 34, columnGap: 24 } as const;
+
+/**
  * The items of a grid to render, whole rows of `columns` items `rowHeight` px apart, when its top
  * is `scrollTop` px above the viewport's: [`visibleWindow`] over its rows, as item indices.
  */
