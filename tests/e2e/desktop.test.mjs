@@ -380,6 +380,31 @@ test('an album opens from the grid, and Back returns to the grid', async () => {
   assert.equal(await browser.$('button[aria-label="Back"]').isExisting(), false);
 });
 
+test('Artists and Genres list the library and open their pages', async () => {
+  const names = (list) =>
+    browser.execute(
+      (list) => [...document.querySelectorAll(`ul[aria-label="${list}"] > li`)].map((li) => [li.querySelector('.name')?.textContent, li.getAttribute('aria-setsize')]),
+      list,
+    );
+  await nav('Artists').click();
+  await browser.$('ul[aria-label="Artists"] > li').waitForDisplayed();
+  // "The Wanderers" sorts under W.
+  assert.deepEqual(await names('Artists'), [['Aurora Ensemble', '2'], ['The Wanderers', '2']]);
+  await browser.$('//ul[@aria-label="Artists"]//button[.//span[normalize-space(.)="The Wanderers"]]').click();
+  await browser.$('h1=The Wanderers').waitForDisplayed();
+  await browser.$('ul[aria-label="Albums by The Wanderers"] button[aria-label^="Desert Roads"]').waitForDisplayed();
+  await browser.$('button[aria-label="Back"]').click();
+  await browser.$('h1=Artists').waitForDisplayed();
+
+  await nav('Genres').click();
+  await browser.$('ul[aria-label="Genres"] > li').waitForDisplayed();
+  assert.deepEqual(await names('Genres'), [['Ambient', '2'], ['Rock', '2']]);
+  await browser.$('//ul[@aria-label="Genres"]//button[.//span[normalize-space(.)="Rock"]]').click();
+  await browser.$('h1=Rock').waitForDisplayed();
+  await nav('Albums').click();
+  await browser.$('h1=Albums').waitForDisplayed();
+});
+
 test('search finds a track as the user types', async () => {
   const box = await browser.$('input[aria-label="Search your library"]');
   await box.setValue('pola');
