@@ -43,8 +43,10 @@ const emptyNowPlaying: NowPlaying = {
 class AppStore {
   info = $state<AppInfo | null>(null);
   route = $state<Route>({ view: 'songs' });
-  /** The routes Back returns to, each with how far its view was scrolled. */
-  /** Replaced whole at each change (the Back button shows while it is not empty). */
+  /**
+   * The routes Back returns to, each with how far its view was scrolled. Replaced whole at each
+   * change, so what reads it (the Back button shows while it is not empty) follows it.
+   */
   history = $state.raw<{ route: Route; scroll: number }[]>([]);
   /** How far to scroll the view Back opened, until the shell takes it ([`takeReturn`]). */
   private returnTo: number | null = null;
