@@ -406,6 +406,12 @@ test('Artists and Genres list the library and open their pages', async () => {
 });
 
 test('search finds a track as the user types', async () => {
+  // The view the search is typed over (Albums, from the test before), marked to tell it from a
+  // fresh one when the search is cleared.
+  await browser.$('h1=Albums').waitForDisplayed();
+  await browser.execute(() => {
+    document.querySelector('main section h1').closest('section').dataset.beforeSearch = 'yes';
+  });
   const box = await browser.$('input[aria-label="Search your library"]');
   await box.setValue('pola');
   const row = await browser.$('[role="grid"][aria-label="Matching songs"] [data-track]');
@@ -420,6 +426,7 @@ test('search finds a track as the user types', async () => {
       throw e;
     });
   await shot('05-search');
+  assert.equal(await browser.$('h1=Albums').isDisplayed(), false, 'the view beneath the search still shows');
 });
 
 test('a double-click plays the track on the audio device and the position advances', async () => {
@@ -464,6 +471,19 @@ function mpris(...args) {
 
 const mprisProperty = (name) =>
   mpris('org.freedesktop.DBus.Properties.Get', 'string:org.mpris.MediaPlayer2.Player', `string:${name}`);
+
+test('clearing the search shows the view it was typed over, as it was', async () => {
+  const box = await browser.$('input[aria-label="Search your library"]');
+  await box.click();
+  await browser.keys('Escape');
+  await browser.$('h1=Albums').waitForDisplayed({ timeout: 5_000 });
+  assert.equal(await browser.$('h1=Search').isExisting(), false);
+  // The same view, kept while the search showed, not opened afresh.
+  assert.equal(
+    await browser.execute(() => document.querySelector('main section h1').closest('section').dataset.beforeSearch),
+    'yes',
+  );
+});
 
 test('MPRIS shows the track and its play/pause drives the player', async () => {
   await browser.waitUntil(async () => /Polaris/.test(mprisProperty('Metadata')), {

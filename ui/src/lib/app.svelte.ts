@@ -5,6 +5,7 @@ import { SvelteMap } from 'svelte/reactivity';
 import { api } from './api';
 import { on, setCoverDir } from './backend';
 import { viewScroller } from './place';
+import { SearchOpener } from './search';
 import type { AppError, AppInfo, NowPlaying, PlaybackError, Playlist, Track } from './types';
 
 export type Route =
@@ -196,3 +197,9 @@ class AppStore {
 }
 
 export const app = new AppStore();
+
+/** Opens the search view from another view with its first answer (see SearchOpener). */
+export const searchOpener = new SearchOpener(
+  (query, limit) => api.search(query, limit),
+  (text) => app.go({ view: 'search', text }),
+);

@@ -44,13 +44,82 @@ export function shownResults(results: SearchResults, expanded: SearchGroup | nul
   };
 }
 
+/** Where a search with nothing beneath it returns to. */
+const HOME: Route = { view: 'songs' };
+
 /**
- * What the main view is keyed on: a new key mounts a fresh view. Every keystroke in the search
- * field replaces the route with one for the new text; all search routes share one key, so the
- * search view stays and follows its text, showing the last answer until the next one comes in,
- * instead of being torn down and drawn again empty at each key. Any other route is its own key,
- * so going to a view, even the one already shown, opens it afresh.
+ * The view a search is shown over: the route itself when it is not a search, else the last one
+ * before it that is not. The main view is keyed on it, so the search's keystrokes keep it, and it
+ * is kept, hidden, while the search shows: clearing the search shows it again at once, where it
+ * was, instead of opening it afresh while the next search is typed. Any other route is its own
+ * key, so going to a view, even the one already shown, opens it afresh.
  */
-export function viewKey(route: Route): Route | 'search' {
-  return route.view === 'search' ? 'search' : route;
+export function beneath(route: Route, history: readonly { route: Route }[]): Route {
+  if (route.view !== 'search') return route;
+  for (let at = history.length - 1; at >= 0; at--) {
+    const before = history[at]!.route;
+    if (before.view !== 'search') return before;
+  }
+  return HOME;
+}
+
+/** How long a first key waits for its answer before the search view opens without it. */
+export const OPEN_WAIT_MS = 150;
+
+/**
+ * Opening the search view from another view. The switch waits for the first answer (at most
+ * `wait` ms), and the view opens with it, so the switch and the results are drawn in one frame:
+ * opening the view empty first cost a frame of style, layout and painting (about 30 ms in
+ * software rendering) before the answer could even be handled (docs/benchmarks.md).
+ */
+export class SearchOpener {
+  /** The text being opened, if a switch is pending. */
+  #pending: string | null = null;
+  /** The answer the view takes as it opens. */
+  #handed: { query: string; limit: number; results: SearchResults } | null = null;
+  #generation = 0;
+
+  constructor(
+    private readonly search: (query: string, limit: number) => Promise<SearchResults>,
+    private readonly open: (text: string) => void,
+    private readonly wait = OPEN_WAIT_MS,
+  ) {}
+
+  /** The user typed `text` (not blank) away from the search view. */
+  type(text: string): void {
+    const mine = ++this.#generation;
+    this.#pending = text;
+    this.#handed = null;
+    const query = text.trim();
+    const limit = searchLimit(null);
+    const open = () => {
+      if (mine !== this.#generation || this.#pending === null) return;
+      this.#pending = null;
+      this.open(text);
+    };
+    setTimeout(open, this.wait);
+    this.search(query, limit).then(
+      (results) => {
+        if (mine !== this.#generation || this.#pending === null) return;
+        this.#handed = { query, limit, results };
+        open();
+      },
+      // The view asks again when it opens, and shows what went wrong.
+      open,
+    );
+  }
+
+  /** The search text was cleared before the view opened: it does not open. */
+  cancel(): void {
+    this.#generation++;
+    this.#pending = null;
+    this.#handed = null;
+  }
+
+  /** The answer for `query` at `limit` fetched before the view opened, once; else null. */
+  take(query: string, limit: number): SearchResults | null {
+    const handed = this.#handed;
+    this.#handed = null;
+    return handed && handed.query === query && handed.limit === limit ? handed.results : null;
+  }
 }
