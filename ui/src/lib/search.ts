@@ -73,10 +73,9 @@ export const OPEN_WAIT_MS = 150;
  * software rendering) before the answer could even be handled (docs/benchmarks.md).
  */
 export class SearchOpener {
-  /** The text being opened, if a switch is pending. */
-  #pending: string | null = null;
   /** The answer the view takes as it opens. */
   #handed: { query: string; limit: number; results: SearchResults } | null = null;
+  /** Counts the keys typed away from the view and the clearings: only the latest opens it. */
   #generation = 0;
 
   constructor(
@@ -88,19 +87,20 @@ export class SearchOpener {
   /** The user typed `text` (not blank) away from the search view. */
   type(text: string): void {
     const mine = ++this.#generation;
-    this.#pending = text;
     this.#handed = null;
     const query = text.trim();
     const limit = searchLimit(null);
+    let opened = false;
+    const current = () => mine === this.#generation && !opened;
     const open = () => {
-      if (mine !== this.#generation || this.#pending === null) return;
-      this.#pending = null;
+      if (!current()) return;
+      opened = true;
       this.open(text);
     };
     setTimeout(open, this.wait);
     this.search(query, limit).then(
       (results) => {
-        if (mine !== this.#generation || this.#pending === null) return;
+        if (!current()) return;
         this.#handed = { query, limit, results };
         open();
       },
@@ -112,7 +112,6 @@ export class SearchOpener {
   /** The search text was cleared before the view opened: it does not open. */
   cancel(): void {
     this.#generation++;
-    this.#pending = null;
     this.#handed = null;
   }
 
