@@ -1,9 +1,9 @@
 // Desktop app benchmark (`make bench`): the real release app under Xvfb with a synthetic
 // 100,000-track catalog, driven through WebDriver. Measures, in the page, the time from opening
-// Songs to its first rows, a search keystroke to its results, a jump in the Songs list to its
-// rows; the memory of the app's whole process tree as it starts and when idle after all that, and
-// for reference that of WebKitGTK's own MiniBrowser showing an empty page. Prints a Markdown
-// section.
+// Songs to its first rows, a search keystroke to its results (to the frame that draws them, and
+// to their being painted), a jump in the Songs list to its rows; the memory of the app's whole
+// process tree as it starts and when idle after all that, and for reference that of WebKitGTK's
+// own MiniBrowser showing an empty page. Prints a Markdown section.
 //
 // Env: SKYLARK_DESKTOP_BIN (the app), SKYLARK_BENCH_DATA (a data folder made by the
 // synthetic_library example).
@@ -268,7 +268,12 @@ try {
           input.dispatchEvent(new Event('input', { bubbles: true }));
           until(
             () => document.querySelector('[data-results-for]')?.getAttribute('data-results-for') === q.trim(),
-            () => done(performance.now() - t0),
+            () => {
+              // The frame that draws the results has begun; a task queued now runs once it is
+              // laid out and painted.
+              const begun = performance.now() - t0;
+              setTimeout(() => done([begun, performance.now() - t0]), 0);
+            },
           );
         }, text),
       );
@@ -303,12 +308,15 @@ try {
     console.log(`| ${view} (${grid.count.toLocaleString('en-US')}) opened to the first drawn | ${summary(grid.open)} | |`);
     console.log(`| Jump in ${view} to those there drawn | ${summary(grid.jumps)}; at most ${grid.inPage} in the page | |`);
   }
-  const slowest = keys
+  const painted = keys.map(([, ms]) => ms);
+  const begun = keys.map(([ms]) => ms);
+  const slowest = begun
     .map((ms, i) => [ms, typed[i]])
     .sort((a, b) => b[0] - a[0])
     .slice(0, 5)
     .map(([ms, text]) => `"${text}" ${ms.toFixed(0)}`);
-  console.log(`| Search keystroke to results | ${summary(keys)}; slowest: ${slowest.join(', ')} ms | < 50 ms |`);
+  console.log(`| Search keystroke to the frame drawing its results | ${summary(begun)}; slowest: ${slowest.join(', ')} ms | < 50 ms |`);
+  console.log(`| Search keystroke to its results painted | ${summary(painted)} | < 50 ms |`);
   console.log(`| Idle memory, all processes | ${idle.join('; ')} | < 250 MB |`);
   console.log(`| Memory at start, Songs shown, after 5 s | ${atStart} | |`);
   console.log(`| For reference: WebKitGTK's MiniBrowser, an empty page, after 5 s | ${floor} | |`);
