@@ -10,7 +10,7 @@ use skylark_locker_api::ops::{Change, LoveTarget, Op};
 use crate::catalog::love_key;
 use crate::error::DbContext;
 use crate::now_millis;
-use crate::subsonic::envelope::{Failure, Reply};
+use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::{Call, random_id, stamp_after};
 
 /// `scrobble`: each `id` played at the matching `time` (milliseconds, default now). "Now playing"
@@ -151,5 +151,51 @@ pub(super) async fn star(call: &Call<'_>, loved: bool) -> Result<Reply, Failure>
         });
     }
     call.apply(ops).await?;
+    Ok(Reply::Empty)
+}
+
+/// `setRating`: a song's rating, 1 to 5 stars (0 clears it), kept as the 0 to 100 every device
+/// rates with. Albums and artists take no rating of their own here: theirs follows their songs'.
+pub(super) async fn set_rating(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    let stars: u8 = call
+        .params
+        .number("rating")?
+        .ok_or_else(|| Failure::missing("rating"))?;
+    if stars > 5 {
+        return Err(Failure::new(Code::Generic, "a rating is 0 to 5 stars"));
+    }
+    let lib = call.library().await?;
+    let Some(song) = lib.song(id) else {
+        return Err(if lib.album(id).is_some() || lib.artist(id).is_some() {
+            Failure::new(Code::Generic, "only songs are rated")
+        } else {
+            Failure::not_found(&format!("song {id}"))
+        });
+    };
+    let (user, track) = (call.user(), song.id.clone());
+    let uid = track.clone();
+    let seen: Option<String> = call
+        .state
+        .db(move |conn| {
+            conn.query_row(
+                "SELECT rating_hlc FROM tracks WHERE user_id = ?1 AND uid = ?2",
+                params![user.0, uid],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .ctx("reading a rating")
+        })
+        .await?;
+    call.apply(vec![Op {
+        id: random_id("subsonic-")?,
+        hlc: stamp_after(now_millis(), seen.as_deref()),
+        change: Change::Rating {
+            track,
+            rating: stars * 20,
+        },
+    }])
+    .await?;
     Ok(Reply::Empty)
 }

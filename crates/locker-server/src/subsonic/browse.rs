@@ -1,15 +1,18 @@
 //! Browsing and searching ("System", "Browsing", "Album/song lists", "Searching" in the API
 //! reference): the account's library as Subsonic's ID3 views show it.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::library::{self, Album, Artist, IGNORED_ARTICLES, Library, Song};
 use crate::subsonic::Call;
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::responses::{
-    AlbumId3, AlbumList2, AlbumWithSongs, ArtistId3, ArtistRef, ArtistWithAlbums, ArtistsId3,
-    Child, Extension, Index, IndexArtist, IndexId3, Indexes, ItemGenre, License, MusicFolder,
-    MusicFolders, ReplayGain, SearchResult3, Songs, TokenInfo, iso8601,
+    AlbumDir, AlbumId3, AlbumList, AlbumList2, AlbumWithSongs, ArtistId3, ArtistRef,
+    ArtistWithAlbums, ArtistsId3, Child, Directory, Extension, Genre, Genres, Index, IndexArtist,
+    IndexId3, Indexes, ItemGenre, License, MusicFolder, MusicFolders, ReplayGain, SearchResult2,
+    SearchResult3, Songs, TokenInfo, User, iso8601,
 };
 
 /// The most items one list or search page returns.
@@ -160,6 +163,40 @@ pub(crate) fn artist_id3(artist: &Artist) -> ArtistId3 {
     }
 }
 
+/// An album as a directory `Child`, under its album artist.
+pub(crate) fn album_dir(lib: &Library, album: &Album) -> AlbumDir {
+    let artist = &lib.artists[album.artist];
+    AlbumDir {
+        id: album.id.clone(),
+        parent: artist.id.clone(),
+        is_dir: true,
+        title: album.name.clone(),
+        name: album.name.clone(),
+        album: album.name.clone(),
+        artist: artist.name.clone(),
+        year: album.year,
+        genre: album.genres.first().cloned(),
+        cover_art: album.cover.as_deref().map(cover_id),
+        song_count: album.songs.len(),
+        duration: album.duration_s,
+        play_count: album.plays,
+        created: iso8601(album.created),
+        starred: album.loved_at.map(iso8601),
+        artist_id: artist.id.clone(),
+        media_type: "album",
+        played: album.last_played.map(iso8601),
+    }
+}
+
+/// An artist as `getIndexes`, `search2` and `getStarred` list one.
+fn index_artist(artist: &Artist) -> IndexArtist {
+    IndexArtist {
+        id: artist.id.clone(),
+        name: artist.name.clone(),
+        starred: artist.loved_at.map(iso8601),
+    }
+}
+
 /// `getLicense`: always valid.
 pub(super) fn license() -> Result<Reply, Failure> {
     body("license", License { valid: true })
@@ -237,14 +274,7 @@ pub(super) async fn indexes(call: &Call<'_>) -> Result<Reply, Failure> {
             .into_iter()
             .map(|(name, artists)| Index {
                 name,
-                artist: artists
-                    .into_iter()
-                    .map(|a| IndexArtist {
-                        id: a.id.clone(),
-                        name: a.name.clone(),
-                        starred: a.loved_at.map(iso8601),
-                    })
-                    .collect(),
+                artist: artists.into_iter().map(index_artist).collect(),
             })
             .collect()
     };
@@ -320,6 +350,139 @@ pub(super) async fn song(call: &Call<'_>) -> Result<Reply, Failure> {
     body("song", child(&lib, song))
 }
 
+/// `getMusicDirectory`: for apps that browse by folders, an artist (as `getIndexes` lists them)
+/// holds its albums and an album its songs.
+pub(super) async fn music_directory(call: &Call<'_>) -> Result<Reply, Failure> {
+    let id = call.params.required("id")?;
+    let lib = call.library().await?;
+    if let Some(artist) = lib.artist(id) {
+        return body(
+            "directory",
+            Directory {
+                id: artist.id.clone(),
+                parent: None,
+                name: artist.name.clone(),
+                starred: artist.loved_at.map(iso8601),
+                play_count: None,
+                child: artist
+                    .albums
+                    .iter()
+                    .map(|&a| album_dir(&lib, &lib.albums[a]))
+                    .collect(),
+            },
+        );
+    }
+    let album = lib
+        .album(id)
+        .ok_or_else(|| Failure::not_found("directory"))?;
+    body(
+        "directory",
+        Directory {
+            id: album.id.clone(),
+            parent: Some(lib.artists[album.artist].id.clone()),
+            name: album.name.clone(),
+            starred: album.loved_at.map(iso8601),
+            play_count: Some(album.plays),
+            child: album
+                .songs
+                .iter()
+                .map(|&s| child(&lib, &lib.songs[s]))
+                .collect(),
+        },
+    )
+}
+
+/// `getGenres`: every genre with its songs and albums, by name.
+pub(super) async fn genres(call: &Call<'_>) -> Result<Reply, Failure> {
+    let lib = call.library().await?;
+    let mut genre: Vec<Genre> = lib
+        .numbers()
+        .genres
+        .iter()
+        .map(|g| {
+            let mut albums: Vec<usize> = g.songs.iter().map(|&s| lib.songs[s].album).collect();
+            albums.sort_unstable();
+            albums.dedup();
+            Genre {
+                value: g.name.clone(),
+                song_count: g.songs.len(),
+                album_count: albums.len(),
+            }
+        })
+        .collect();
+    genre.sort_by_cached_key(|g| library::fold(&g.value));
+    body("genres", Genres { genre })
+}
+
+/// `getSongsByGenre`: a page (`count`, default 10; `offset`) of a genre's songs.
+pub(super) async fn songs_by_genre(call: &Call<'_>) -> Result<Reply, Failure> {
+    let genre = library::fold(call.params.required("genre")?);
+    let count = page_size(call, "count", 10)?;
+    let offset: usize = call.params.number("offset")?.unwrap_or(0);
+    let lib = call.library().await?;
+    let song = lib
+        .songs
+        .iter()
+        .filter(|s| has_genre(&s.genres, &genre))
+        .skip(offset)
+        .take(count)
+        .map(|s| child(&lib, s))
+        .collect();
+    body("songsByGenre", Songs { song })
+}
+
+/// `getTopSongs`: the songs of the artist named `artist` the account has played most (the locker
+/// knows no charts but the account's own plays), up to `count` (default 50).
+pub(super) async fn top_songs(call: &Call<'_>) -> Result<Reply, Failure> {
+    let name = library::fold(call.params.required("artist")?);
+    let count = page_size(call, "count", 50)?;
+    let lib = call.library().await?;
+    let by_artist = |s: &Song| {
+        let album_artist = &lib.artists[lib.albums[s.album].artist].name;
+        library::fold(s.artist.as_deref().unwrap_or(album_artist)) == name
+    };
+    let mut songs: Vec<&Song> = lib.songs.iter().filter(|s| by_artist(s)).collect();
+    // Most played first; among equals, the most recently played, then as the albums list them.
+    songs.sort_by_key(|s| (std::cmp::Reverse(s.plays), std::cmp::Reverse(s.last_played)));
+    let song = songs
+        .into_iter()
+        .take(count)
+        .map(|s| child(&lib, s))
+        .collect();
+    body("topSongs", Songs { song })
+}
+
+/// `getUser`: the signed-in account, the only one an app may ask about.
+pub(super) fn user(call: &Call<'_>) -> Result<Reply, Failure> {
+    let name = call.params.required("username")?;
+    if name != call.account.name {
+        return Err(Failure::new(
+            Code::NotAuthorized,
+            "an account can only read itself",
+        ));
+    }
+    body(
+        "user",
+        User {
+            username: call.account.name.clone(),
+            scrobbling_enabled: true,
+            admin_role: false,
+            settings_role: false,
+            download_role: true,
+            upload_role: false,
+            playlist_role: true,
+            cover_art_role: true,
+            comment_role: false,
+            podcast_role: false,
+            stream_role: true,
+            jukebox_role: false,
+            share_role: false,
+            video_conversion_role: false,
+            folder: vec![FOLDER_ID],
+        },
+    )
+}
+
 /// A page size from `name` (default `default`), at most [`MAX_PAGE`].
 fn page_size(call: &Call<'_>, name: &str, default: usize) -> Result<usize, Failure> {
     Ok(call
@@ -355,14 +518,22 @@ fn has_genre(genres: &[String], genre: &str) -> bool {
     genres.iter().any(|g| library::fold(g) == genre)
 }
 
-/// `getAlbumList2`.
-pub(super) async fn album_list2(call: &Call<'_>) -> Result<Reply, Failure> {
+/// The page of albums `getAlbumList2` and `getAlbumList` ask for (`type`, `size`, `offset`), as
+/// indexes into the library's albums.
+async fn album_page(call: &Call<'_>) -> Result<(Arc<Library>, Vec<usize>), Failure> {
     let kind = call.params.required("type")?;
     let size = page_size(call, "size", 10)?;
     let offset: usize = call.params.number("offset")?.unwrap_or(0);
     let lib = call.library().await?;
+    let order = album_order(call, &lib, kind)?;
+    let picked = order.into_iter().skip(offset).take(size).collect();
+    Ok((lib, picked))
+}
+
+/// The albums of an album list of type `kind`, in its order.
+fn album_order(call: &Call<'_>, lib: &Library, kind: &str) -> Result<Vec<usize>, Failure> {
     let all = || lib.albums.iter().enumerate();
-    let mut picked: Vec<usize> = match kind {
+    Ok(match kind {
         "random" => shuffled(lib.albums.len()),
         "newest" => {
             let mut v: Vec<usize> = (0..lib.albums.len()).collect();
@@ -439,14 +610,32 @@ pub(super) async fn album_list2(call: &Call<'_>) -> Result<Reply, Failure> {
                 format!("unknown album list type {other:?}"),
             ));
         }
-    };
-    picked = picked.into_iter().skip(offset).take(size).collect();
+    })
+}
+
+/// `getAlbumList2`.
+pub(super) async fn album_list2(call: &Call<'_>) -> Result<Reply, Failure> {
+    let (lib, picked) = album_page(call).await?;
     body(
         "albumList2",
         AlbumList2 {
             album: picked
                 .into_iter()
                 .map(|i| album_id3(&lib, &lib.albums[i]))
+                .collect(),
+        },
+    )
+}
+
+/// `getAlbumList`: the same lists, the albums as directories.
+pub(super) async fn album_list(call: &Call<'_>) -> Result<Reply, Failure> {
+    let (lib, picked) = album_page(call).await?;
+    body(
+        "albumList",
+        AlbumList {
+            album: picked
+                .into_iter()
+                .map(|i| album_dir(&lib, &lib.albums[i]))
                 .collect(),
         },
     )
@@ -471,57 +660,67 @@ pub(super) async fn random_songs(call: &Call<'_>) -> Result<Reply, Failure> {
     body("randomSongs", Songs { song: songs })
 }
 
+/// What a search asks for: its terms, and a page of each kind (`artistCount`, `artistOffset`,
+/// and so on; 20 of each by default).
+struct SearchPage {
+    terms: Vec<String>,
+    artists: (usize, usize),
+    albums: (usize, usize),
+    songs: (usize, usize),
+}
+
+impl SearchPage {
+    fn of(call: &Call<'_>) -> Result<Self, Failure> {
+        let page = |kind: &str| -> Result<(usize, usize), Failure> {
+            let count = call
+                .params
+                .number::<usize>(&format!("{kind}Count"))?
+                .unwrap_or(20)
+                .min(MAX_PAGE);
+            let offset = call.params.number(&format!("{kind}Offset"))?.unwrap_or(0);
+            Ok((offset, count))
+        };
+        Ok(SearchPage {
+            terms: library::query_terms(call.params.required("query")?),
+            artists: page("artist")?,
+            albums: page("album")?,
+            songs: page("song")?,
+        })
+    }
+
+    fn artists<'a>(&'a self, lib: &'a Library) -> impl Iterator<Item = &'a Artist> {
+        let (offset, count) = self.artists;
+        lib.search_artists(&self.terms).skip(offset).take(count)
+    }
+
+    fn albums<'a>(&'a self, lib: &'a Library) -> impl Iterator<Item = &'a Album> {
+        let (offset, count) = self.albums;
+        lib.search_albums(&self.terms).skip(offset).take(count)
+    }
+
+    fn songs<'a>(&'a self, lib: &'a Library) -> impl Iterator<Item = &'a Song> {
+        let (offset, count) = self.songs;
+        lib.search_songs(&self.terms).skip(offset).take(count)
+    }
+}
+
 /// `search3`. An empty query (or `""`, as some apps send) lists everything, page by page, as
 /// OpenSubsonic allows, so apps can copy a whole library.
 pub(super) async fn search3(call: &Call<'_>) -> Result<Reply, Failure> {
-    let terms = library::query_terms(call.params.required("query")?);
-    let count = |name| -> Result<usize, Failure> {
-        Ok(call
-            .params
-            .number::<usize>(name)?
-            .unwrap_or(20)
-            .min(MAX_PAGE))
-    };
-    let offset = |name| -> Result<usize, Failure> { Ok(call.params.number(name)?.unwrap_or(0)) };
-    let (artist_count, album_count, song_count) = (
-        count("artistCount")?,
-        count("albumCount")?,
-        count("songCount")?,
-    );
-    let (artist_offset, album_offset, song_offset) = (
-        offset("artistOffset")?,
-        offset("albumOffset")?,
-        offset("songOffset")?,
-    );
+    let page = SearchPage::of(call)?;
     let lib = call.library().await?;
     body(
         "searchResult3",
         SearchResult3 {
-            artist: lib
-                .search_artists(&terms)
-                .skip(artist_offset)
-                .take(artist_count)
-                .map(artist_id3)
-                .collect(),
-            album: lib
-                .search_albums(&terms)
-                .skip(album_offset)
-                .take(album_count)
-                .map(|a| album_id3(&lib, a))
-                .collect(),
-            song: lib
-                .search_songs(&terms)
-                .skip(song_offset)
-                .take(song_count)
-                .map(|s| child(&lib, s))
-                .collect(),
+            artist: page.artists(&lib).map(artist_id3).collect(),
+            album: page.albums(&lib).map(|a| album_id3(&lib, a)).collect(),
+            song: page.songs(&lib).map(|s| child(&lib, s)).collect(),
         },
     )
 }
 
-/// `getStarred2`: what the account loves, most recently loved first.
-pub(super) async fn starred2(call: &Call<'_>) -> Result<Reply, Failure> {
-    let lib = call.library().await?;
+/// What the account loves, most recently loved first: artists, albums and songs.
+fn loved(lib: &Library) -> (Vec<&Artist>, Vec<&Album>, Vec<&Song>) {
     let mut artists: Vec<&Artist> = lib
         .artists
         .iter()
@@ -532,11 +731,46 @@ pub(super) async fn starred2(call: &Call<'_>) -> Result<Reply, Failure> {
     albums.sort_by_key(|a| std::cmp::Reverse(a.loved_at));
     let mut songs: Vec<&Song> = lib.songs.iter().filter(|s| s.loved_at.is_some()).collect();
     songs.sort_by_key(|s| std::cmp::Reverse(s.loved_at));
+    (artists, albums, songs)
+}
+
+/// `getStarred2`: what the account loves, most recently loved first.
+pub(super) async fn starred2(call: &Call<'_>) -> Result<Reply, Failure> {
+    let lib = call.library().await?;
+    let (artists, albums, songs) = loved(&lib);
     body(
         "starred2",
         SearchResult3 {
             artist: artists.into_iter().map(artist_id3).collect(),
             album: albums.into_iter().map(|a| album_id3(&lib, a)).collect(),
+            song: songs.into_iter().map(|s| child(&lib, s)).collect(),
+        },
+    )
+}
+
+/// `search2`: what `search3` finds, as apps that browse by folders show it.
+pub(super) async fn search2(call: &Call<'_>) -> Result<Reply, Failure> {
+    let page = SearchPage::of(call)?;
+    let lib = call.library().await?;
+    body(
+        "searchResult2",
+        SearchResult2 {
+            artist: page.artists(&lib).map(index_artist).collect(),
+            album: page.albums(&lib).map(|a| album_dir(&lib, a)).collect(),
+            song: page.songs(&lib).map(|s| child(&lib, s)).collect(),
+        },
+    )
+}
+
+/// `getStarred`: what `getStarred2` lists, as apps that browse by folders show it.
+pub(super) async fn starred(call: &Call<'_>) -> Result<Reply, Failure> {
+    let lib = call.library().await?;
+    let (artists, albums, songs) = loved(&lib);
+    body(
+        "starred",
+        SearchResult2 {
+            artist: artists.into_iter().map(index_artist).collect(),
+            album: albums.into_iter().map(|a| album_dir(&lib, a)).collect(),
             song: songs.into_iter().map(|s| child(&lib, s)).collect(),
         },
     )

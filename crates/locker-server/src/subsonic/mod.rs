@@ -1,5 +1,6 @@
 //! The OpenSubsonic API under `/rest`, so that the many Subsonic apps on phones, cars and desktops
-//! can browse, search, play and edit playlists in a locker.
+//! can browse (by tags, and by folders as older apps do), search, play, rate and edit playlists in
+//! a locker.
 //!
 //! Every method answers at `/rest/NAME` and `/rest/NAME.view`, to GET with a query and to POST
 //! with a form (the `formPost` extension), in XML, JSON or JSONP ([`envelope`]). Apps sign in with
@@ -9,7 +10,7 @@
 //! **Architecture Invariant:** every Subsonic request sees only its account's [`library`],
 //! playlists and files; another account's ids answer error 70, "not found".
 //!
-//! **Architecture Invariant:** Subsonic edits (playlists, plays, stars) are ops applied through
+//! **Architecture Invariant:** Subsonic edits (playlists, plays, stars, ratings) are ops applied through
 //! [`crate::catalog::apply`], the path every device's edits take, so they reach the account's
 //! change feed and from there every device.
 
@@ -335,9 +336,17 @@ async fn run(
         "getArtist" => browse::artist(&call).await,
         "getAlbum" => browse::album(&call).await,
         "getSong" => browse::song(&call).await,
+        "getMusicDirectory" => browse::music_directory(&call).await,
+        "getGenres" => browse::genres(&call).await,
+        "getSongsByGenre" => browse::songs_by_genre(&call).await,
+        "getTopSongs" => browse::top_songs(&call).await,
+        "getUser" => browse::user(&call),
+        "getAlbumList" => browse::album_list(&call).await,
         "getAlbumList2" => browse::album_list2(&call).await,
         "getRandomSongs" => browse::random_songs(&call).await,
+        "search2" => browse::search2(&call).await,
         "search3" => browse::search3(&call).await,
+        "getStarred" => browse::starred(&call).await,
         "getStarred2" => browse::starred2(&call).await,
         "getPlaylists" => playlists::list(&call).await,
         "getPlaylist" => playlists::get(&call).await,
@@ -350,6 +359,7 @@ async fn run(
         "scrobble" => annotation::scrobble(&call).await,
         "star" => annotation::star(&call, true).await,
         "unstar" => annotation::star(&call, false).await,
+        "setRating" => annotation::set_rating(&call).await,
         other => Err(Failure::new(
             Code::Generic,
             format!("{other} is not implemented by this server"),

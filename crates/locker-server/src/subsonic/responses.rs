@@ -361,6 +361,150 @@ pub struct Playlists {
     pub playlist: Vec<Playlist>,
 }
 
+/// `Child` for a directory: an album, as apps that browse by folders see it (`getMusicDirectory`,
+/// `getAlbumList`, `search2`, `getStarred`), under its album artist. It also carries what the
+/// `Album` shape requires (`name`, `songCount`), which some apps read `getAlbumList` as.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbumDir {
+    /// The album id (the same as in the ID3 views).
+    pub id: String,
+    /// The album artist's id.
+    pub parent: String,
+    /// Always true.
+    pub is_dir: bool,
+    /// The album's title.
+    pub title: String,
+    /// The album's title.
+    pub name: String,
+    /// The album's title.
+    pub album: String,
+    /// The album artist.
+    pub artist: String,
+    /// The year.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year: Option<i64>,
+    /// The genre.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
+    /// The cover art id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cover_art: Option<String>,
+    /// Songs.
+    pub song_count: usize,
+    /// Length in seconds.
+    pub duration: i64,
+    /// Plays of its songs.
+    pub play_count: u64,
+    /// When its first file came to the locker.
+    pub created: String,
+    /// When it was starred, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starred: Option<String>,
+    /// The album artist's id.
+    pub artist_id: String,
+    /// Always `album` (OpenSubsonic).
+    pub media_type: &'static str,
+    /// When a song of it was last played (OpenSubsonic).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub played: Option<String>,
+}
+
+/// `directory`: an artist's albums or an album's songs (`getMusicDirectory`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Directory<T> {
+    /// The artist's or album's id.
+    pub id: String,
+    /// An album's artist id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The artist's name or the album's title.
+    pub name: String,
+    /// When it was starred, if it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starred: Option<String>,
+    /// An album's plays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub play_count: Option<u64>,
+    /// What it holds.
+    pub child: Vec<T>,
+}
+
+/// `albumList`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlbumList {
+    /// The albums.
+    pub album: Vec<AlbumDir>,
+}
+
+/// `searchResult2` and `starred`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult2 {
+    /// Artists.
+    pub artist: Vec<IndexArtist>,
+    /// Albums.
+    pub album: Vec<AlbumDir>,
+    /// Songs.
+    pub song: Vec<Child>,
+}
+
+/// `genre`: its name is the element's text in XML, `value` in JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Genre {
+    /// The genre's name.
+    pub value: String,
+    /// Songs of that genre.
+    pub song_count: usize,
+    /// Albums with a song of that genre.
+    pub album_count: usize,
+}
+
+/// `genres`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Genres {
+    /// The genres, by name.
+    pub genre: Vec<Genre>,
+}
+
+/// `user`: what the signed-in account may do. Every account has the same rights over its own
+/// music; none administers the locker through Subsonic.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The account name.
+    pub username: String,
+    /// Plays are recorded.
+    pub scrobbling_enabled: bool,
+    /// Administers users: no.
+    pub admin_role: bool,
+    /// Changes its own settings through Subsonic: no.
+    pub settings_role: bool,
+    /// Downloads files.
+    pub download_role: bool,
+    /// Uploads files (through Skylark's apps, not Subsonic's).
+    pub upload_role: bool,
+    /// Makes playlists.
+    pub playlist_role: bool,
+    /// Reads cover art.
+    pub cover_art_role: bool,
+    /// Comments: no.
+    pub comment_role: bool,
+    /// Podcasts: no.
+    pub podcast_role: bool,
+    /// Streams.
+    pub stream_role: bool,
+    /// Jukebox: no.
+    pub jukebox_role: bool,
+    /// Shares: no.
+    pub share_role: bool,
+    /// Video conversion: no.
+    pub video_conversion_role: bool,
+    /// The music folders it sees.
+    pub folder: Vec<i64>,
+}
+
 /// `license`.
 #[derive(Debug, Clone, Serialize)]
 pub struct License {

@@ -1623,3 +1623,292 @@ async fn plays_and_stars_are_ops_in_the_change_feed() {
     assert_eq!(app.error("scrobble", &[]).await, 10);
     f.locker.stop().await;
 }
+
+/// `Child` for a directory (an album, when browsing by folders).
+fn check_dir(v: &Value) {
+    require(
+        v,
+        "Child (directory)",
+        &[
+            ("id", Value::is_string),
+            ("isDir", |b| b == true),
+            ("title", Value::is_string),
+            // What the `Album` shape requires, as some apps read `getAlbumList`.
+            ("name", Value::is_string),
+            ("songCount", is_int),
+            ("duration", is_int),
+            ("created", Value::is_string),
+        ],
+    );
+    optional(
+        v,
+        "Child (directory)",
+        &[
+            ("parent", Value::is_string),
+            ("album", Value::is_string),
+            ("artist", Value::is_string),
+            ("year", is_int),
+            ("genre", Value::is_string),
+            ("coverArt", Value::is_string),
+            ("playCount", is_int),
+            ("starred", Value::is_string),
+            ("artistId", Value::is_string),
+            ("mediaType", |t| t == "album"),
+            ("played", Value::is_string),
+        ],
+    );
+}
+
+/// `searchResult2` and `starred`: artists as `getIndexes` lists them, albums as directories.
+fn check_search_result2(v: &Value) {
+    for artist in v["artist"].as_array().into_iter().flatten() {
+        require(
+            artist,
+            "Artist",
+            &[("id", Value::is_string), ("name", Value::is_string)],
+        );
+    }
+    for album in v["album"].as_array().into_iter().flatten() {
+        check_dir(album);
+    }
+    for song in v["song"].as_array().into_iter().flatten() {
+        check_child(song);
+    }
+}
+
+#[tokio::test]
+async fn folder_browsing_genres_top_songs_the_user_and_ratings() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+
+    // Folder browsing, as older apps do it: an artist from getIndexes holds its albums, and an
+    // album its songs in order.
+    let indexes = app.call("getIndexes", &[]).await["indexes"].clone();
+    let sigur = indexes["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["artist"].as_array().unwrap())
+        .find(|a| a["name"] == "Sigur Rós")
+        .unwrap()
+        .clone();
+    let sigur_id = sigur["id"].as_str().unwrap();
+    let dir = app.call("getMusicDirectory", &[("id", sigur_id)]).await["directory"].clone();
+    assert_eq!(
+        (&dir["id"], &dir["name"]),
+        (&sigur["id"], &json!("Sigur Rós"))
+    );
+    for album in dir["child"].as_array().unwrap() {
+        check_dir(album);
+    }
+    assert_eq!(names(&dir["child"], "title"), ["Takk..."]);
+    let takk = &dir["child"][0];
+    assert_eq!(takk["parent"], sigur["id"]);
+    assert_eq!(
+        (&takk["year"], &takk["genre"]),
+        (&json!(2005), &json!("Post-Rock"))
+    );
+    assert!(takk["coverArt"].is_string());
+    let album = app
+        .call("getMusicDirectory", &[("id", takk["id"].as_str().unwrap())])
+        .await["directory"]
+        .clone();
+    assert_eq!(album["name"], "Takk...");
+    assert_eq!(album["parent"], sigur["id"]);
+    for song in album["child"].as_array().unwrap() {
+        check_child(song);
+    }
+    assert_eq!(names(&album["child"], "title"), ["Glósóli", "Hoppípolla"]);
+    assert_eq!(
+        app.error("getMusicDirectory", &[("id", "t-hidden")]).await,
+        70
+    );
+    assert_eq!(app.error("getMusicDirectory", &[]).await, 10);
+    // Bob's album of the same name is his: its id is nothing to Alice.
+    let bobs =
+        f.bob.call("getAlbumList", &[("type", "newest")]).await["albumList"]["album"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_ne!(bobs, takk["id"].as_str().unwrap());
+    assert_eq!(app.error("getMusicDirectory", &[("id", &bobs)]).await, 70);
+
+    // The album lists and search, with albums as directories.
+    let list = app
+        .call("getAlbumList", &[("type", "alphabeticalByName")])
+        .await["albumList"]["album"]
+        .clone();
+    for a in list.as_array().unwrap() {
+        check_dir(a);
+    }
+    assert_eq!(
+        names(&list, "title"),
+        ["...And They Have Escaped", "Takk...", "Vespertine"]
+    );
+    assert_eq!(
+        names(
+            &app.call(
+                "getAlbumList",
+                &[("type", "byGenre"), ("genre", "electronic")]
+            )
+            .await["albumList"]["album"],
+            "title"
+        ),
+        ["Vespertine"]
+    );
+    assert_eq!(app.error("getAlbumList", &[]).await, 10);
+    let found = app.call("search2", &[("query", "sig ros")]).await["searchResult2"].clone();
+    check_search_result2(&found);
+    assert_eq!(names(&found["artist"], "name"), ["Sigur Rós"]);
+    assert_eq!(names(&found["album"], "title"), ["Takk..."]);
+    assert_eq!(names(&found["song"], "title"), ["Glósóli", "Hoppípolla"]);
+    let paged = app
+        .call(
+            "search2",
+            &[("query", ""), ("songCount", "1"), ("songOffset", "1")],
+        )
+        .await["searchResult2"]["song"]
+        .clone();
+    assert_eq!(paged.as_array().unwrap().len(), 1);
+
+    // Genres: each with its songs and albums, by name; and a genre's songs, page by page.
+    let genres = app.call("getGenres", &[]).await["genres"]["genre"].clone();
+    assert_eq!(
+        genres,
+        json!([
+            {"value": "Electronic", "songCount": 1, "albumCount": 1},
+            {"value": "Modern Classical", "songCount": 1, "albumCount": 1},
+            {"value": "Post-Rock", "songCount": 2, "albumCount": 1},
+        ])
+    );
+    let songs = |v: Value| names(&v["songsByGenre"]["song"], "title");
+    let mut post_rock = songs(app.call("getSongsByGenre", &[("genre", "post-rock")]).await);
+    post_rock.sort();
+    assert_eq!(post_rock, ["Glósóli", "Hoppípolla"]);
+    let first = songs(
+        app.call("getSongsByGenre", &[("genre", "Post-Rock"), ("count", "1")])
+            .await,
+    );
+    let second = songs(
+        app.call(
+            "getSongsByGenre",
+            &[("genre", "Post-Rock"), ("count", "1"), ("offset", "1")],
+        )
+        .await,
+    );
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert_ne!(first, second);
+    assert!(songs(app.call("getSongsByGenre", &[("genre", "Polka")]).await).is_empty());
+    assert_eq!(app.error("getSongsByGenre", &[]).await, 10);
+
+    // Top songs are the account's most played of that artist.
+    app.edit(
+        "scrobble",
+        &[("id", "t-hoppipolla"), ("time", "1700000000000")],
+    )
+    .await;
+    app.edit(
+        "scrobble",
+        &[("id", "t-hoppipolla"), ("time", "1700000100000")],
+    )
+    .await;
+    app.edit(
+        "scrobble",
+        &[("id", "t-glosoli"), ("time", "1700000200000")],
+    )
+    .await;
+    let top = app
+        .call("getTopSongs", &[("artist", "sigur rós"), ("count", "5")])
+        .await["topSongs"]["song"]
+        .clone();
+    assert_eq!(names(&top, "title"), ["Hoppípolla", "Glósóli"]);
+    let one = app
+        .call("getTopSongs", &[("artist", "Sigur Rós"), ("count", "1")])
+        .await;
+    assert_eq!(names(&one["topSongs"]["song"], "title"), ["Hoppípolla"]);
+    assert!(
+        app.call("getTopSongs", &[("artist", "Nobody")]).await["topSongs"]["song"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+
+    // The account itself, and no one else.
+    let user = app.call("getUser", &[("username", "alice")]).await["user"].clone();
+    assert_eq!(user["username"], "alice");
+    assert_eq!(
+        (
+            &user["streamRole"],
+            &user["downloadRole"],
+            &user["playlistRole"],
+            &user["adminRole"]
+        ),
+        (&json!(true), &json!(true), &json!(true), &json!(false))
+    );
+    assert_eq!(user["folder"], json!([1]));
+    assert_eq!(app.error("getUser", &[("username", "bob")]).await, 50);
+    assert_eq!(app.error("getUser", &[]).await, 10);
+
+    // Ratings, in stars, reach the song and every device.
+    let since = get_json(&f.locker, &f.alice_token, "/api/v1/changes").await["next"]
+        .as_i64()
+        .unwrap();
+    app.edit("setRating", &[("id", "t-hidden"), ("rating", "4")])
+        .await;
+    assert_eq!(
+        app.call("getSong", &[("id", "t-hidden")]).await["song"]["userRating"],
+        4
+    );
+    let ops = feed(&f.locker, &f.alice_token, since).await;
+    assert_eq!(ops.len(), 1, "{ops:?}");
+    assert_eq!(
+        (&ops[0]["type"], &ops[0]["rating"]),
+        (&json!("rating"), &json!(80))
+    );
+    let highest = app.call("getAlbumList", &[("type", "highest")]).await;
+    assert_eq!(
+        names(&highest["albumList"]["album"], "title"),
+        ["Vespertine"]
+    );
+    app.edit_xml("setRating", &[("id", "t-hidden"), ("rating", "0")])
+        .await;
+    assert!(
+        app.call("getSong", &[("id", "t-hidden")]).await["song"]
+            .get("userRating")
+            .is_none()
+    );
+    assert_eq!(
+        app.error("setRating", &[("id", "t-hidden"), ("rating", "6")])
+            .await,
+        0
+    );
+    assert_eq!(
+        app.error(
+            "setRating",
+            &[("id", takk["id"].as_str().unwrap()), ("rating", "3")]
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.error("setRating", &[("id", "b-song"), ("rating", "3")])
+            .await,
+        70
+    );
+    assert_eq!(app.error("setRating", &[("id", "t-hidden")]).await, 10);
+
+    // What is starred, as folder-browsing apps list it.
+    app.edit(
+        "star",
+        &[
+            ("id", "t-glosoli"),
+            ("albumId", takk["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    let starred = app.call("getStarred", &[]).await["starred"].clone();
+    check_search_result2(&starred);
+    assert_eq!(names(&starred["song"], "title"), ["Glósóli"]);
+    assert_eq!(names(&starred["album"], "title"), ["Takk..."]);
+    assert!(starred["album"][0]["starred"].is_string());
+    f.locker.stop().await;
+}

@@ -1,7 +1,7 @@
-//! Interoperability: py-opensonic, a third-party OpenSubsonic client library from PyPI, browses,
-//! searches, streams and edits a playlist in a real locker over loopback, signing in with a token
-//! and with an API key; its typed responses check the OpenSubsonic shapes, and the playlist it
-//! made reaches the account's change feed.
+//! Interoperability: py-opensonic, a third-party OpenSubsonic client library from PyPI, browses
+//! (by tags and by folders), searches, streams, rates and edits a playlist in a real locker over
+//! loopback, signing in with a token and with an API key; its typed responses check the
+//! OpenSubsonic shapes, and the playlist it made reaches the account's change feed.
 
 use serde_json::{Value, json};
 
@@ -70,7 +70,35 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
         seen["updated"],
         json!({"name": "Road trip (edited)", "songs": ["Glósóli", "Hidden Place"], "song_count": 2})
     );
+    assert_eq!(
+        seen["directories"],
+        json!({"artist": "Sigur Rós", "albums": ["Takk..."], "album_is_dir": true, "songs": ["Glósóli", "Hoppípolla"]})
+    );
+    assert_eq!(
+        seen["album_list"],
+        json!(["...And They Have Escaped", "Takk...", "Vespertine"])
+    );
+    assert_eq!(
+        seen["search2"],
+        json!({"artists": ["Sigur Rós"], "albums": ["Takk..."], "songs": ["Glósóli", "Hoppípolla"]})
+    );
+    assert_eq!(
+        seen["genres"],
+        json!([
+            ["Electronic", 1, 1],
+            ["Modern Classical", 1, 1],
+            ["Post-Rock", 2, 1]
+        ])
+    );
+    assert_eq!(seen["post_rock"], json!(["Glósóli", "Hoppípolla"]));
+    assert_eq!(
+        seen["user"],
+        json!({"name": "alice", "stream": true, "admin": false})
+    );
+    assert_eq!(seen["rating"], 4);
     assert_eq!(seen["starred"], json!(["Hoppípolla"]));
+    assert_eq!(seen["starred_v1"], json!(["Hoppípolla"]));
+    assert_eq!(seen["top_songs"], json!(["Hoppípolla"]));
     assert_eq!(seen["play_count"], 1);
     assert_eq!(seen["api_key_user"], "alice");
     assert_eq!(

@@ -8,9 +8,10 @@ every call as a form POST to NAME.view, and, for the second connection, uses an 
 
     subsonic_client.py PORT USER APP_PASSWORD API_KEY STREAM_OUT
 
-Browses (artists, artist, album, album list, song), searches, streams a song into STREAM_OUT
-(for the test to compare with the uploaded file), creates and edits a playlist, stars and
-scrobbles, then prints one JSON line of what it saw. Exits non-zero on any failure.
+Browses (artists, artist, album, album lists, song, folders, genres), searches, streams a song
+into STREAM_OUT (for the test to compare with the uploaded file), creates and edits a playlist,
+rates, stars and scrobbles, then prints one JSON line of what it saw. Exits non-zero on any
+failure.
 """
 
 import asyncio
@@ -74,10 +75,37 @@ async def main() -> int:
             "song_count": playlist.song_count,
         }
 
+        # Browsing by folders, as older apps do: an artist from getIndexes holds its albums, an
+        # album its songs; and the other calls such apps make.
+        index_sigur = next(a for i in indexes.index for a in i.artist if a.name == "Sigur Rós")
+        artist_dir = await conn.get_music_directory(index_sigur.id)
+        album_dir = await conn.get_music_directory(artist_dir.child[0].id)
+        out["directories"] = {
+            "artist": artist_dir.name,
+            "albums": [c.title for c in artist_dir.child or []],
+            "album_is_dir": artist_dir.child[0].is_dir,
+            "songs": [c.title for c in album_dir.child or []],
+        }
+        out["album_list"] = [a.name for a in await conn.get_album_list("alphabeticalByName")]
+        found2 = await conn.search2("sig ros")
+        out["search2"] = {
+            "artists": [a.name for a in found2.artist or []],
+            "albums": [a.title for a in found2.album or []],
+            "songs": [s.title for s in found2.song or []],
+        }
+        out["genres"] = sorted((g.value, g.song_count, g.album_count) for g in await conn.get_genres())
+        out["post_rock"] = sorted(s.title for s in await conn.get_songs_by_genre("Post-Rock"))
+        me = await conn.get_user(user)
+        out["user"] = {"name": me.username, "stream": me.stream_role, "admin": me.admin_role}
+        await conn.set_rating(album.song[0].id, 4)
+        out["rating"] = (await conn.get_song(album.song[0].id)).user_rating
+
         await conn.star(sids=[song.id])
         await conn.scrobble(song.id, submission=True)
         starred = await conn.get_starred2()
         out["starred"] = [s.title for s in starred.song or []]
+        out["starred_v1"] = [s.title for s in (await conn.get_starred()).song or []]
+        out["top_songs"] = [s.title for s in await conn.get_top_songs("Sigur Rós", count=1)]
         out["play_count"] = (await conn.get_song(song.id)).play_count
     finally:
         await conn.cleanup()
