@@ -341,6 +341,7 @@ async fn run(
         "getSongsByGenre" => browse::songs_by_genre(&call).await,
         "getTopSongs" => browse::top_songs(&call).await,
         "getUser" => browse::user(&call),
+        "getScanStatus" | "startScan" => browse::scan_status(&call).await,
         "getAlbumList" => browse::album_list(&call).await,
         "getAlbumList2" => browse::album_list2(&call).await,
         "getRandomSongs" => browse::random_songs(&call).await,

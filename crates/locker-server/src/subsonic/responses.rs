@@ -505,6 +505,15 @@ pub struct User {
     pub folder: Vec<i64>,
 }
 
+/// `scanStatus`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanStatus {
+    /// Whether a scan runs: never, the locker indexes each upload as it arrives.
+    pub scanning: bool,
+    /// The songs in the library.
+    pub count: usize,
+}
+
 /// `license`.
 #[derive(Debug, Clone, Serialize)]
 pub struct License {

@@ -1846,6 +1846,11 @@ async fn folder_browsing_genres_top_songs_the_user_and_ratings() {
     );
     assert_eq!(user["folder"], json!([1]));
     assert_eq!(app.error("getUser", &[("username", "bob")]).await, 50);
+    // Nothing to scan: uploads are indexed as they arrive.
+    for method in ["getScanStatus", "startScan"] {
+        let status = app.call(method, &[]).await["scanStatus"].clone();
+        assert_eq!(status, json!({"scanning": false, "count": 4}), "{method}");
+    }
     assert_eq!(app.error("getUser", &[]).await, 10);
 
     // Ratings, in stars, reach the song and every device.
