@@ -213,6 +213,10 @@ pub(super) fn extensions() -> Reply {
             name: "formPost",
             versions: vec![1],
         },
+        Extension {
+            name: "indexBasedQueue",
+            versions: vec![1],
+        },
     ];
     body("openSubsonicExtensions", list).unwrap_or(Reply::Empty)
 }

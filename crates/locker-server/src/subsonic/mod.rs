@@ -20,6 +20,7 @@ pub mod credentials;
 pub mod envelope;
 mod media;
 mod playlists;
+mod queue;
 pub mod responses;
 
 use std::net::{IpAddr, SocketAddr};
@@ -361,6 +362,10 @@ async fn run(
         "star" => annotation::star(&call, true).await,
         "unstar" => annotation::star(&call, false).await,
         "setRating" => annotation::set_rating(&call).await,
+        "savePlayQueue" => queue::save(&call, false).await,
+        "getPlayQueue" => queue::get(&call, false).await,
+        "savePlayQueueByIndex" => queue::save(&call, true).await,
+        "getPlayQueueByIndex" => queue::get(&call, true).await,
         other => Err(Failure::new(
             Code::Generic,
             format!("{other} is not implemented by this server"),

@@ -514,6 +514,46 @@ pub struct ScanStatus {
     pub count: usize,
 }
 
+/// `playQueue`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayQueue {
+    /// The song playing, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// How far into it, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// The account.
+    pub username: String,
+    /// When it was saved.
+    pub changed: String,
+    /// The app that saved it.
+    pub changed_by: String,
+    /// The songs, in order.
+    pub entry: Vec<Child>,
+}
+
+/// `playQueueByIndex` (the `indexBasedQueue` extension).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlayQueueByIndex {
+    /// The place of the song playing, from 0, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_index: Option<usize>,
+    /// How far into it, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
+    /// The account.
+    pub username: String,
+    /// When it was saved.
+    pub changed: String,
+    /// The app that saved it.
+    pub changed_by: String,
+    /// The songs, in order.
+    pub entry: Vec<Child>,
+}
+
 /// `license`.
 #[derive(Debug, Clone, Serialize)]
 pub struct License {

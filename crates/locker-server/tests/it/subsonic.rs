@@ -922,7 +922,7 @@ async fn extensions_need_no_sign_in_and_jsonp_wraps_the_json() {
     }
     assert_eq!(
         names(&envelope["openSubsonicExtensions"], "name"),
-        ["apiKeyAuthentication", "formPost"]
+        ["apiKeyAuthentication", "formPost", "indexBasedQueue"]
     );
     // The XML says the same.
     f.alice.call("getOpenSubsonicExtensions", &[]).await;
@@ -1915,5 +1915,117 @@ async fn folder_browsing_genres_top_songs_the_user_and_ratings() {
     assert_eq!(names(&starred["song"], "title"), ["Glósóli"]);
     assert_eq!(names(&starred["album"], "title"), ["Takk..."]);
     assert!(starred["album"][0]["starred"].is_string());
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn the_play_queue_moves_from_one_app_to_another() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    // Nothing saved yet: an empty answer.
+    let none = app.call("getPlayQueue", &[]).await;
+    assert!(none.get("playQueue").is_none(), "{none}");
+
+    app.edit(
+        "savePlayQueue",
+        &[
+            ("id", "t-glosoli"),
+            ("id", "t-hoppipolla"),
+            ("id", "t-hidden"),
+            ("current", "t-hoppipolla"),
+            ("position", "61000"),
+        ],
+    )
+    .await;
+    let queue = app.call("getPlayQueue", &[]).await["playQueue"].clone();
+    assert_eq!(
+        (&queue["current"], &queue["position"], &queue["username"]),
+        (&json!("t-hoppipolla"), &json!(61_000), &json!("alice"))
+    );
+    assert_eq!(queue["changedBy"], "skylark-tests");
+    assert!(queue["changed"].is_string());
+    for entry in queue["entry"].as_array().unwrap() {
+        check_child(entry);
+    }
+    assert_eq!(
+        names(&queue["entry"], "title"),
+        ["Glósóli", "Hoppípolla", "Hidden Place"]
+    );
+    // Another account has its own (none), and cannot queue Alice's songs.
+    assert!(
+        f.bob
+            .call("getPlayQueue", &[])
+            .await
+            .get("playQueue")
+            .is_none()
+    );
+    assert_eq!(
+        f.bob.error("savePlayQueue", &[("id", "t-glosoli")]).await,
+        70
+    );
+    // Bad saves change nothing.
+    assert_eq!(
+        app.error(
+            "savePlayQueue",
+            &[("id", "t-glosoli"), ("current", "t-hidden")]
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.error("savePlayQueue", &[("id", "t-glosoli"), ("position", "-5")])
+            .await,
+        0
+    );
+    assert_eq!(
+        app.error(
+            "savePlayQueue",
+            &[("id", "t-glosoli"), ("position", "soon")]
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.call("getPlayQueue", &[]).await["playQueue"]["entry"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A song deleted since leaves the queue; when it was the one playing, so does the place.
+    app.edit(
+        "savePlayQueue",
+        &[
+            ("id", "t-hidden"),
+            ("id", "t-ljosid"),
+            ("current", "t-hidden"),
+            ("position", "5000"),
+        ],
+    )
+    .await;
+    let delete = json!({"ops": [{"id": "desk-delete", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
+        "type": "track_delete", "track": "t-hidden"}]});
+    assert_eq!(
+        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &delete)
+            .await
+            .status(),
+        200
+    );
+    let queue = app.call("getPlayQueue", &[]).await["playQueue"].clone();
+    assert_eq!(names(&queue["entry"], "title"), ["Ljósið"]);
+    assert!(
+        queue.get("current").is_none() && queue.get("position").is_none(),
+        "{queue}"
+    );
+
+    // No songs clears it.
+    app.edit_xml("savePlayQueue", &[]).await;
+    assert!(
+        app.call("getPlayQueue", &[])
+            .await
+            .get("playQueue")
+            .is_none()
+    );
     f.locker.stop().await;
 }

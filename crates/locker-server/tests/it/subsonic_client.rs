@@ -37,7 +37,7 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
 
     assert_eq!(
         seen["extensions"],
-        json!(["apiKeyAuthentication", "formPost"])
+        json!(["apiKeyAuthentication", "formPost", "indexBasedQueue"])
     );
     assert_eq!(seen["license"], true);
     assert_eq!(
@@ -94,6 +94,14 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
     assert_eq!(
         seen["user"],
         json!({"name": "alice", "stream": true, "admin": false})
+    );
+    assert_eq!(
+        seen["play_queue"],
+        json!({"songs": ["Glósóli", "Hoppípolla"], "current": true, "position": 2500})
+    );
+    assert_eq!(
+        seen["play_queue_by_index"],
+        json!({"songs": 2, "current": 1})
     );
     assert_eq!(seen["rating"], 4);
     assert_eq!(seen["starred"], json!(["Hoppípolla"]));

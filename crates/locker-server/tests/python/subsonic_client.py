@@ -10,8 +10,8 @@ every call as a form POST to NAME.view, and, for the second connection, uses an 
 
 Browses (artists, artist, album, album lists, song, folders, genres), searches, streams a song
 into STREAM_OUT (for the test to compare with the uploaded file), creates and edits a playlist,
-rates, stars and scrobbles, then prints one JSON line of what it saw. Exits non-zero on any
-failure.
+rates, saves and restores the play queue, stars and scrobbles, then prints one JSON line of what
+it saw. Exits non-zero on any failure.
 """
 
 import asyncio
@@ -97,6 +97,16 @@ async def main() -> int:
         out["post_rock"] = sorted(s.title for s in await conn.get_songs_by_genre("Post-Rock"))
         me = await conn.get_user(user)
         out["user"] = {"name": me.username, "stream": me.stream_role, "admin": me.admin_role}
+        await conn.save_play_queue([album.song[0].id, album.song[1].id], current=album.song[1].id, position=2500)
+        queue = await conn.get_play_queue()
+        out["play_queue"] = {
+            "songs": [e.title for e in queue.entry or []],
+            "current": queue.current == album.song[1].id,
+            "position": queue.position,
+        }
+        await conn.save_play_queue_by_index([album.song[1].id, album.song[1].id], current_index=1, position=10)
+        by_index = await conn.get_play_queue_by_index()
+        out["play_queue_by_index"] = {"songs": len(by_index.entry or []), "current": by_index.current_index}
         await conn.set_rating(album.song[0].id, 4)
         out["rating"] = (await conn.get_song(album.song[0].id)).user_rating
 
