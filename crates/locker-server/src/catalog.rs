@@ -168,6 +168,23 @@ fn validate(index: usize, op: &Op) -> Result<()> {
     Ok(())
 }
 
+/// The stamp of the last rating of the track `uid` of `user`, if it was ever rated: a new rating
+/// is stamped after it.
+///
+/// # Errors
+///
+/// [`Error::Db`] if the database cannot be read.
+pub fn rating_stamp(conn: &Connection, user: UserId, uid: &str) -> Result<Option<String>> {
+    conn.query_row(
+        "SELECT rating_hlc FROM tracks WHERE user_id = ?1 AND uid = ?2",
+        params![user.0, uid],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .ctx("reading a rating")
+}
+
 /// The register a love op writes: its kind (`album` or `artist`) and its key, the case-folded
 /// names (an album's joined by U+001F, which names cannot hold).
 pub fn love_key(target: &LoveTarget) -> Option<(&'static str, String)> {

@@ -175,18 +175,9 @@ pub(super) async fn set_rating(call: &Call<'_>) -> Result<Reply, Failure> {
     };
     let (user, track) = (call.user(), song.id.clone());
     let uid = track.clone();
-    let seen: Option<String> = call
+    let seen = call
         .state
-        .db(move |conn| {
-            conn.query_row(
-                "SELECT rating_hlc FROM tracks WHERE user_id = ?1 AND uid = ?2",
-                params![user.0, uid],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .ctx("reading a rating")
-        })
+        .db(move |conn| crate::catalog::rating_stamp(conn, user, &uid))
         .await?;
     call.apply(vec![Op {
         id: random_id("subsonic-")?,

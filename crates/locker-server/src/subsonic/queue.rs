@@ -11,7 +11,7 @@ use crate::now_millis;
 use crate::subsonic::Call;
 use crate::subsonic::browse::{body, child};
 use crate::subsonic::envelope::{Code, Failure, Reply};
-use crate::subsonic::responses::{PlayQueue, PlayQueueByIndex, iso8601};
+use crate::subsonic::responses::{PlayQueue, PlayQueueByIndex, SavedQueue, iso8601};
 
 /// The most songs a saved queue holds.
 const MAX_QUEUE: usize = 5_000;
@@ -137,18 +137,19 @@ pub(super) async fn get(call: &Call<'_>, by_index: bool) -> Result<Reply, Failur
         }
         entry.push(child(&lib, song));
     }
-    let position = playing.as_ref().map(|_| position);
-    let (username, changed) = (call.account.name.clone(), iso8601(changed));
+    let queue = SavedQueue {
+        position: playing.as_ref().map(|_| position),
+        username: call.account.name.clone(),
+        changed: iso8601(changed),
+        changed_by,
+        entry,
+    };
     if by_index {
         body(
             "playQueueByIndex",
             PlayQueueByIndex {
                 current_index: playing.map(|(_, at)| at),
-                position,
-                username,
-                changed,
-                changed_by,
-                entry,
+                queue,
             },
         )
     } else {
@@ -156,11 +157,7 @@ pub(super) async fn get(call: &Call<'_>, by_index: bool) -> Result<Reply, Failur
             "playQueue",
             PlayQueue {
                 current: playing.map(|(id, _)| id),
-                position,
-                username,
-                changed,
-                changed_by,
-                entry,
+                queue,
             },
         )
     }

@@ -308,16 +308,23 @@ pub struct Songs {
     pub song: Vec<Child>,
 }
 
-/// `searchResult3` and `starred2`.
+/// Artists, albums and songs: `searchResult3` and `starred2` ([`SearchResult3`]), and
+/// `searchResult2` and `starred` ([`SearchResult2`]).
 #[derive(Debug, Clone, Serialize)]
-pub struct SearchResult3 {
+pub struct SearchResult<Ar, Al> {
     /// Artists.
-    pub artist: Vec<ArtistId3>,
+    pub artist: Vec<Ar>,
     /// Albums.
-    pub album: Vec<AlbumId3>,
+    pub album: Vec<Al>,
     /// Songs.
     pub song: Vec<Child>,
 }
+
+/// `searchResult3` and `starred2`.
+pub type SearchResult3 = SearchResult<ArtistId3, AlbumId3>;
+
+/// `searchResult2` and `starred`: artists as `getIndexes` lists them, albums as directories.
+pub type SearchResult2 = SearchResult<IndexArtist, AlbumDir>;
 
 /// `playlist`.
 #[derive(Debug, Clone, Serialize)]
@@ -438,17 +445,6 @@ pub struct AlbumList {
     pub album: Vec<AlbumDir>,
 }
 
-/// `searchResult2` and `starred`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SearchResult2 {
-    /// Artists.
-    pub artist: Vec<IndexArtist>,
-    /// Albums.
-    pub album: Vec<AlbumDir>,
-    /// Songs.
-    pub song: Vec<Child>,
-}
-
 /// `genre`: its name is the element's text in XML, `value` in JSON.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -514,14 +510,11 @@ pub struct ScanStatus {
     pub count: usize,
 }
 
-/// `playQueue`.
+/// What `playQueue` and `playQueueByIndex` share: a saved play queue but for the song playing.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlayQueue {
-    /// The song playing, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub current: Option<String>,
-    /// How far into it, in milliseconds.
+pub struct SavedQueue {
+    /// How far into the song playing, in milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
     /// The account.
@@ -534,6 +527,17 @@ pub struct PlayQueue {
     pub entry: Vec<Child>,
 }
 
+/// `playQueue`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayQueue {
+    /// The song playing, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    /// The rest.
+    #[serde(flatten)]
+    pub queue: SavedQueue,
+}
+
 /// `playQueueByIndex` (the `indexBasedQueue` extension).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -541,17 +545,9 @@ pub struct PlayQueueByIndex {
     /// The place of the song playing, from 0, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_index: Option<usize>,
-    /// How far into it, in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
-    /// The account.
-    pub username: String,
-    /// When it was saved.
-    pub changed: String,
-    /// The app that saved it.
-    pub changed_by: String,
-    /// The songs, in order.
-    pub entry: Vec<Child>,
+    /// The rest.
+    #[serde(flatten)]
+    pub queue: SavedQueue,
 }
 
 /// `license`.

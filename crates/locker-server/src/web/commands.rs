@@ -565,18 +565,9 @@ async fn run(ctx: &Ctx, command: &str, body: &Bytes) -> Result<Json<Value>> {
             }
             let track = ctx.song(a.id)?.id.clone();
             let (user, uid) = (ctx.who.user, track.clone());
-            let seen: Option<String> = ctx
+            let seen = ctx
                 .state
-                .db(move |conn| {
-                    conn.query_row(
-                        "SELECT rating_hlc FROM tracks WHERE user_id = ?1 AND uid = ?2",
-                        params![user.0, uid],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map(Option::flatten)
-                    .ctx("reading a rating")
-                })
+                .db(move |conn| crate::catalog::rating_stamp(conn, user, &uid))
                 .await?;
             ctx.apply(seen.as_deref(), vec![Change::Rating { track, rating }])
                 .await?;
