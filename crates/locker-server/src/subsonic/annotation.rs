@@ -13,8 +13,9 @@ use crate::now_millis;
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::{Call, random_id, stamp_after};
 
-/// `scrobble`: each `id` played at the matching `time` (milliseconds, default now). "Now playing"
-/// notices (`submission=false`) are not recorded: the locker keeps plays, not presence.
+/// `scrobble`: each `id` played at the matching `time` (milliseconds, default now). A "now
+/// playing" notice (`submission=false`) records no play: it puts the song on the app's line of
+/// `getNowPlaying` instead.
 pub(super) async fn scrobble(call: &Call<'_>) -> Result<Reply, Failure> {
     let ids: Vec<&str> = call.params.all("id").collect();
     if ids.is_empty() {
@@ -34,10 +35,19 @@ pub(super) async fn scrobble(call: &Call<'_>) -> Result<Reply, Failure> {
         let song = lib
             .song(id)
             .ok_or_else(|| Failure::not_found(&format!("song {id}")))?;
+        let at = times.get(i).copied().flatten();
         if !submission {
+            let client = call.params.get("c").unwrap_or_default();
+            call.state.subsonic().now_playing().start(
+                call.user(),
+                client,
+                call.peer,
+                song,
+                // A clock ahead of the locker's does not keep a song on the board for longer.
+                at.unwrap_or(now).min(now),
+            );
             continue;
         }
-        let at = times.get(i).copied().flatten();
         // A play with a time is named by it, so an app that retries a scrobble it sent already
         // counts it once.
         let op_id = match at {

@@ -189,7 +189,7 @@ pub(crate) fn album_dir(lib: &Library, album: &Album) -> AlbumDir {
 }
 
 /// An artist as `getIndexes`, `search2` and `getStarred` list one.
-fn index_artist(artist: &Artist) -> IndexArtist {
+pub(crate) fn index_artist(artist: &Artist) -> IndexArtist {
     IndexArtist {
         id: artist.id.clone(),
         name: artist.name.clone(),
@@ -501,7 +501,7 @@ pub(super) fn user(call: &Call<'_>) -> Result<Reply, Failure> {
 }
 
 /// A page size from `name` (default `default`), at most [`MAX_PAGE`].
-fn page_size(call: &Call<'_>, name: &str, default: usize) -> Result<usize, Failure> {
+pub(crate) fn page_size(call: &Call<'_>, name: &str, default: usize) -> Result<usize, Failure> {
     Ok(call
         .params
         .number::<usize>(name)?
@@ -510,7 +510,7 @@ fn page_size(call: &Call<'_>, name: &str, default: usize) -> Result<usize, Failu
 }
 
 /// A random permutation of `0..n`, from the system's random source.
-fn shuffled(n: usize) -> Vec<usize> {
+pub(crate) fn shuffled(n: usize) -> Vec<usize> {
     let mut seed = [0u8; 8];
     // Without a random source the order is merely fixed, which still answers the request.
     let _ = getrandom::fill(&mut seed);

@@ -17,8 +17,10 @@
 mod annotation;
 mod browse;
 pub mod credentials;
+mod discovery;
 pub mod envelope;
 mod media;
+mod now_playing;
 mod playlists;
 mod queue;
 pub mod responses;
@@ -49,6 +51,7 @@ const MAX_PARAMS: usize = 10_000;
 #[derive(Debug)]
 pub struct SubsonicState {
     key: AppPasswordKey,
+    now_playing: now_playing::Board,
 }
 
 impl SubsonicState {
@@ -56,12 +59,18 @@ impl SubsonicState {
     pub fn load(data: &std::path::Path) -> crate::Result<Self> {
         Ok(Self {
             key: AppPasswordKey::load(data)?,
+            now_playing: now_playing::Board::default(),
         })
     }
 
     /// The app password key.
     pub fn key(&self) -> &AppPasswordKey {
         &self.key
+    }
+
+    /// What each account's apps are playing.
+    fn now_playing(&self) -> &now_playing::Board {
+        &self.now_playing
     }
 }
 
@@ -151,6 +160,8 @@ pub(crate) struct Call<'a> {
     state: &'a AppState,
     account: Account,
     params: &'a Params,
+    /// The app's address, when known.
+    peer: Option<IpAddr>,
     method: &'a Method,
     headers: &'a HeaderMap,
 }
@@ -324,6 +335,7 @@ async fn run(
         state,
         account,
         params,
+        peer,
         method,
         headers,
     };
@@ -341,6 +353,12 @@ async fn run(
         "getGenres" => browse::genres(&call).await,
         "getSongsByGenre" => browse::songs_by_genre(&call).await,
         "getTopSongs" => browse::top_songs(&call).await,
+        "getSimilarSongs" => discovery::similar_songs(&call, false).await,
+        "getSimilarSongs2" => discovery::similar_songs(&call, true).await,
+        "getArtistInfo" => discovery::artist_info(&call, false).await,
+        "getArtistInfo2" => discovery::artist_info(&call, true).await,
+        "getAlbumInfo" => discovery::album_info(&call, false).await,
+        "getAlbumInfo2" => discovery::album_info(&call, true).await,
         "getUser" => browse::user(&call),
         "getScanStatus" | "startScan" => browse::scan_status(&call).await,
         "getAlbumList" => browse::album_list(&call).await,
@@ -359,6 +377,7 @@ async fn run(
         "download" => media::stream(&call, true).await,
         "getCoverArt" => media::cover_art(&call).await,
         "scrobble" => annotation::scrobble(&call).await,
+        "getNowPlaying" => now_playing::get(&call).await,
         "star" => annotation::star(&call, true).await,
         "unstar" => annotation::star(&call, false).await,
         "setRating" => annotation::set_rating(&call).await,

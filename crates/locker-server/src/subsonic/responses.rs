@@ -550,6 +550,44 @@ pub struct PlayQueueByIndex {
     pub queue: SavedQueue,
 }
 
+/// `NowPlayingEntry`: a song one of the account's players is playing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NowPlayingEntry {
+    /// The song.
+    #[serde(flatten)]
+    pub song: Child,
+    /// The account.
+    pub username: String,
+    /// Minutes since the player started it.
+    pub minutes_ago: i64,
+    /// The player.
+    pub player_id: u32,
+    /// The app's name, if it gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub player_name: Option<String>,
+}
+
+/// `nowPlaying`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NowPlaying {
+    /// The players' songs.
+    pub entry: Vec<NowPlayingEntry>,
+}
+
+/// `ArtistInfo` (with `Artist` entries) and `ArtistInfo2` (with `ArtistID3` ones): only the
+/// similar artists, since the locker has no biographies or pictures of its own.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtistInfo<A> {
+    /// Similar artists in the account's library.
+    pub similar_artist: Vec<A>,
+}
+
+/// `AlbumInfo`: nothing the locker knows beyond the tags (no notes, no pictures).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlbumInfo {}
+
 /// `license`.
 #[derive(Debug, Clone, Serialize)]
 pub struct License {

@@ -2029,3 +2029,231 @@ async fn the_play_queue_moves_from_one_app_to_another() {
     );
     f.locker.stop().await;
 }
+
+/// `getNowPlaying` in an app: the (user, minutes ago, player id, player name) of each entry,
+/// with the song's shape checked, and the titles.
+async fn now_playing(app: &App) -> Vec<(String, i64, i64, String, String)> {
+    let answer = app.call("getNowPlaying", &[]).await;
+    let entries = answer["nowPlaying"]["entry"].as_array().cloned();
+    entries
+        .unwrap_or_default()
+        .iter()
+        .map(|e| {
+            check_child(e);
+            (
+                e["username"].as_str().unwrap().to_owned(),
+                e["minutesAgo"].as_i64().unwrap(),
+                e["playerId"].as_i64().unwrap(),
+                e["playerName"].as_str().unwrap().to_owned(),
+                e["title"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn now_playing_shows_an_accounts_own_players() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    assert!(now_playing(app).await.is_empty());
+
+    // A "now playing" notice puts the song on the board, and records no play.
+    app.edit("scrobble", &[("id", "t-glosoli"), ("submission", "false")])
+        .await;
+    let board = now_playing(app).await;
+    assert_eq!(board.len(), 1, "{board:?}");
+    let (user, minutes, player, name, title) = &board[0];
+    assert_eq!(
+        (user.as_str(), *minutes, name.as_str(), title.as_str()),
+        ("alice", 0, "skylark-tests", "Glósóli")
+    );
+    let song = app.call("getSong", &[("id", "t-glosoli")]).await;
+    assert_eq!(song["song"]["playCount"], 0);
+
+    // The same app's next song replaces its line; another app gets a line of its own, shown
+    // first as the latest.
+    app.edit_xml("scrobble", &[("id", "t-hidden"), ("submission", "false")])
+        .await;
+    let mut other = app.auth();
+    other.retain(|(k, _)| k != "c");
+    other.push(("c".into(), "car stereo".into()));
+    other.push(("f".into(), "json".into()));
+    let r = app
+        .raw(
+            "scrobble",
+            &[("id", "t-ljosid"), ("submission", "false")],
+            &other,
+        )
+        .await;
+    let r: Value = r.json().await.unwrap();
+    assert_eq!(r["subsonic-response"]["status"], "ok", "{r}");
+    let board = now_playing(app).await;
+    let lines: Vec<(&str, &str)> = board
+        .iter()
+        .map(|(_, _, _, name, title)| (name.as_str(), title.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [("car stereo", "Ljósið"), ("skylark-tests", "Hidden Place")]
+    );
+    assert_eq!(board[1].2, *player, "a player keeps its id");
+    assert_ne!(board[0].2, *player);
+
+    // A song started long enough ago to have ended is gone; so is a song deleted since.
+    let long_ago = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        - 5 * 60_000)
+        .to_string();
+    app.edit(
+        "scrobble",
+        &[
+            ("id", "t-hoppipolla"),
+            ("submission", "false"),
+            ("time", &long_ago),
+        ],
+    )
+    .await;
+    let delete = json!({"ops": [{"id": "desk-delete", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
+        "type": "track_delete", "track": "t-ljosid"}]});
+    assert_eq!(
+        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &delete)
+            .await
+            .status(),
+        200
+    );
+    assert!(now_playing(app).await.is_empty());
+
+    // Another account sees none of Alice's players, and cannot announce her songs.
+    app.edit("scrobble", &[("id", "t-glosoli"), ("submission", "false")])
+        .await;
+    assert_eq!(now_playing(app).await.len(), 1);
+    assert!(now_playing(&f.bob).await.is_empty());
+    assert_eq!(
+        f.bob
+            .error("scrobble", &[("id", "t-glosoli"), ("submission", "false")])
+            .await,
+        70
+    );
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn similar_songs_and_artists_come_from_the_accounts_own_library() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    // Björk's song is Post-Rock too now, as Sigur Rós's are; Ólafur Arnalds shares no genre.
+    let retag = json!({"ops": [{"id": "desk-retag", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
+        "type": "track_set", "track": "t-hidden", "fields": {"genre": "Electronic, Post-Rock"}}]});
+    assert_eq!(
+        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &retag)
+            .await
+            .status(),
+        200
+    );
+    let song =
+        |id: &'static str| async move { app.call("getSong", &[("id", id)]).await["song"].clone() };
+    let (hoppipolla, hidden, ljosid) = (
+        song("t-hoppipolla").await,
+        song("t-hidden").await,
+        song("t-ljosid").await,
+    );
+    let sigur_ros = hoppipolla["artistId"].as_str().unwrap();
+    let takk = hoppipolla["albumId"].as_str().unwrap();
+    let bjork = hidden["artistId"].as_str().unwrap();
+    let vespertine = hidden["albumId"].as_str().unwrap();
+    let olafur = ljosid["artistId"].as_str().unwrap();
+
+    let titles = |answer: &Value, key: &str| {
+        let list = answer[key]["song"].as_array().cloned().unwrap_or_default();
+        for s in &list {
+            check_child(s);
+        }
+        let mut t: Vec<String> = list
+            .iter()
+            .map(|s| s["title"].as_str().unwrap().to_owned())
+            .collect();
+        t.sort();
+        t
+    };
+    // A song: its artist's other songs and songs sharing a genre, never itself or the rest.
+    let similar = app
+        .call_json("getSimilarSongs2", &[("id", "t-hoppipolla")])
+        .await;
+    assert_eq!(
+        titles(&similar, "similarSongs2"),
+        ["Glósóli", "Hidden Place"]
+    );
+    let one = app
+        .call_json("getSimilarSongs", &[("id", "t-hoppipolla"), ("count", "1")])
+        .await;
+    assert_eq!(titles(&one, "similarSongs").len(), 1);
+    // An album or an artist: none of its own songs.
+    let by_album = app.call("getSimilarSongs2", &[("id", takk)]).await;
+    assert_eq!(titles(&by_album, "similarSongs2"), ["Hidden Place"]);
+    let by_artist = app.call("getSimilarSongs", &[("id", sigur_ros)]).await;
+    assert_eq!(titles(&by_artist, "similarSongs"), ["Hidden Place"]);
+    // Nothing near: an empty list, not an error.
+    let alone = app.call("getSimilarSongs2", &[("id", olafur)]).await;
+    assert!(titles(&alone, "similarSongs2").is_empty(), "{alone}");
+
+    // Similar artists: those sharing a genre, in both shapes.
+    let info2 = app.call("getArtistInfo2", &[("id", sigur_ros)]).await;
+    let similar = info2["artistInfo2"]["similarArtist"].as_array().unwrap();
+    for a in similar {
+        check_artist(a);
+    }
+    assert_eq!(
+        names(&info2["artistInfo2"]["similarArtist"], "name"),
+        ["Björk"]
+    );
+    assert_eq!(similar[0]["id"], bjork);
+    // getArtistInfo also takes an album or a song, meaning its artist.
+    let info = app.call("getArtistInfo", &[("id", takk)]).await;
+    assert_eq!(
+        names(&info["artistInfo"]["similarArtist"], "name"),
+        ["Björk"]
+    );
+    let info = app.call("getArtistInfo", &[("id", "t-hidden")]).await;
+    assert_eq!(
+        names(&info["artistInfo"]["similarArtist"], "name"),
+        ["Sigur Rós"]
+    );
+    let info = app.call("getArtistInfo2", &[("id", olafur)]).await;
+    assert!(
+        info["artistInfo2"]
+            .get("similarArtist")
+            .is_none_or(|l| l.as_array().is_some_and(Vec::is_empty)),
+        "{info}"
+    );
+    // Album info: known albums answer (with nothing the locker does not know).
+    assert!(app.call("getAlbumInfo2", &[("id", takk)]).await["albumInfo"].is_object());
+    assert!(app.call("getAlbumInfo", &[("id", "t-glosoli")]).await["albumInfo"].is_object());
+    assert_eq!(app.error("getAlbumInfo2", &[("id", "t-glosoli")]).await, 70);
+
+    // Another account's ids are not found; missing ids are missing.
+    for method in [
+        "getSimilarSongs",
+        "getSimilarSongs2",
+        "getArtistInfo2",
+        "getAlbumInfo2",
+    ] {
+        assert_eq!(
+            f.bob.error(method, &[("id", vespertine)]).await,
+            70,
+            "{method}"
+        );
+        assert_eq!(app.error(method, &[]).await, 10, "{method}");
+    }
+    assert_eq!(
+        f.bob.error("getSimilarSongs2", &[("id", "t-hidden")]).await,
+        70
+    );
+    assert_eq!(
+        app.error("getSimilarSongs2", &[("id", "t-hidden"), ("count", "many")])
+            .await,
+        0
+    );
+    f.locker.stop().await;
+}

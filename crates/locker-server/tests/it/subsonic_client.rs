@@ -104,6 +104,14 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
         json!({"songs": 2, "current": 1})
     );
     assert_eq!(seen["rating"], 4);
+    assert_eq!(
+        seen["now_playing"],
+        json!([["Glósóli", "alice", "py-opensonic-test"]])
+    );
+    // Alice's other artists share no genre with Sigur Rós: only its own other song is near.
+    assert_eq!(seen["similar_songs"], json!(["Hoppípolla"]));
+    assert_eq!(seen["similar_artists"], json!([]));
+    assert_eq!(seen["album_notes"], Value::Null);
     assert_eq!(seen["starred"], json!(["Hoppípolla"]));
     assert_eq!(seen["starred_v1"], json!(["Hoppípolla"]));
     assert_eq!(seen["top_songs"], json!(["Hoppípolla"]));

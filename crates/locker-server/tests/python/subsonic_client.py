@@ -10,8 +10,8 @@ every call as a form POST to NAME.view, and, for the second connection, uses an 
 
 Browses (artists, artist, album, album lists, song, folders, genres), searches, streams a song
 into STREAM_OUT (for the test to compare with the uploaded file), creates and edits a playlist,
-rates, saves and restores the play queue, stars and scrobbles, then prints one JSON line of what
-it saw. Exits non-zero on any failure.
+rates, saves and restores the play queue, says what it is playing and asks for similar songs and
+artists, stars and scrobbles, then prints one JSON line of what it saw. Exits non-zero on any failure.
 """
 
 import asyncio
@@ -109,6 +109,13 @@ async def main() -> int:
         out["play_queue_by_index"] = {"songs": len(by_index.entry or []), "current": by_index.current_index}
         await conn.set_rating(album.song[0].id, 4)
         out["rating"] = (await conn.get_song(album.song[0].id)).user_rating
+
+        # What the apps' "now playing" and radio screens ask.
+        await conn.scrobble(album.song[0].id, submission=False)
+        out["now_playing"] = [[e.title, e.username, e.player_name] for e in await conn.get_now_playing()]
+        out["similar_songs"] = [s.title for s in await conn.get_similar_songs2(album.song[0].id)]
+        out["similar_artists"] = [a.name for a in (await conn.get_artist_info2(sigur.id)).similar_artist or []]
+        out["album_notes"] = (await conn.get_album_info2(album.id)).notes
 
         await conn.star(sids=[song.id])
         await conn.scrobble(song.id, submission=True)
