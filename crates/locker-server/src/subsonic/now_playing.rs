@@ -104,12 +104,15 @@ impl Board {
         });
     }
 
-    /// `user`'s players still playing at `now`, the most recent first.
+    /// `user`'s players still playing at `now`, the latest start first (of two in the same
+    /// millisecond, the one heard last).
     fn of(&self, user: UserId, now: i64) -> Vec<Entry> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries are kept in the order they were heard; the sort below is stable.
         let mut entries: Vec<Entry> = inner
             .entries
             .iter()
+            .rev()
             .filter(|e| e.user == user && e.until > now)
             .cloned()
             .collect();
@@ -181,11 +184,17 @@ mod tests {
         for i in 0..MAX_PLAYERS as i64 + 4 {
             board.start_at(ALICE, &format!("app {i}"), None, ("a", None), i, i);
         }
+        board.start_at(BOB, "bob's other", None, ("y", None), 0, 0);
+        assert_eq!(
+            songs(&board, BOB, 0)[0].0,
+            "bob's other",
+            "the one heard last first"
+        );
         let alice = songs(&board, ALICE, 100);
         assert_eq!(alice.len(), MAX_PLAYERS);
         // The least recently heard went first; another account's player stayed.
         assert_eq!(alice.last().unwrap().0, "app 4");
-        assert_eq!(songs(&board, BOB, 100).len(), 1);
+        assert_eq!(songs(&board, BOB, 100).len(), 2);
         // A player heard again keeps its id and its one line.
         let id = board.of(ALICE, 100)[0].player_id;
         board.start_at(ALICE, "app 19", None, ("b", None), 50, 50);

@@ -661,6 +661,21 @@ impl Fixture {
     }
 }
 
+/// Sends one op as Alice's laptop, stamped after every edit of the tests.
+async fn laptop_op(f: &Fixture, op: Value) {
+    let mut op = op;
+    op["id"] = json!(format!("laptop-{}", op["type"].as_str().unwrap()));
+    op["hlc"] = json!({"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"});
+    let r = post_json(
+        &f.locker,
+        &f.alice_token,
+        "/api/v1/ops",
+        &json!({ "ops": [op] }),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
 fn names(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
@@ -2004,14 +2019,7 @@ async fn the_play_queue_moves_from_one_app_to_another() {
         ],
     )
     .await;
-    let delete = json!({"ops": [{"id": "desk-delete", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
-        "type": "track_delete", "track": "t-hidden"}]});
-    assert_eq!(
-        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &delete)
-            .await
-            .status(),
-        200
-    );
+    laptop_op(&f, json!({"type": "track_delete", "track": "t-hidden"})).await;
     let queue = app.call("getPlayQueue", &[]).await["playQueue"].clone();
     assert_eq!(names(&queue["entry"], "title"), ["Ljósið"]);
     assert!(
@@ -2115,14 +2123,7 @@ async fn now_playing_shows_an_accounts_own_players() {
         ],
     )
     .await;
-    let delete = json!({"ops": [{"id": "desk-delete", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
-        "type": "track_delete", "track": "t-ljosid"}]});
-    assert_eq!(
-        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &delete)
-            .await
-            .status(),
-        200
-    );
+    laptop_op(&f, json!({"type": "track_delete", "track": "t-ljosid"})).await;
     assert!(now_playing(app).await.is_empty());
 
     // Another account sees none of Alice's players, and cannot announce her songs.
@@ -2144,14 +2145,11 @@ async fn similar_songs_and_artists_come_from_the_accounts_own_library() {
     let f = Fixture::start().await;
     let app = &f.alice;
     // Björk's song is Post-Rock too now, as Sigur Rós's are; Ólafur Arnalds shares no genre.
-    let retag = json!({"ops": [{"id": "desk-retag", "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
-        "type": "track_set", "track": "t-hidden", "fields": {"genre": "Electronic, Post-Rock"}}]});
-    assert_eq!(
-        post_json(&f.locker, &f.alice_token, "/api/v1/ops", &retag)
-            .await
-            .status(),
-        200
-    );
+    laptop_op(
+        &f,
+        json!({"type": "track_set", "track": "t-hidden", "fields": {"genre": "Electronic, Post-Rock"}}),
+    )
+    .await;
     let song =
         |id: &'static str| async move { app.call("getSong", &[("id", id)]).await["song"].clone() };
     let (hoppipolla, hidden, ljosid) = (
