@@ -123,7 +123,8 @@ impl Decoder {
     /// # Errors
     ///
     /// [`Error::Io`] if the file cannot be opened, [`Error::UnrecognisedFormat`] for an empty or
-    /// unrecognised file, [`Error::NoAudioTrack`], [`Error::UnsupportedCodec`],
+    /// unrecognised file, [`Error::UnplayableFormat`] for a WavPack, Monkey's Audio, TTA or
+    /// Musepack file, [`Error::NoAudioTrack`], [`Error::UnsupportedCodec`],
     /// [`Error::UnplayableSignal`], or [`Error::DecoderPanicked`].
     pub fn open(source: Source) -> Result<Self> {
         let name = source.name();
@@ -140,6 +141,17 @@ impl Decoder {
             source_name: name.clone(),
             source: e,
         })?;
+
+        let unplayable = unplayable_format(&mut media).map_err(|e| Error::Io {
+            source_name: name.clone(),
+            source: e,
+        })?;
+        if let Some(format) = unplayable {
+            return Err(Error::UnplayableFormat {
+                source_name: name,
+                format,
+            });
+        }
 
         let mut hint = Hint::new();
         if let Some(extension) = &extension {
@@ -600,4 +612,43 @@ fn read_mp4_trim(media: &mut Box<dyn MediaSource>) -> std::io::Result<Option<gap
     };
     media.seek(SeekFrom::Start(0))?;
     Ok(trim)
+}
+
+/// Formats whose tags the library reads but that no decoder here plays, by the bytes their files
+/// start with. Probing one would fail only after the MP3 reader had searched the whole file for a
+/// frame, with a misleading error.
+const UNPLAYABLE_FORMATS: [(&[u8], &str); 5] = [
+    (b"wvpk", "WavPack"),
+    (b"MAC ", "Monkey's Audio"),
+    (b"TTA1", "TTA"),
+    (b"MPCK", "Musepack"),
+    (b"MP+", "Musepack"),
+];
+
+/// The name of the format `media` is in if it is one of [`UNPLAYABLE_FORMATS`] (after an ID3v2
+/// tag, which some taggers put in front of any file); rewinds `media` for the prober.
+fn unplayable_format(media: &mut Box<dyn MediaSource>) -> std::io::Result<Option<&'static str>> {
+    if !media.is_seekable() {
+        return Ok(None);
+    }
+    let mut head = Vec::with_capacity(10);
+    media.by_ref().take(10).read_to_end(&mut head)?;
+    let start = match head.as_slice() {
+        [b'I', b'D', b'3', _, _, flags, size @ ..] if size.len() == 4 => {
+            // A synchsafe size, then a footer as long as the header when flagged.
+            let size = size
+                .iter()
+                .fold(0u64, |n, &b| (n << 7) | u64::from(b & 0x7f));
+            10 + size + if flags & 0x10 != 0 { 10 } else { 0 }
+        }
+        _ => 0,
+    };
+    media.seek(SeekFrom::Start(start))?;
+    let mut magic = Vec::with_capacity(4);
+    media.by_ref().take(4).read_to_end(&mut magic)?;
+    media.seek(SeekFrom::Start(0))?;
+    Ok(UNPLAYABLE_FORMATS
+        .iter()
+        .find(|(m, _)| magic.starts_with(m))
+        .map(|&(_, name)| name))
 }

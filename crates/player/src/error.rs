@@ -31,6 +31,16 @@ pub enum Error {
         #[source]
         source: symphonia::core::errors::Error,
     },
+    /// The file is in a format the library lists (its tags are read) but no decoder here plays.
+    #[error(
+        "{source_name} is a {format} file, which Skylark cannot play: it has no {format} decoder"
+    )]
+    UnplayableFormat {
+        /// The path or label of the source.
+        source_name: String,
+        /// The format's name (`WavPack`, `Monkey's Audio`, ...).
+        format: &'static str,
+    },
     /// The container holds no audio track that has a decoder.
     #[error("{source_name} has no playable audio track")]
     NoAudioTrack {

@@ -34,6 +34,32 @@ fn random_bytes_named_flac_are_not_recognised() {
 }
 
 #[test]
+fn formats_the_library_lists_but_cannot_play_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for (format, name) in [
+        (Format::WavPack, "WavPack"),
+        (Format::Ape, "Monkey's Audio"),
+    ] {
+        let path = dir.path().join(format!("song.{}", format.extension()));
+        write_audio(&path, format, &Tone::default(), &TagSpec::default()).unwrap();
+        // Also behind an ID3v2 tag (with a footer), as some taggers write one before anything.
+        let mut tagged = b"ID3\x04\x00\x10\x00\x00\x00\x05hello".to_vec();
+        tagged.extend_from_slice(b"3DI\x04\x00\x10\x00\x00\x00\x05");
+        tagged.extend(std::fs::read(&path).unwrap());
+        let prefixed = dir.path().join(format!("tagged.{}", format.extension()));
+        std::fs::write(&prefixed, tagged).unwrap();
+        for file in [&path, &prefixed] {
+            let error = decode(file).err().unwrap();
+            assert!(
+                matches!(error, Error::UnplayableFormat { format, .. } if format == name),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains(&format!("is a {name} file")));
+        }
+    }
+}
+
+#[test]
 fn missing_file_is_an_io_error_naming_it() {
     let error = decode(Path::new("/nonexistent/skylark.flac"))
         .err()
