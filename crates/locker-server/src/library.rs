@@ -386,6 +386,13 @@ impl Library {
         self.artist_ix.get(id).map(|&i| &self.artists[i])
     }
 
+    /// The artist a song is by: its track artist, else its album's artist.
+    pub fn song_artist<'a>(&'a self, song: &'a Song) -> &'a str {
+        song.artist
+            .as_deref()
+            .unwrap_or(&self.artists[self.albums[song.album].artist].name)
+    }
+
     /// The library by number (built on first use).
     pub fn numbers(&self) -> &Numbers {
         self.numbers.get_or_init(|| Arc::new(Numbers::build(self)))

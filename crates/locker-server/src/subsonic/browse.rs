@@ -441,11 +441,11 @@ pub(super) async fn top_songs(call: &Call<'_>) -> Result<Reply, Failure> {
     let name = library::fold(call.params.required("artist")?);
     let count = page_size(call, "count", 50)?;
     let lib = call.library().await?;
-    let by_artist = |s: &Song| {
-        let album_artist = &lib.artists[lib.albums[s.album].artist].name;
-        library::fold(s.artist.as_deref().unwrap_or(album_artist)) == name
-    };
-    let mut songs: Vec<&Song> = lib.songs.iter().filter(|s| by_artist(s)).collect();
+    let mut songs: Vec<&Song> = lib
+        .songs
+        .iter()
+        .filter(|s| library::fold(lib.song_artist(s)) == name)
+        .collect();
     // Most played first; among equals, the most recently played, then as the albums list them.
     songs.sort_by_key(|s| (std::cmp::Reverse(s.plays), std::cmp::Reverse(s.last_played)));
     let song = songs

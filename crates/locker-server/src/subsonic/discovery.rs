@@ -12,13 +12,6 @@ use crate::subsonic::browse::{artist_id3, body, child, index_artist, page_size, 
 use crate::subsonic::envelope::{Failure, Reply};
 use crate::subsonic::responses::{AlbumInfo, ArtistInfo, Songs};
 
-/// The name a song is filed under for similarity: its track artist, else its album artist.
-fn song_artist<'a>(lib: &'a Library, song: &'a Song) -> &'a str {
-    song.artist
-        .as_deref()
-        .unwrap_or(&lib.artists[lib.albums[song.album].artist].name)
-}
-
 /// What a "similar" request starts from: its songs' ids, and their artists and genres, folded.
 #[derive(Default)]
 struct Seed<'a> {
@@ -30,7 +23,7 @@ struct Seed<'a> {
 impl<'a> Seed<'a> {
     fn add(&mut self, lib: &'a Library, song: &'a Song) {
         self.songs.insert(&song.id);
-        self.artists.insert(library::fold(song_artist(lib, song)));
+        self.artists.insert(library::fold(lib.song_artist(song)));
         self.genres
             .extend(song.genres.iter().map(|g| library::fold(g)));
     }
@@ -47,7 +40,7 @@ impl<'a> Seed<'a> {
         } else if let Some(artist) = lib.artist(id) {
             let name = library::fold(&artist.name);
             for song in &lib.songs {
-                if library::fold(song_artist(lib, song)) == name
+                if library::fold(lib.song_artist(song)) == name
                     || lib.artists[lib.albums[song.album].artist].id == artist.id
                 {
                     seed.add(lib, song);
@@ -75,10 +68,7 @@ pub(super) async fn similar_songs(call: &Call<'_>, id3: bool) -> Result<Reply, F
         if seed.songs.contains(song.id.as_str()) {
             continue;
         }
-        if seed
-            .artists
-            .contains(&library::fold(song_artist(&lib, song)))
-        {
+        if seed.artists.contains(&library::fold(lib.song_artist(song))) {
             same_artist.push_back(song);
         } else if song
             .genres
