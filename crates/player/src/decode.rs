@@ -142,10 +142,11 @@ impl Decoder {
             source: e,
         })?;
 
-        let unplayable = unplayable_format(&mut media).map_err(|e| Error::Io {
-            source_name: name.clone(),
-            source: e,
-        })?;
+        let unplayable =
+            unplayable_format(&mut media, extension.as_deref()).map_err(|e| Error::Io {
+                source_name: name.clone(),
+                source: e,
+            })?;
         if let Some(format) = unplayable {
             return Err(Error::UnplayableFormat {
                 source_name: name,
@@ -625,16 +626,25 @@ const UNPLAYABLE_FORMATS: [(&[u8], &str); 5] = [
     (b"MP+", "Musepack"),
 ];
 
-/// The name of the format `media` is in if it is one of [`UNPLAYABLE_FORMATS`] (after an ID3v2
-/// tag, which some taggers put in front of any file); rewinds `media` for the prober.
-fn unplayable_format(media: &mut Box<dyn MediaSource>) -> std::io::Result<Option<&'static str>> {
+/// The extensions of [`UNPLAYABLE_FORMATS`]' files.
+const UNPLAYABLE_EXTENSIONS: [&str; 5] = ["wv", "ape", "tta", "mpc", "mpp"];
+
+/// The name of the format `media` is in if it is one of [`UNPLAYABLE_FORMATS`]; rewinds `media`
+/// for the prober. Past an ID3v2 tag (which some taggers put in front of any file) it looks only
+/// when `extension` names such a format: an MP3's tag can be megabytes of cover art, and a
+/// stream from the locker would fetch from beyond it just to look.
+fn unplayable_format(
+    media: &mut Box<dyn MediaSource>,
+    extension: Option<&str>,
+) -> std::io::Result<Option<&'static str>> {
     if !media.is_seekable() {
         return Ok(None);
     }
     let mut head = Vec::with_capacity(10);
     media.by_ref().take(10).read_to_end(&mut head)?;
+    let behind_tag = extension.is_some_and(|e| UNPLAYABLE_EXTENSIONS.contains(&e));
     let start = match head.as_slice() {
-        [b'I', b'D', b'3', _, _, flags, size @ ..] if size.len() == 4 => {
+        [b'I', b'D', b'3', _, _, flags, size @ ..] if size.len() == 4 && behind_tag => {
             // A synchsafe size, then a footer as long as the header when flagged.
             let size = size
                 .iter()

@@ -51,6 +51,12 @@ struct Inner {
 }
 
 impl Board {
+    /// The board, locked. A panic while it was held cannot leave it half-changed (each change is
+    /// one `retain`, `remove` or `push` on a `Vec`), so a poisoned lock is taken as it is.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Notes that `client` at `peer`, signed in as `user`, started playing `song` at `at`.
     pub fn start(&self, user: UserId, client: &str, peer: Option<IpAddr>, song: &Song, at: i64) {
         self.start_at(
@@ -75,7 +81,7 @@ impl Board {
     ) {
         let length = length.filter(|&d| d > 0);
         let until = at.saturating_add(length.map_or(UNKNOWN_LENGTH_MS, |d| d + GRACE_MS));
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
         inner.entries.retain(|e| e.until > now);
         let same = |e: &Entry| e.user == user && e.client == client && e.peer == peer;
         let player_id = match inner.entries.iter().position(same) {
@@ -107,7 +113,7 @@ impl Board {
     /// `user`'s players still playing at `now`, the latest start first (of two in the same
     /// millisecond, the one heard last).
     fn of(&self, user: UserId, now: i64) -> Vec<Entry> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.lock();
         // Entries are kept in the order they were heard; the sort below is stable.
         let mut entries: Vec<Entry> = inner
             .entries
