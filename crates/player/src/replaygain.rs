@@ -6,7 +6,7 @@
 //! reference loudness, and the peak sample as a linear value where 1.0 is full scale. The gain is
 //! applied to decoded samples on the engine's thread, never in the output callback.
 
-use symphonia::core::meta::{StandardTag, Tag};
+use symphonia::core::meta::{RawValue, StandardTag, Tag};
 
 /// A track's ReplayGain values, as tags or the caller's catalog give them. Any may be missing.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -28,10 +28,12 @@ impl GainInfo {
     }
 
     /// Reads the `REPLAYGAIN_*` values among `tags` (Vorbis comments, ID3v2 `TXXX`, APEv2 and
-    /// iTunes freeform items all map to the same standard tags in symphonia). Later tags win,
-    /// so a caller passing revisions oldest first gets the newest values.
+    /// iTunes freeform items all map to the same standard tags in symphonia), and where a gain is
+    /// missing, the Opus `R128_*_GAIN` one (see [`parse_r128_gain`]). Later tags win, so a
+    /// caller passing revisions oldest first gets the newest values.
     pub(crate) fn from_tags<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> Self {
         let mut info = GainInfo::default();
+        let (mut r128_track, mut r128_album) = (None, None);
         for tag in tags {
             let (slot, value, parse): (&mut Option<f32>, &str, Parser) = match &tag.std {
                 Some(StandardTag::ReplayGainTrackGain(v)) => {
@@ -46,12 +48,22 @@ impl GainInfo {
                 Some(StandardTag::ReplayGainAlbumPeak(v)) => {
                     (&mut info.album_peak, v.as_str(), parse_peak)
                 }
-                _ => continue,
+                _ => match (tag.raw.key.to_ascii_uppercase().as_str(), &tag.raw.value) {
+                    ("R128_TRACK_GAIN", RawValue::String(v)) => {
+                        (&mut r128_track, v.as_str(), parse_r128_gain)
+                    }
+                    ("R128_ALBUM_GAIN", RawValue::String(v)) => {
+                        (&mut r128_album, v.as_str(), parse_r128_gain)
+                    }
+                    _ => continue,
+                },
             };
             if let Some(parsed) = parse(value) {
                 *slot = Some(parsed);
             }
         }
+        info.track_gain_db = info.track_gain_db.or(r128_track);
+        info.album_gain_db = info.album_gain_db.or(r128_album);
         info
     }
 }
@@ -71,6 +83,15 @@ fn parse_gain(text: &str) -> Option<f32> {
     let gain: f32 = number.strip_prefix('+').unwrap_or(number).parse().ok()?;
     // Anything beyond ±60 dB is a broken tag, not a loudness correction.
     (gain.is_finite() && gain.abs() <= 60.0).then_some(gain)
+}
+
+/// Parses an Opus `R128_TRACK_GAIN` or `R128_ALBUM_GAIN` value (RFC 7845 §5.2.1: a decimal Q7.8
+/// number of dB that brings the audio to -23 LUFS, on top of the header's output gain) as a
+/// ReplayGain 2.0 gain, whose reference is 5 dB louder (-18 LUFS). Opus taggers such as rsgain
+/// write only these.
+fn parse_r128_gain(text: &str) -> Option<f32> {
+    let q78: i16 = text.trim().parse().ok()?;
+    Some(f32::from(q78) / 256.0 + 5.0)
 }
 
 /// Parses a ReplayGain peak: a non-negative linear value such as `"0.988547"`.

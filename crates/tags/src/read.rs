@@ -299,6 +299,12 @@ fn tags_from(tags: &[&Tag]) -> Tags {
     let compilation = tags
         .iter()
         .any(|t| t.get_strings(ItemKey::FlagCompilation).any(is_truthy));
+    // A ReplayGain gain, else the Opus R128 one.
+    let gain = |replay_gain: ItemKey, r128: ItemKey| {
+        first_string(tags, replay_gain)
+            .and_then(|s| leading_float(&s))
+            .or_else(|| first_string(tags, r128).and_then(|s| r128_gain(&s)))
+    };
     Tags {
         title: first_string(tags, ItemKey::TrackTitle),
         artists,
@@ -314,12 +320,10 @@ fn tags_from(tags: &[&Tag]) -> Tags {
         compilation,
         composers: all_strings(tags, ItemKey::Composer),
         replay_gain: ReplayGain {
-            track_gain_db: first_string(tags, ItemKey::ReplayGainTrackGain)
-                .and_then(|s| leading_float(&s)),
+            track_gain_db: gain(ItemKey::ReplayGainTrackGain, ItemKey::R128TrackGain),
             track_peak: first_string(tags, ItemKey::ReplayGainTrackPeak)
                 .and_then(|s| leading_float(&s)),
-            album_gain_db: first_string(tags, ItemKey::ReplayGainAlbumGain)
-                .and_then(|s| leading_float(&s)),
+            album_gain_db: gain(ItemKey::ReplayGainAlbumGain, ItemKey::R128AlbumGain),
             album_peak: first_string(tags, ItemKey::ReplayGainAlbumPeak)
                 .and_then(|s| leading_float(&s)),
         },
@@ -399,6 +403,15 @@ fn leading_float(s: &str) -> Option<f32> {
     s[..end].parse::<f32>().ok().filter(|v| v.is_finite())
 }
 
+/// Converts an Opus `R128_TRACK_GAIN` or `R128_ALBUM_GAIN` value (RFC 7845 §5.2.1: a decimal
+/// Q7.8 number of dB that brings the audio to -23 LUFS, on top of the header's output gain) to a
+/// ReplayGain 2.0 gain, whose reference is 5 dB louder (-18 LUFS). Opus taggers such as rsgain
+/// and opusgain write only these; ReplayGain values, where present, are preferred.
+fn r128_gain(s: &str) -> Option<f32> {
+    let q78: i16 = s.trim().parse().ok()?;
+    Some(f32::from(q78) / 256.0 + 5.0)
+}
+
 /// Resolves ID3v1-style numeric genres ("17", "(17)", "(17)Rock") to their names.
 fn resolve_genre(g: &str) -> String {
     let inner = g
@@ -443,6 +456,17 @@ mod tests {
         check("0.988547", Some(0.988_547));
         check("dB", None);
         check("", None);
+    }
+
+    #[test]
+    fn r128_gains_become_replay_gain_values() {
+        assert_eq!(r128_gain("-512"), Some(3.0));
+        assert_eq!(r128_gain("0"), Some(5.0));
+        assert_eq!(r128_gain(" 1280 "), Some(10.0));
+        assert_eq!(r128_gain("-32768"), Some(-123.0));
+        // Not a Q7.8 integer: a dB figure, or out of range.
+        assert_eq!(r128_gain("-2.0 dB"), None);
+        assert_eq!(r128_gain("40000"), None);
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn full_tags() -> TagSpec {
         musicbrainz_recording_id: Some("5a6b3b3c-8d3e-4c3a-9f5e-2b1d0c9e8f7a".to_owned()),
         musicbrainz_release_id: Some("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned()),
         cover: Some(cover_png(64, 48, [10, 200, 30])),
+        r128_gains: None,
     }
 }
 
@@ -197,6 +198,38 @@ fn multi_valued_id3v2_frames_split_on_nul() {
         ["Rock", "Disco"],
         "ID3v1 genre numbers resolve to names"
     );
+}
+
+/// Opus taggers (rsgain, opusgain) write the loudness as `R128_*_GAIN` (RFC 7845 §5.2.1), Q7.8 dB
+/// to -23 LUFS, not as ReplayGain; those read as ReplayGain gains (reference -18 LUFS, 5 dB up).
+#[test]
+fn opus_r128_gains_read_as_replay_gain() {
+    let dir = tempfile::tempdir().unwrap();
+    let r128 = TagSpec {
+        r128_gains: Some((-512, -1920)),
+        ..TagSpec::default()
+    };
+    let path = write(dir.path(), "r128", Format::Opus, &Tone::default(), &r128);
+    let gain = read_path(&path, ReadOptions::default())
+        .unwrap()
+        .tags
+        .replay_gain;
+    assert_eq!(gain.track_gain_db, Some(3.0));
+    assert_eq!(gain.album_gain_db, Some(-2.5));
+    assert_eq!((gain.track_peak, gain.album_peak), (None, None));
+
+    // Where a tagger wrote both, the ReplayGain values stand.
+    let both = TagSpec {
+        r128_gains: Some((-512, -1920)),
+        ..full_tags()
+    };
+    let path = write(dir.path(), "both", Format::Opus, &Tone::default(), &both);
+    let gain = read_path(&path, ReadOptions::default())
+        .unwrap()
+        .tags
+        .replay_gain;
+    assert_eq!(gain.track_gain_db, Some(-6.5));
+    assert_eq!(gain.album_gain_db, Some(-7.25));
 }
 
 #[test]

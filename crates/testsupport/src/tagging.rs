@@ -54,6 +54,9 @@ pub struct TagSpec {
     pub composer: Option<String>,
     /// ReplayGain values, written as the standard `REPLAYGAIN_*` keys.
     pub replaygain: Option<ReplayGainSpec>,
+    /// Opus loudness gains (track, album) in Q7.8 dB to -23 LUFS, written as Vorbis comments
+    /// `R128_TRACK_GAIN` and `R128_ALBUM_GAIN` (RFC 7845 §5.2.1); other tag types cannot hold them.
+    pub r128_gains: Option<(i16, i16)>,
     /// The MusicBrainz recording id: ID3v2 `UFID` owned by `http://musicbrainz.org`, Vorbis and
     /// APE `MUSICBRAINZ_TRACKID`, MP4 `----:com.apple.iTunes:MusicBrainz Track Id`.
     pub musicbrainz_recording_id: Option<String>,
@@ -178,6 +181,11 @@ fn generic_tag(tag_type: TagType, spec: &TagSpec) -> io::Result<Tag> {
         items.push((ItemKey::ReplayGainTrackPeak, peak(rg.track_peak)));
         items.push((ItemKey::ReplayGainAlbumGain, gain(rg.album_gain_db)));
         items.push((ItemKey::ReplayGainAlbumPeak, peak(rg.album_peak)));
+    }
+
+    if let Some((track, album)) = spec.r128_gains {
+        items.push((ItemKey::R128TrackGain, track.to_string()));
+        items.push((ItemKey::R128AlbumGain, album.to_string()));
     }
 
     let mut tag = Tag::new(tag_type);

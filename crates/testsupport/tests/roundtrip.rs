@@ -167,6 +167,7 @@ mod tags {
             musicbrainz_recording_id: Some("8f8d0ae9-5f5a-4bcd-9c2b-4b7f5d6b0f11".to_owned()),
             musicbrainz_release_id: Some("b84ee12a-09ef-421b-82de-0441a926375b".to_owned()),
             cover: Some(cover_png(32, 32, [10, 200, 90])),
+            r128_gains: None,
         }
     }
 

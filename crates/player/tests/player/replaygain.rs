@@ -72,6 +72,50 @@ fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
     assert!(info.is_empty(), "{info:?}");
 }
 
+/// Opus files tagged by rsgain or opusgain carry `R128_*_GAIN` (Q7.8 dB to -23 LUFS) instead of
+/// ReplayGain values; they count as ReplayGain gains 5 dB up, and ReplayGain values win.
+#[test]
+fn opus_r128_gains_count_as_replay_gain() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, tags: TagSpec| {
+        let path = dir.path().join(format!("{name}.opus"));
+        write_audio(&path, Format::Opus, &Tone::default(), &tags).unwrap();
+        Decoder::open(Source::path(&path)).unwrap().gain_info()
+    };
+    let r128 = write(
+        "r128",
+        TagSpec {
+            r128_gains: Some((-512, -1920)),
+            ..TagSpec::default()
+        },
+    );
+    assert_eq!(
+        r128,
+        GainInfo {
+            track_gain_db: Some(3.0),
+            album_gain_db: Some(-2.5),
+            ..GainInfo::default()
+        }
+    );
+    let both = write(
+        "both",
+        TagSpec {
+            r128_gains: Some((-512, -1920)),
+            replaygain: Some(ReplayGainSpec {
+                track_gain_db: -6.5,
+                track_peak: 0.5,
+                album_gain_db: -7.25,
+                album_peak: 0.75,
+            }),
+            ..TagSpec::default()
+        },
+    );
+    assert_eq!(
+        (both.track_gain_db, both.album_gain_db),
+        (Some(-6.5), Some(-7.25))
+    );
+}
+
 /// The amplitude of the steady middle of what the player outputs for `source` with `setting`.
 fn played_amplitude(source: Source, setting: ReplayGain) -> f64 {
     let (player, played, events) = spawn_clocked(RATE);
