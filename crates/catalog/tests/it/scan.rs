@@ -362,6 +362,53 @@ fn changed_files_update_in_place() {
     );
 }
 
+/// Catalogs made before Opus files' R128 gains were read have none for them: the upgrade reads
+/// each Opus file again at the next scan (migration 8), keeping its track.
+#[test]
+fn upgrading_reads_opus_files_again_for_their_r128_gains() {
+    let mut lib = Lib::new();
+    lib.add(
+        "A/1.opus",
+        Format::Opus,
+        TagSpec {
+            r128_gains: Some((-512, -1920)),
+            ..tags("Loud", "X", "A", 1)
+        },
+    );
+    lib.add("A/2.flac", Format::Flac, tags("Plain", "X", "A", 2));
+    lib.scan();
+    let before = lib.track("Loud");
+    assert_eq!(before.rg_track_gain, Some(3.0));
+    lib.catalog.record_play(before.id, at(10)).unwrap();
+    // The catalog as the previous version left it: schema 7, no gains for the Opus file.
+    let db = lib.dir.path().join("data/catalog.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "UPDATE tracks SET rg_track_gain = NULL, rg_album_gain = NULL;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    lib.catalog = Catalog::open(&db, &lib.dir.path().join("data/covers")).unwrap();
+    let report = lib.scan_at(50);
+    assert_eq!(
+        (
+            report.updated,
+            report.unchanged,
+            report.added,
+            report.removed
+        ),
+        (1, 1, 0, 0),
+        "{report:#?}"
+    );
+    let after = lib.track("Loud");
+    assert_eq!((after.id, after.play_count), (before.id, 1));
+    assert_eq!(
+        (after.rg_track_gain, after.rg_album_gain),
+        (Some(3.0), Some(-2.5))
+    );
+}
+
 #[test]
 fn moved_and_renamed_files_keep_their_track() {
     let mut lib = Lib::new();
