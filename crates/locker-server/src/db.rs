@@ -19,6 +19,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/006_audio_id_index.sql")),
         M::up(include_str!("../migrations/007_subsonic.sql")),
         M::up(include_str!("../migrations/008_play_queue.sql")),
+        M::up(include_str!("../migrations/009_bookmarks.sql")),
     ])
 });
 

@@ -15,6 +15,7 @@
 //! change feed and from there every device.
 
 mod annotation;
+mod bookmarks;
 mod browse;
 pub mod credentials;
 mod discovery;
@@ -385,6 +386,9 @@ async fn run(
         "getPlayQueue" => queue::get(&call, false).await,
         "savePlayQueueByIndex" => queue::save(&call, true).await,
         "getPlayQueueByIndex" => queue::get(&call, true).await,
+        "getBookmarks" => bookmarks::list(&call).await,
+        "createBookmark" => bookmarks::create(&call).await,
+        "deleteBookmark" => bookmarks::delete(&call).await,
         other => Err(Failure::new(
             Code::Generic,
             format!("{other} is not implemented by this server"),

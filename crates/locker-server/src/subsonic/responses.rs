@@ -550,6 +550,31 @@ pub struct PlayQueueByIndex {
     pub queue: SavedQueue,
 }
 
+/// `bookmarks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bookmarks {
+    /// The bookmarks.
+    pub bookmark: Vec<Bookmark>,
+}
+
+/// `Bookmark`: a place in a song to come back to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bookmark {
+    /// How far into the song, in milliseconds.
+    pub position: i64,
+    /// The account.
+    pub username: String,
+    /// The listener's note, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// When it was made.
+    pub created: String,
+    /// When it last changed.
+    pub changed: String,
+    /// The song.
+    pub entry: Child,
+}
+
 /// `NowPlayingEntry`: a song one of the account's players is playing.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

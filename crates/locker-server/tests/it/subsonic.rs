@@ -2038,6 +2038,102 @@ async fn the_play_queue_moves_from_one_app_to_another() {
     f.locker.stop().await;
 }
 
+#[tokio::test]
+async fn bookmarks_keep_a_place_in_a_song() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    let none = app.call("getBookmarks", &[]).await;
+    assert!(
+        none["bookmarks"]["bookmark"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{none}"
+    );
+
+    app.edit(
+        "createBookmark",
+        &[
+            ("id", "t-glosoli"),
+            ("position", "61000"),
+            ("comment", "the build-up"),
+        ],
+    )
+    .await;
+    app.edit_xml(
+        "createBookmark",
+        &[("id", "t-hidden"), ("position", "5000")],
+    )
+    .await;
+    // A song's bookmark is replaced, its note too; the last changed comes first.
+    app.edit(
+        "createBookmark",
+        &[("id", "t-glosoli"), ("position", "90500")],
+    )
+    .await;
+    let list = app.call("getBookmarks", &[]).await["bookmarks"]["bookmark"].clone();
+    let list = list.as_array().unwrap();
+    let got: Vec<(&str, i64, Option<&str>)> = list
+        .iter()
+        .map(|b| {
+            check_child(&b["entry"]);
+            assert_eq!(b["username"], "alice");
+            assert!(b["created"].is_string() && b["changed"].is_string(), "{b}");
+            (
+                b["entry"]["id"].as_str().unwrap(),
+                b["position"].as_i64().unwrap(),
+                b["comment"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("t-glosoli", 90_500, None), ("t-hidden", 5_000, None)]
+    );
+
+    // Another account has its own (none), and cannot bookmark or unbookmark Alice's songs.
+    let bobs = f.bob.call("getBookmarks", &[]).await;
+    assert!(!bobs.to_string().contains("t-glosoli"), "{bobs}");
+    for method in ["createBookmark", "deleteBookmark"] {
+        assert_eq!(
+            f.bob
+                .error(method, &[("id", "t-glosoli"), ("position", "1")])
+                .await,
+            70,
+            "{method}"
+        );
+    }
+    // Bad requests change nothing.
+    for params in [
+        vec![("id", "t-ljosid")],
+        vec![("position", "10")],
+        vec![("id", "t-ljosid"), ("position", "-1")],
+        vec![("id", "t-ljosid"), ("position", "later")],
+    ] {
+        let code = app.error("createBookmark", &params).await;
+        assert!(code == 0 || code == 10, "{params:?}: {code}");
+    }
+    let long = "x".repeat(1_001);
+    assert_eq!(
+        app.error(
+            "createBookmark",
+            &[("id", "t-ljosid"), ("position", "1"), ("comment", &long)]
+        )
+        .await,
+        0
+    );
+    assert_eq!(app.error("deleteBookmark", &[]).await, 10);
+    let count = |v: Value| v["bookmarks"]["bookmark"].as_array().map_or(0, Vec::len);
+    assert_eq!(count(app.call("getBookmarks", &[]).await), 2);
+
+    // A song deleted since leaves the list; deleting a bookmark forgets it, twice is fine.
+    laptop_op(&f, json!({"type": "track_delete", "track": "t-hidden"})).await;
+    assert_eq!(count(app.call("getBookmarks", &[]).await), 1);
+    app.edit("deleteBookmark", &[("id", "t-glosoli")]).await;
+    app.edit("deleteBookmark", &[("id", "t-glosoli")]).await;
+    assert_eq!(count(app.call("getBookmarks", &[]).await), 0);
+    f.locker.stop().await;
+}
+
 /// `getNowPlaying` in an app: the (user, minutes ago, player id, player name) of each entry,
 /// with the song's shape checked, and the titles.
 async fn now_playing(app: &App) -> Vec<(String, i64, i64, String, String)> {

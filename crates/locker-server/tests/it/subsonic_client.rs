@@ -103,6 +103,11 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
         seen["play_queue_by_index"],
         json!({"songs": 2, "current": 1})
     );
+    assert_eq!(
+        seen["bookmarks"],
+        json!([["Hoppípolla", 754_000, "chapter two", "alice"]])
+    );
+    assert_eq!(seen["bookmarks_after_delete"], 0);
     assert_eq!(seen["rating"], 4);
     assert_eq!(
         seen["now_playing"],

@@ -107,6 +107,10 @@ async def main() -> int:
         await conn.save_play_queue_by_index([album.song[1].id, album.song[1].id], current_index=1, position=10)
         by_index = await conn.get_play_queue_by_index()
         out["play_queue_by_index"] = {"songs": len(by_index.entry or []), "current": by_index.current_index}
+        await conn.create_bookmark(album.song[1].id, 754000, comment="chapter two")
+        out["bookmarks"] = [[b.entry.title, b.position, b.comment, b.username] for b in await conn.get_bookmarks()]
+        await conn.delete_bookmark(album.song[1].id)
+        out["bookmarks_after_delete"] = len(await conn.get_bookmarks())
         await conn.set_rating(album.song[0].id, 4)
         out["rating"] = (await conn.get_song(album.song[0].id)).user_rating
 
