@@ -92,6 +92,7 @@ pub fn run() {
             library::cancel_scan,
             library::track_ids,
             library::tracks,
+            library::track_lyrics,
             library::albums,
             library::album,
             library::artists,

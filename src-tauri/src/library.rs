@@ -13,12 +13,14 @@ use skylark_catalog::playlists::{Playlist, PlaylistItem};
 use skylark_catalog::search::SearchResults;
 use skylark_catalog::stats::LibraryStats;
 use skylark_catalog::{
-    Album, AlbumId, Artist, ArtistId, Catalog, Genre, GenreId, PlaylistId, PlaylistItemId, Rating,
-    Root, RootId, ScanOptions, ScanProgress, ScanReport, Track, TrackId, TrackSort,
+    Album, AlbumId, Artist, ArtistId, Catalog, Genre, GenreId, Lyrics, PlaylistId, PlaylistItemId,
+    Rating, Root, RootId, ScanOptions, ScanProgress, ScanReport, Track, TrackId, TrackSort,
+    read_lyrics,
 };
 use tauri::{AppHandle, Emitter, State};
 
-use crate::error::{AppError, CmdResult, ErrorKind};
+use crate::error::{AppError, CmdResult, ErrorKind, chain};
+use crate::history::blocking;
 use crate::state::AppState;
 
 /// How often scan progress reaches the UI at most.
@@ -206,6 +208,25 @@ pub async fn tracks(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<Vec<
     }
     let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
     Ok(state.catalog()?.tracks_by_id(&ids)?)
+}
+
+/// The lyrics of the track `id`, from its file on this computer (or its offline copy): an LRC
+/// file beside it, else its tags. `None` when it has none, or no file here to read them from.
+/// The file is read off the catalog's lock, on a thread that may block.
+#[tauri::command]
+pub async fn track_lyrics(state: State<'_, AppState>, id: i64) -> CmdResult<Option<Lyrics>> {
+    let Some(file) = state.catalog()?.file_here(TrackId(id))? else {
+        return Ok(None);
+    };
+    blocking(move || {
+        read_lyrics(&file).map_err(|e| {
+            AppError::new(
+                ErrorKind::Io,
+                format!("Cannot read the lyrics: {}", chain(&e)),
+            )
+        })
+    })
+    .await
 }
 
 /// Every album.

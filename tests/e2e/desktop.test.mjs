@@ -59,6 +59,9 @@ function makeLibrary() {
       path.join(north, `0${i + 1} ${title}.flac`),
     );
   });
+  // Timed lyrics for Polaris, a line every two seconds, in an LRC file beside it.
+  const lrc = Array.from({ length: 10 }, (_, i) => `[00:${String(i * 2).padStart(2, '0')}.00]Polaris line ${i + 1}`);
+  fs.writeFileSync(path.join(north, '01 Polaris.lrc'), `[ti:Polaris]\n${lrc.join('\n')}\n`);
   ['Mirage', 'Dust Devil'].forEach((title, i) => {
     ffmpeg(
       '-f', 'lavfi', '-i', `sine=frequency=${500 + i * 90}:duration=20`,
@@ -505,6 +508,25 @@ test('MPRIS shows the track and its play/pause drives the player', async () => {
   });
   mpris('org.mpris.MediaPlayer2.Player.PlayPause');
   await browser.$('footer button[aria-label="Pause"]').waitForDisplayed({ timeout: 5_000 });
+});
+
+test('now playing shows the timed lyrics, follows them, and a click on a line goes there', async () => {
+  assert.equal(await textOf('footer[aria-label="Now playing"] .title'), 'Polaris');
+  await browser.$('button[aria-label="Show now playing"]').click();
+  const lyrics = await browser.$('section[aria-label="Lyrics"]');
+  await lyrics.waitForDisplayed({ timeout: 5_000 });
+  const sung = () =>
+    browser.execute(() => document.querySelector('section[aria-label="Lyrics"] li[aria-current="true"]')?.textContent?.trim() ?? null);
+  await lyrics.$('button=Polaris line 3').click();
+  await browser.waitUntil(async () => (await sung()) === 'Polaris line 3', {
+    timeout: 3_000,
+    timeoutMsg: 'a click on line 3 did not play from it',
+  });
+  await browser.waitUntil(async () => (await sung()) === 'Polaris line 4', {
+    timeout: 5_000,
+    timeoutMsg: 'the lyrics did not follow the song to line 4',
+  });
+  await shot('06-lyrics');
 });
 
 test('a playlist is created, filled from the context menu and reordered', async () => {

@@ -5,6 +5,7 @@
 //! in the row id so it is total. The common sorts (title, artist, album, album artist, date added)
 //! have an index whose columns are exactly their order; the rest use a top-N pass over the table.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -278,6 +279,23 @@ impl Catalog {
                     source,
                 },
             })
+    }
+
+    /// The file to read `track` from on this computer: its own file, else its offline copy;
+    /// `None` when it has neither here (a song only in the locker, a drive unplugged). Reading
+    /// it (its lyrics, say: [`crate::read_lyrics`]) is left to the caller, outside any lock on
+    /// the catalog.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown track.
+    pub fn file_here(&self, track: TrackId) -> Result<Option<PathBuf>> {
+        if let Some(path) = self.track(track)?.path.filter(|p| p.is_file()) {
+            return Ok(Some(path));
+        }
+        Ok(self
+            .offline_copy(track)?
+            .map(|copy| self.offline_dir().join(copy.file)))
     }
 
     /// The tracks with `ids`, in that order; ids that do not exist are left out.

@@ -59,6 +59,7 @@ pub use crate::model::{
 pub use crate::offline::{EvictReport, OfflineCopy, PinTarget};
 pub use crate::scan::{ScanFailure, ScanOptions, ScanProgress, ScanReport};
 pub use crate::uploads::QueuedUpload;
+pub use skylark_tags::{LyricLine, Lyrics, LyricsSource, read_lyrics};
 
 use crate::error::DbContext;
 

@@ -192,7 +192,7 @@ fn read_inner<R: Read + Seek>(
     })
 }
 
-fn lofty_error(path: &Path, e: lofty::error::FileParseError) -> Error {
+pub(crate) fn lofty_error(path: &Path, e: lofty::error::FileParseError) -> Error {
     if e.is_unknown_format() {
         return Error::NotAudio {
             path: path.to_owned(),

@@ -34,6 +34,7 @@ fn full_tags() -> TagSpec {
         musicbrainz_release_id: Some("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned()),
         cover: Some(cover_png(64, 48, [10, 200, 30])),
         r128_gains: None,
+        lyrics: None,
     }
 }
 

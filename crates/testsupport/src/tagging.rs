@@ -57,6 +57,9 @@ pub struct TagSpec {
     /// Opus loudness gains (track, album) in Q7.8 dB to -23 LUFS, written as Vorbis comments
     /// `R128_TRACK_GAIN` and `R128_ALBUM_GAIN` (RFC 7845 §5.2.1); other tag types cannot hold them.
     pub r128_gains: Option<(i16, i16)>,
+    /// Unsynchronised lyrics (which may be LRC text): ID3v2 `USLT`, Vorbis `LYRICS`, MP4 `©lyr`,
+    /// APE `Lyrics`.
+    pub lyrics: Option<String>,
     /// The MusicBrainz recording id: ID3v2 `UFID` owned by `http://musicbrainz.org`, Vorbis and
     /// APE `MUSICBRAINZ_TRACKID`, MP4 `----:com.apple.iTunes:MusicBrainz Track Id`.
     pub musicbrainz_recording_id: Option<String>,
@@ -183,6 +186,15 @@ fn generic_tag(tag_type: TagType, spec: &TagSpec) -> io::Result<Tag> {
         items.push((ItemKey::ReplayGainAlbumPeak, peak(rg.album_peak)));
     }
 
+    if let Some(lyrics) = &spec.lyrics {
+        // lofty stores ID3v2 lyrics only as `USLT`, its "unsynchronised" key.
+        let key = if tag_type == TagType::Id3v2 {
+            ItemKey::UnsyncLyrics
+        } else {
+            ItemKey::Lyrics
+        };
+        items.push((key, lyrics.clone()));
+    }
     if let Some((track, album)) = spec.r128_gains {
         items.push((ItemKey::R128TrackGain, track.to_string()));
         items.push((ItemKey::R128AlbumGain, album.to_string()));

@@ -14,6 +14,7 @@ import type {
   ImportReport,
   ImportSource,
   LibraryStats,
+  Lyrics,
   M3uImport,
   NowPlaying,
   Pin,
@@ -55,6 +56,8 @@ export const api = {
   trackIds: async (sort: TrackSort, descending: boolean): Promise<Float64Array> =>
     idList(await call<ArrayBuffer | number[]>('track_ids', { sort, descending })),
   tracks: (ids: number[]) => call<Track[]>('tracks', { ids }),
+  /** The lyrics in the song's file on this computer, if any (only where `features.lyrics`). */
+  trackLyrics: (id: number) => call<Lyrics | null>('track_lyrics', { id }),
   albums: () => call<Album[]>('albums'),
   album: (id: number) => call<{ album: Album; tracks: Track[] }>('album', { id }),
   artists: () => call<Artist[]>('artists'),

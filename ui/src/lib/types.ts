@@ -382,3 +382,17 @@ export interface UploadStatus {
   report: LibraryUploadReport | null;
   error: string | null;
 }
+
+/** One line of a song's lyrics; timed lyrics say when each line is sung. */
+export interface LyricLine {
+  start_ms: number | null;
+  text: string;
+}
+
+/** A song's lyrics, from an LRC file beside its file or from its tags. */
+export interface Lyrics {
+  source: 'lrc_file' | 'tags';
+  /** Every line has its time, and the lines are in time order. */
+  timed: boolean;
+  lines: LyricLine[];
+}

@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 
-use skylark_catalog::{TrackId, TrackQuery, TrackSort};
+use skylark_catalog::{LyricsSource, TrackId, TrackQuery, TrackSort, read_lyrics};
+use skylark_testsupport::{Format, TagSpec};
 
-use crate::library::{Lib, standard};
+use crate::library::{Lib, standard, tags};
 
 fn titles(tracks: &[skylark_catalog::Track]) -> Vec<&str> {
     tracks.iter().map(|t| t.title.as_str()).collect()
@@ -266,4 +267,56 @@ fn bad_queries_are_errors() {
             .to_string()
             .contains("no track")
     );
+}
+
+#[test]
+fn lyrics_come_from_the_file_here() {
+    let lyrics_of = |lib: &Lib, id| {
+        let file = lib.catalog.file_here(id).unwrap()?;
+        read_lyrics(&file).unwrap()
+    };
+    let mut lib = Lib::new();
+    let song = lib.add(
+        "Sigur Rós/Takk/01.mp3",
+        Format::Mp3,
+        TagSpec {
+            lyrics: Some("Brosandi\nhendumst í hring".to_owned()),
+            ..tags("Hoppípolla", "Sigur Rós", "Takk", 1)
+        },
+    );
+    lib.add(
+        "Sigur Rós/Takk/02.flac",
+        Format::Flac,
+        tags("Með blóðnasir", "Sigur Rós", "Takk", 2),
+    );
+    lib.scan();
+    let with = lib.track("Hoppípolla").id;
+    let without = lib.track("Með blóðnasir").id;
+    let lyrics = lyrics_of(&lib, with).unwrap();
+    assert_eq!(lyrics.source, LyricsSource::Tags);
+    assert_eq!(
+        lyrics
+            .lines
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect::<Vec<_>>(),
+        ["Brosandi", "hendumst í hring"]
+    );
+    assert_eq!(lyrics_of(&lib, without), None);
+
+    // Timed lyrics beside the file come first.
+    std::fs::write(song.with_extension("lrc"), "[00:01.00]Brosandi\n").unwrap();
+    let lyrics = lyrics_of(&lib, with).unwrap();
+    assert_eq!(
+        (lyrics.source, lyrics.timed, lyrics.lines[0].start_ms),
+        (LyricsSource::LrcFile, true, Some(1_000))
+    );
+
+    // With no file here (an unplugged drive, a song only in the locker) there are none to read.
+    std::fs::remove_file(&song).unwrap();
+    assert_eq!(lib.catalog.file_here(with).unwrap(), None);
+    assert!(matches!(
+        lib.catalog.file_here(TrackId(999_999)),
+        Err(skylark_catalog::Error::NotFound { .. })
+    ));
 }

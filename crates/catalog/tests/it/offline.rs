@@ -152,3 +152,20 @@ fn an_offline_copy_must_be_a_plain_file_name() {
         );
     }
 }
+
+#[test]
+fn a_song_only_in_the_locker_is_read_from_its_offline_copy() {
+    let mut lib = desktop();
+    let [first, second, ..] = TITLES;
+    assert_eq!(lib.catalog.file_here(lib.track(first).id).unwrap(), None);
+    download(&mut lib, first, 10, 1);
+    assert_eq!(
+        lib.catalog.file_here(lib.track(first).id).unwrap(),
+        Some(
+            lib.catalog
+                .offline_dir()
+                .join(format!("{}.flac", blob(first)))
+        )
+    );
+    assert_eq!(lib.catalog.file_here(lib.track(second).id).unwrap(), None);
+}

@@ -23,6 +23,7 @@ const features: Features = {
   removeFromLocker: true,
   download: true,
   signOut: true,
+  lyrics: false,
 };
 
 /** The server's sign-in page, where a page whose session ended goes. */

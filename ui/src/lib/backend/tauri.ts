@@ -19,6 +19,7 @@ const features: Features = {
   removeFromLocker: true,
   download: false,
   signOut: false,
+  lyrics: true,
 };
 
 async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {

@@ -31,6 +31,8 @@ export interface Features {
   download: boolean;
   /** Ending the page's session (`signOut`). */
   signOut: boolean;
+  /** Lyrics read from the song's file on this computer (`track_lyrics`). */
+  lyrics: boolean;
 }
 
 /** How far a batch of uploads has got. */
