@@ -4,7 +4,7 @@
 //! follows line by line; other text is shown as it is.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -66,9 +66,24 @@ pub fn read_lyrics(path: &Path) -> Result<Option<Lyrics>> {
             }));
         }
     }
-    let text = catch_unwind(AssertUnwindSafe(|| embedded(path))).unwrap_or_else(|_| {
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_tag_lyrics(BufReader::new(file), path)
+}
+
+/// The lyrics in the tags of the audio file `reader` reads (a stored upload, say), the primary
+/// tag first; `name` names the file in errors. Unlike [`read_lyrics`] it has no folder to look
+/// for an LRC file in.
+///
+/// # Errors
+///
+/// The file cannot be read, or is not one lofty reads tags from.
+pub fn read_tag_lyrics<R: Read + Seek>(reader: R, name: &Path) -> Result<Option<Lyrics>> {
+    let text = catch_unwind(AssertUnwindSafe(|| embedded(reader, name))).unwrap_or_else(|_| {
         Err(Error::Panicked {
-            path: path.to_owned(),
+            path: name.to_owned(),
         })
     })?;
     Ok(text.map(|t| parse(&t)).filter(|l| !l.lines.is_empty()))
@@ -106,20 +121,18 @@ fn read_text(path: &Path) -> Result<String> {
     })
 }
 
-/// The lyrics in the tags of the audio file at `path`, the primary tag first.
-fn embedded(path: &Path) -> Result<Option<String>> {
+/// The lyrics text in the tags of the audio file `reader` reads, the primary tag first.
+fn embedded<R: Read + Seek>(reader: R, path: &Path) -> Result<Option<String>> {
     let options = ParseOptions::new()
         .read_properties(false)
         .read_cover_art(false);
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = File::open(path).map_err(io)?;
-    let tagged = Probe::new(BufReader::new(file))
+    let tagged = Probe::new(reader)
         .options(options)
         .guess_file_type()
-        .map_err(io)?
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?
         .read()
         .map_err(|e| crate::read::lofty_error(path, e))?;
     let primary = tagged.primary_tag_type();

@@ -3,7 +3,7 @@
 // Test helpers unwrap: a panic is a test failure with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use skylark_tags::{Error, LyricLine, LyricsSource, read_lyrics};
+use skylark_tags::{Error, LyricLine, LyricsSource, read_lyrics, read_tag_lyrics};
 use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
 
 const WORDS: &str = "Brosandi\nhendumst í hring\n\nHoppípolla";
@@ -39,6 +39,13 @@ fn embedded_lyrics_in_every_format() {
                 line(None, ""),
                 line(None, "Hoppípolla"),
             ],
+            "{format:?}"
+        );
+        // The same from the bytes alone (a stored upload).
+        let bytes = std::io::Cursor::new(std::fs::read(&path).unwrap());
+        assert_eq!(
+            read_tag_lyrics(bytes, &path).unwrap(),
+            Some(lyrics),
             "{format:?}"
         );
     }

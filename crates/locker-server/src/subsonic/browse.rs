@@ -217,6 +217,10 @@ pub(super) fn extensions() -> Reply {
             name: "indexBasedQueue",
             versions: vec![1],
         },
+        Extension {
+            name: "songLyrics",
+            versions: vec![1],
+        },
     ];
     body("openSubsonicExtensions", list).unwrap_or(Reply::Empty)
 }

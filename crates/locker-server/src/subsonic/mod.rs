@@ -20,6 +20,7 @@ mod browse;
 pub mod credentials;
 mod discovery;
 pub mod envelope;
+mod lyrics;
 mod media;
 mod now_playing;
 mod playlists;
@@ -389,6 +390,8 @@ async fn run(
         "getBookmarks" => bookmarks::list(&call).await,
         "createBookmark" => bookmarks::create(&call).await,
         "deleteBookmark" => bookmarks::delete(&call).await,
+        "getLyricsBySongId" => lyrics::by_song_id(&call).await,
+        "getLyrics" => lyrics::by_artist_and_title(&call).await,
         other => Err(Failure::new(
             Code::Generic,
             format!("{other} is not implemented by this server"),

@@ -550,6 +550,57 @@ pub struct PlayQueueByIndex {
     pub queue: SavedQueue,
 }
 
+/// `lyricsList` (the `songLyrics` extension).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LyricsList {
+    /// The song's lyrics, one entry per language (the locker knows one at most).
+    pub structured_lyrics: Vec<StructuredLyrics>,
+}
+
+/// `structuredLyrics`: a song's lyrics, as lines.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StructuredLyrics {
+    /// The artist to show with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_artist: Option<String>,
+    /// The title to show with them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_title: Option<String>,
+    /// Their language (ISO 639), `xxx` when not known.
+    pub lang: &'static str,
+    /// Milliseconds to shift the lines' times by.
+    pub offset: i64,
+    /// Whether every line has its time.
+    pub synced: bool,
+    /// The lines.
+    pub line: Vec<LyricsLine>,
+}
+
+/// `line`: one line of lyrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct LyricsLine {
+    /// When it is sung, in milliseconds, for synced lyrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// The words.
+    pub value: String,
+}
+
+/// `lyrics` (`getLyrics`): a song's lyrics as one text, or nothing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OldLyrics {
+    /// The song's artist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    /// The song's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The lyrics; empty when there are none (typed clients expect the field).
+    pub value: String,
+}
+
 /// `bookmarks`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bookmarks {

@@ -11,6 +11,7 @@ use skylark_locker::storage::{blob_key, cover_key};
 use skylark_testsupport::{Format, TagSpec, Tone, cover_png, write_audio};
 
 use crate::python::Moto;
+use crate::subsonic::app_password;
 use crate::{
     ALICE_PASSWORD, BOB_PASSWORD, Locker, assert_error, blake3_hex, files_under, get, get_json,
     get_range, link, location, post_json, prove, tus_create, tus_patch, upload, used_bytes,
@@ -36,6 +37,7 @@ fn song(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
     let tags = TagSpec {
         title: Some("Stored in S3".to_owned()),
         cover: Some(cover.clone()),
+        lyrics: Some("[00:01.00]Read from the bucket".to_owned()),
         ..TagSpec::default()
     };
     let tone = Tone {
@@ -115,6 +117,33 @@ async fn blobs_live_in_the_bucket_stream_by_range_and_survive_a_restart() {
     }
     let served = get(&locker, &alice, &format!("/api/v1/covers/{cover_hash}")).await;
     assert_eq!(served.bytes().await.unwrap().as_ref(), cover.as_slice());
+    // A Subsonic app's lyrics come from the tags of the blob in the bucket.
+    let password = app_password(&locker, &alice).await["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lyrics: serde_json::Value = locker
+        .http
+        .get(locker.url("/rest/getLyricsBySongId"))
+        .query(&[
+            ("u", "alice"),
+            ("p", password.as_str()),
+            ("v", "1.16.1"),
+            ("c", "s3-test"),
+            ("f", "json"),
+            ("id", "t1"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        lyrics["subsonic-response"]["lyricsList"]["structuredLyrics"][0]["line"],
+        json!([{"start": 1000, "value": "Read from the bucket"}]),
+        "{lyrics}"
+    );
 
     // A second account claims the same bytes: the proof is checked against ranges read from the
     // bucket, and nothing new is stored.

@@ -43,6 +43,7 @@ fn alice_tracks() -> Vec<FixtureTrack> {
             format: Format::Mp3,
             tags: TagSpec {
                 cover: Some(red.clone()),
+                lyrics: Some("[00:00.50]Brosandi\n[00:01.25]hendumst í hring".to_owned()),
                 ..tags("Hoppípolla", "Sigur Rós", "Takk...", 3, "2005", "Post-Rock")
             },
         },
@@ -51,6 +52,7 @@ fn alice_tracks() -> Vec<FixtureTrack> {
             format: Format::Flac,
             tags: TagSpec {
                 cover: Some(red),
+                lyrics: Some("Glósóli\n\nLíttu upp".to_owned()),
                 ..tags("Glósóli", "Sigur Rós", "Takk...", 2, "2005", "Post-Rock")
             },
         },
@@ -329,6 +331,8 @@ fn normalize(value: &Value) -> Value {
             for (k, v) in map {
                 match v {
                     Value::Null => {}
+                    // An element's empty text is no text in XML (an empty line of lyrics).
+                    Value::String(text) if k == "value" && text.is_empty() => {}
                     Value::Object(_) => {
                         out.insert(k.clone(), Value::Array(vec![normalize(v)]));
                     }
@@ -909,10 +913,8 @@ async fn browsing_lists_and_search_in_xml_and_json() {
     assert_eq!(posted["subsonic-response"]["song"]["title"], "Hidden Place");
     assert_eq!(app.error("getSong", &[("id", "no-such-song")]).await, 70);
     assert_eq!(app.error("getSong", &[]).await, 10);
-    assert_eq!(
-        app.error("getLyricsBySongId", &[("id", "t-hidden")]).await,
-        0
-    );
+    // A method the locker does not offer.
+    assert_eq!(app.error("getPodcasts", &[]).await, 0);
     f.locker.stop().await;
 }
 
@@ -937,7 +939,12 @@ async fn extensions_need_no_sign_in_and_jsonp_wraps_the_json() {
     }
     assert_eq!(
         names(&envelope["openSubsonicExtensions"], "name"),
-        ["apiKeyAuthentication", "formPost", "indexBasedQueue"]
+        [
+            "apiKeyAuthentication",
+            "formPost",
+            "indexBasedQueue",
+            "songLyrics"
+        ]
     );
     // The XML says the same.
     f.alice.call("getOpenSubsonicExtensions", &[]).await;
@@ -2131,6 +2138,92 @@ async fn bookmarks_keep_a_place_in_a_song() {
     app.edit("deleteBookmark", &[("id", "t-glosoli")]).await;
     app.edit("deleteBookmark", &[("id", "t-glosoli")]).await;
     assert_eq!(count(app.call("getBookmarks", &[]).await), 0);
+    f.locker.stop().await;
+}
+
+#[tokio::test]
+async fn lyrics_come_from_the_songs_tags() {
+    let f = Fixture::start().await;
+    let app = &f.alice;
+    // Timed lines in the tag (LRC text), by song id.
+    let list = app
+        .call("getLyricsBySongId", &[("id", "t-hoppipolla")])
+        .await["lyricsList"]["structuredLyrics"]
+        .clone();
+    let lyrics = &list.as_array().unwrap()[0];
+    assert_eq!(
+        (&lyrics["displayTitle"], &lyrics["displayArtist"]),
+        (&json!("Hoppípolla"), &json!("Sigur Rós"))
+    );
+    assert_eq!(
+        (&lyrics["synced"], &lyrics["lang"]),
+        (&json!(true), &json!("xxx"))
+    );
+    assert_eq!(
+        lyrics["line"],
+        json!([
+            {"start": 500, "value": "Brosandi"},
+            {"start": 1250, "value": "hendumst í hring"}
+        ])
+    );
+    // Plain lines, blank ones kept.
+    let list = app.call("getLyricsBySongId", &[("id", "t-glosoli")]).await["lyricsList"]
+        ["structuredLyrics"]
+        .clone();
+    let lyrics = &list.as_array().unwrap()[0];
+    assert_eq!(lyrics["synced"], false);
+    assert_eq!(
+        names(&lyrics["line"], "value"),
+        ["Glósóli", "", "Líttu upp"]
+    );
+    assert!(lyrics["line"][0].get("start").is_none());
+    // None in the tags: an empty list.
+    let none = app.call("getLyricsBySongId", &[("id", "t-hidden")]).await;
+    assert!(
+        none["lyricsList"]["structuredLyrics"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{none}"
+    );
+
+    // The older call, by artist and title (case and spaces aside), as one text.
+    let old = app
+        .call(
+            "getLyrics",
+            &[("artist", "sigur rós"), ("title", " GLÓSÓLI ")],
+        )
+        .await["lyrics"]
+        .clone();
+    assert_eq!(
+        (&old["artist"], &old["title"], &old["value"]),
+        (
+            &json!("Sigur Rós"),
+            &json!("Glósóli"),
+            &json!("Glósóli\n\nLíttu upp")
+        )
+    );
+    let by_title = app.call("getLyrics", &[("title", "Hoppípolla")]).await;
+    assert_eq!(by_title["lyrics"]["value"], "Brosandi\nhendumst í hring");
+    for params in [
+        vec![("artist", "Björk"), ("title", "Glósóli")],
+        vec![("title", "Hidden Place")],
+        vec![("artist", "Sigur Rós")],
+        vec![],
+    ] {
+        let answer = app.call("getLyrics", &params).await;
+        assert_eq!(answer["lyrics"], json!({"value": ""}), "{params:?}");
+    }
+
+    // Another account's songs are not found, by id or by name.
+    assert_eq!(
+        f.bob
+            .error("getLyricsBySongId", &[("id", "t-hoppipolla")])
+            .await,
+        70
+    );
+    let bobs = f.bob.call("getLyrics", &[("title", "Glósóli")]).await;
+    assert_eq!(bobs["lyrics"], json!({"value": ""}));
+    assert_eq!(app.error("getLyricsBySongId", &[]).await, 10);
     f.locker.stop().await;
 }
 

@@ -37,7 +37,12 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
 
     assert_eq!(
         seen["extensions"],
-        json!(["apiKeyAuthentication", "formPost", "indexBasedQueue"])
+        json!([
+            "apiKeyAuthentication",
+            "formPost",
+            "indexBasedQueue",
+            "songLyrics"
+        ])
     );
     assert_eq!(seen["license"], true);
     assert_eq!(
@@ -108,6 +113,12 @@ async fn a_third_party_subsonic_client_browses_streams_and_edits_playlists() {
         json!([["Hoppípolla", 754_000, "chapter two", "alice"]])
     );
     assert_eq!(seen["bookmarks_after_delete"], 0);
+    assert_eq!(
+        seen["lyrics_by_id"],
+        json!([[true, [[500, "Brosandi"], [1250, "hendumst í hring"]]]])
+    );
+    assert_eq!(seen["lyrics"], "Glósóli\n\nLíttu upp");
+    assert_eq!(seen["no_lyrics"], "");
     assert_eq!(seen["rating"], 4);
     assert_eq!(
         seen["now_playing"],

@@ -111,6 +111,11 @@ async def main() -> int:
         out["bookmarks"] = [[b.entry.title, b.position, b.comment, b.username] for b in await conn.get_bookmarks()]
         await conn.delete_bookmark(album.song[1].id)
         out["bookmarks_after_delete"] = len(await conn.get_bookmarks())
+        out["lyrics_by_id"] = [
+            [l.synced, [[int(x.start), x.value] for x in l.line]] for l in await conn.get_lyrics_by_song_id(album.song[1].id)
+        ]
+        out["lyrics"] = (await conn.get_lyrics(artist="Sigur Rós", title="Glósóli")).value
+        out["no_lyrics"] = (await conn.get_lyrics(title="No such song")).value
         await conn.set_rating(album.song[0].id, 4)
         out["rating"] = (await conn.get_song(album.song[0].id)).user_rating
 
