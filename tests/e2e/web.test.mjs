@@ -35,12 +35,13 @@ let page;
 const problems = [];
 
 
-/** A 30-second FLAC with tags. */
-function song(file, title, artist, album, track, hz) {
+/** A 30-second FLAC with tags, and `lyrics` if given. */
+function song(file, title, artist, album, track, hz, lyrics = null) {
   ffmpeg(
     '-f', 'lavfi', '-i', `sine=frequency=${hz}:duration=30`,
     '-metadata', `title=${title}`, '-metadata', `artist=${artist}`,
     '-metadata', `album=${album}`, '-metadata', `track=${track}`, '-metadata', 'genre=Post-rock',
+    ...(lyrics ? ['-metadata', `LYRICS=${lyrics}`] : []),
     file,
   );
   return file;
@@ -118,7 +119,7 @@ test('the page sends a signed-out browser to the sign-in form, which signs in', 
 
 test('music files dropped on the page upload and join the library', async () => {
   const files = [
-    song(path.join(work, 'Hoppipolla.flac'), 'Hoppípolla', 'Sigur Rós', 'Takk...', '3/11', 440),
+    song(path.join(work, 'Hoppipolla.flac'), 'Hoppípolla', 'Sigur Rós', 'Takk...', '3/11', 440, 'Brosandi\nhendumst í hring'),
     song(path.join(work, 'Saeglopur.flac'), 'Sæglópur', 'Sigur Rós', 'Takk...', '4/11', 550),
   ].map((file) => ({ name: path.basename(file), data: fs.readFileSync(file).toString('base64') }));
   // A drop from the file manager: a DataTransfer holding the files, as the browser makes one.
@@ -180,6 +181,11 @@ test('search finds a song without its accents, and it plays and seeks', async ()
     { timeout: 10_000 },
   );
   await shot('playing');
+  // Its lyrics, read by the locker from the uploaded file's tags.
+  await bar.locator('button[aria-label="Show now playing"]').click();
+  const lyrics = page.locator('section[aria-label="Lyrics"] li');
+  await lyrics.first().waitFor({ timeout: 10_000 });
+  assert.deepEqual(await lyrics.allInnerTexts(), ['Brosandi', 'hendumst í hring']);
   await bar.locator('button[aria-label="Pause"]').click();
   await bar.locator('button[aria-label="Play"]').waitFor({ timeout: 5_000 });
   await page.fill('input[aria-label="Search your library"]', '');

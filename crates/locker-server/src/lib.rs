@@ -22,6 +22,7 @@ mod error;
 pub mod http;
 pub mod library;
 pub mod loopback;
+pub mod lyrics;
 pub mod matching;
 pub mod metrics;
 pub mod playlists;

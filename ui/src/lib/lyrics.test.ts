@@ -18,9 +18,11 @@ describe('lyrics', () => {
   });
 
   it('says why a song shows none', () => {
-    expect(noLyrics('locker')).toMatch(/locker/);
-    expect(noLyrics('missing')).toMatch(/cannot be reached/);
-    expect(noLyrics('local')).toMatch(/No lyrics/);
-    expect(noLyrics('downloaded')).toMatch(/No lyrics/);
+    expect(noLyrics('locker', false)).toMatch(/locker/);
+    expect(noLyrics('missing', false)).toMatch(/cannot be reached/);
+    expect(noLyrics('local', false)).toMatch(/No lyrics/);
+    expect(noLyrics('downloaded', false)).toMatch(/No lyrics/);
+    // Read from the locker's copy: the file is always there to read.
+    expect(noLyrics('locker', true)).toBe('No lyrics in this song’s file.');
   });
 });

@@ -17,8 +17,12 @@ export function currentLine(lines: readonly LyricLine[], positionMs: number): nu
   return low - 1;
 }
 
-/** Why a song shows no lyrics: they are read from its file, which may not be here. */
-export function noLyrics(availability: Availability): string {
+/**
+ * Why a song shows no lyrics: they are read from its file, which may not be here (unless they
+ * are read from the locker's copy, `fromLocker`).
+ */
+export function noLyrics(availability: Availability, fromLocker: boolean): string {
+  if (fromLocker) return 'No lyrics in this song’s file.';
   switch (availability) {
     case 'locker':
       return 'This song’s file is in your locker, not on this computer: download it for offline to see lyrics in it.';

@@ -1,53 +1,14 @@
-//! Lyrics from the tags of the songs' files: `getLyricsBySongId` (the OpenSubsonic `songLyrics`
-//! extension: timed lines where the tag holds LRC text) and the older `getLyrics`, which names a
-//! song by artist and title. The locker keeps no LRC files beside its blobs, so only the tags
-//! count; they are read when asked, with the same reader as the desktop app's.
+//! Lyrics from the tags of the songs' files (see `crate::lyrics`): `getLyricsBySongId` (the
+//! OpenSubsonic `songLyrics` extension: timed lines where the tag holds LRC text) and the older
+//! `getLyrics`, which names a song by artist and title.
 
-use std::io::{BufReader, Cursor};
-use std::path::PathBuf;
-
-use skylark_tags::{Lyrics, read_tag_lyrics};
+use skylark_tags::Lyrics;
 
 use crate::library::{Library, Song};
-use crate::storage::blob_key;
 use crate::subsonic::Call;
 use crate::subsonic::browse::{body, child};
-use crate::subsonic::envelope::{Code, Failure, Reply};
+use crate::subsonic::envelope::{Failure, Reply};
 use crate::subsonic::responses::{LyricsLine, LyricsList, OldLyrics, StructuredLyrics};
-
-/// The lyrics in the tags of `song`'s file, if any.
-async fn read(call: &Call<'_>, song: &Song) -> Result<Option<Lyrics>, Failure> {
-    let name = PathBuf::from(format!("song {}", song.id));
-    let failed = |e: &dyn std::fmt::Display| {
-        Failure::new(Code::Generic, format!("cannot read the song's lyrics: {e}"))
-    };
-    let read = match call.state.blobs().local_dir() {
-        // A blob on this disk: lofty reads only the parts of the file that hold tags.
-        Some(dir) => {
-            let path = dir.join(blob_key(&song.blob));
-            tokio::task::spawn_blocking(move || {
-                let file =
-                    std::fs::File::open(&path).map_err(|source| skylark_tags::Error::Io {
-                        path: name.clone(),
-                        source,
-                    })?;
-                read_tag_lyrics(BufReader::new(file), &name)
-            })
-            .await
-        }
-        // In S3: the whole object, since tags may be at either end.
-        None => {
-            let bytes = call
-                .state
-                .blobs()
-                .read(&song.blob)
-                .await
-                .map_err(|e| failed(&e))?;
-            tokio::task::spawn_blocking(move || read_tag_lyrics(Cursor::new(bytes), &name)).await
-        }
-    };
-    read.map_err(|e| failed(&e))?.map_err(|e| failed(&e))
-}
 
 /// `getLyricsBySongId`: the lyrics of the song `id`, timed or not; an empty list when its tags
 /// have none.
@@ -57,7 +18,7 @@ pub(super) async fn by_song_id(call: &Call<'_>) -> Result<Reply, Failure> {
     let song = lib
         .song(id)
         .ok_or_else(|| Failure::not_found(&format!("song {id}")))?;
-    let structured_lyrics = read(call, song)
+    let structured_lyrics = crate::lyrics::read(call.state, song)
         .await?
         .map(|lyrics| structured(&lib, song, lyrics))
         .into_iter()
@@ -86,7 +47,7 @@ pub(super) async fn by_artist_and_title(call: &Call<'_>) -> Result<Reply, Failur
                 .is_none_or(|a| fold(lib.song_artist(song)) == *a)
     });
     for song in candidates {
-        if let Some(lyrics) = read(call, song).await? {
+        if let Some(lyrics) = crate::lyrics::read(call.state, song).await? {
             let text: Vec<&str> = lyrics.lines.iter().map(|l| l.text.as_str()).collect();
             return body(
                 "lyrics",

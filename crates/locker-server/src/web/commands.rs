@@ -463,6 +463,11 @@ async fn run(ctx: &Ctx, command: &str, body: &Bytes) -> Result<Json<Value>> {
                 .filter_map(|&n| lib.song_numbered(n).map(|(_, s)| s));
             answer(ctx.tracks(songs))
         }
+        "track_lyrics" => {
+            let a: Id = args(body)?;
+            let (_, song) = lib.song_numbered(a.id).ok_or_else(|| not_found("track"))?;
+            answer(crate::lyrics::read(&ctx.state, song).await?)
+        }
         "albums" => answer(
             lib.albums
                 .iter()

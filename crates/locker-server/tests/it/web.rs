@@ -248,7 +248,10 @@ async fn the_web_player_browses_and_edits_the_library_through_ops() {
         ),
         (
             "2.flac",
-            tagged("Hoppípolla", "Sigur Rós", "Takk...", 3, "Post-rock"),
+            TagSpec {
+                lyrics: Some("[00:00.40]Brosandi\n[00:00.80]hendumst í hring".to_owned()),
+                ..tagged("Hoppípolla", "Sigur Rós", "Takk...", 3, "Post-rock")
+            },
             440.0,
         ),
         (
@@ -293,6 +296,25 @@ async fn the_web_player_browses_and_edits_the_library_through_ops() {
         .map(|t| t["title"].as_str().unwrap())
         .collect();
     assert_eq!(titles, ["Army of Me", "Glósóli", "Hoppípolla"]);
+    // Lyrics, from the tags of the stored file, in the desktop command's shape.
+    let lyrics = browser
+        .call(&locker, "track_lyrics", json!({"id": tracks[2]["id"]}))
+        .await;
+    assert_eq!(
+        lyrics,
+        json!({"source": "tags", "timed": true, "lines": [
+            {"start_ms": 400, "text": "Brosandi"},
+            {"start_ms": 800, "text": "hendumst í hring"}
+        ]})
+    );
+    let none = browser
+        .call(&locker, "track_lyrics", json!({"id": tracks[0]["id"]}))
+        .await;
+    assert_eq!(none, Value::Null);
+    let missing = browser
+        .send(&locker, "track_lyrics", json!({"id": 999_999}))
+        .await;
+    assert_eq!(missing.status(), 404);
     let army = &tracks[0];
     assert_eq!(army["availability"], "locker");
     assert_eq!(army["codec"], "flac");

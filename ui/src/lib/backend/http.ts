@@ -23,7 +23,8 @@ const features: Features = {
   removeFromLocker: true,
   download: true,
   signOut: true,
-  lyrics: false,
+  lyrics: true,
+  lockerLyrics: true,
 };
 
 /** The server's sign-in page, where a page whose session ended goes. */

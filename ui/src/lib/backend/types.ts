@@ -31,8 +31,10 @@ export interface Features {
   download: boolean;
   /** Ending the page's session (`signOut`). */
   signOut: boolean;
-  /** Lyrics read from the song's file on this computer (`track_lyrics`). */
+  /** Lyrics read from the song's file (`track_lyrics`). */
   lyrics: boolean;
+  /** Lyrics are read from the locker's copy of each song, so a song only there has them too. */
+  lockerLyrics: boolean;
 }
 
 /** How far a batch of uploads has got. */
