@@ -10,6 +10,7 @@ use skylark_locker_api::ops::{Change, LoveTarget, Op};
 use crate::catalog::love_key;
 use crate::error::DbContext;
 use crate::now_millis;
+use crate::subsonic::browse;
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::{Call, random_id, stamp_after};
 
@@ -32,9 +33,7 @@ pub(super) async fn scrobble(call: &Call<'_>) -> Result<Reply, Failure> {
     let hlc = stamp_after(now, []);
     let mut ops = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let song = lib
-            .song(id)
-            .ok_or_else(|| Failure::not_found(&format!("song {id}")))?;
+        let song = browse::find_song(&lib, id)?;
         let at = times.get(i).copied().flatten();
         if !submission {
             let client = call.params.get("c").unwrap_or_default();

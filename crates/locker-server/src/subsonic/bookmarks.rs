@@ -8,7 +8,7 @@ use rusqlite::params;
 use crate::error::DbContext;
 use crate::now_millis;
 use crate::subsonic::Call;
-use crate::subsonic::browse::{body, child};
+use crate::subsonic::browse::{body, child, find_song};
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::responses::{Bookmark, Bookmarks, iso8601};
 
@@ -41,11 +41,7 @@ pub(super) async fn create(call: &Call<'_>) -> Result<Reply, Failure> {
     }
     let comment = comment.map(str::to_owned);
     let lib = call.library().await?;
-    let track = lib
-        .song(id)
-        .ok_or_else(|| Failure::not_found(&format!("song {id}")))?
-        .id
-        .clone();
+    let track = find_song(&lib, id)?.id.clone();
     let user = call.user();
     let now = now_millis();
     let stored = call
@@ -141,11 +137,7 @@ pub(super) async fn list(call: &Call<'_>) -> Result<Reply, Failure> {
 pub(super) async fn delete(call: &Call<'_>) -> Result<Reply, Failure> {
     let id = call.params.required("id")?;
     let lib = call.library().await?;
-    let track = lib
-        .song(id)
-        .ok_or_else(|| Failure::not_found(&format!("song {id}")))?
-        .id
-        .clone();
+    let track = find_song(&lib, id)?.id.clone();
     let user = call.user();
     call.state
         .db(move |conn| {

@@ -26,6 +26,12 @@ pub(crate) fn body(name: &'static str, value: impl Serialize) -> Result<Reply, F
         .map_err(|e| Failure::new(Code::Generic, format!("cannot write the response: {e}")))
 }
 
+/// The account's song `id`, or error 70 (not found).
+pub(crate) fn find_song<'a>(lib: &'a Library, id: &str) -> Result<&'a Song, Failure> {
+    lib.song(id)
+        .ok_or_else(|| Failure::not_found(&format!("song {id}")))
+}
+
 /// The cover art id of a cover picture's hash.
 pub(crate) fn cover_id(hash: &str) -> String {
     format!("co-{hash}")
@@ -354,8 +360,7 @@ pub(super) async fn album(call: &Call<'_>) -> Result<Reply, Failure> {
 pub(super) async fn song(call: &Call<'_>) -> Result<Reply, Failure> {
     let id = call.params.required("id")?;
     let lib = call.library().await?;
-    let song = lib.song(id).ok_or_else(|| Failure::not_found("song"))?;
-    body("song", child(&lib, song))
+    body("song", child(&lib, find_song(&lib, id)?))
 }
 
 /// `getMusicDirectory`: for apps that browse by folders, an artist (as `getIndexes` lists them)

@@ -6,7 +6,7 @@ use skylark_tags::Lyrics;
 
 use crate::library::{Library, Song};
 use crate::subsonic::Call;
-use crate::subsonic::browse::{body, child};
+use crate::subsonic::browse::{self, body, child};
 use crate::subsonic::envelope::{Failure, Reply};
 use crate::subsonic::responses::{LyricsLine, LyricsList, OldLyrics, StructuredLyrics};
 
@@ -15,9 +15,7 @@ use crate::subsonic::responses::{LyricsLine, LyricsList, OldLyrics, StructuredLy
 pub(super) async fn by_song_id(call: &Call<'_>) -> Result<Reply, Failure> {
     let id = call.params.required("id")?;
     let lib = call.library().await?;
-    let song = lib
-        .song(id)
-        .ok_or_else(|| Failure::not_found(&format!("song {id}")))?;
+    let song = browse::find_song(&lib, id)?;
     let structured_lyrics = crate::lyrics::read(call.state, song)
         .await?
         .map(|lyrics| structured(&lib, song, lyrics))

@@ -14,7 +14,7 @@ use skylark_locker_api::order_key;
 use crate::library::{Library, stamp_wall};
 use crate::now_millis;
 use crate::playlists::{Entry, Stored, load, load_all};
-use crate::subsonic::browse::{body, child, cover_id};
+use crate::subsonic::browse::{body, child, cover_id, find_song};
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::responses::{Playlist, PlaylistWithSongs, Playlists, iso8601};
 use crate::subsonic::{Call, random_id, stamp_after};
@@ -100,11 +100,7 @@ fn append_ops(
 fn songs_named(call: &Call<'_>, lib: &Library, name: &str) -> Result<Vec<String>, Failure> {
     call.params
         .all(name)
-        .map(|id| {
-            lib.song(id)
-                .map(|s| s.id.clone())
-                .ok_or_else(|| Failure::not_found(&format!("song {id}")))
-        })
+        .map(|id| find_song(lib, id).map(|s| s.id.clone()))
         .collect()
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::error::DbContext;
 use crate::now_millis;
 use crate::subsonic::Call;
-use crate::subsonic::browse::{body, child};
+use crate::subsonic::browse::{body, child, find_song};
 use crate::subsonic::envelope::{Code, Failure, Reply};
 use crate::subsonic::responses::{PlayQueue, PlayQueueByIndex, SavedQueue, iso8601};
 
@@ -36,10 +36,7 @@ pub(super) async fn save(call: &Call<'_>, by_index: bool) -> Result<Reply, Failu
     let lib = call.library().await?;
     let mut tracks = Vec::with_capacity(ids.len());
     for id in ids {
-        let song = lib
-            .song(id)
-            .ok_or_else(|| Failure::not_found(&format!("song {id}")))?;
-        tracks.push(song.id.clone());
+        tracks.push(find_song(&lib, id)?.id.clone());
     }
     let current: Option<usize> = if by_index {
         match call.params.number::<usize>("currentIndex")? {
