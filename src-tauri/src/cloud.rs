@@ -7,17 +7,19 @@
 //! playing never wait for the network; the UI hears `cloud-status` when a sync ends and
 //! `library-changed` when it brought something.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use skylark_catalog::{AlbumId, Catalog, PinTarget, PlaylistId, Track, TrackId};
+use skylark_catalog::{AlbumId, Catalog, Lyrics, PinTarget, PlaylistId, Track, TrackId};
 use skylark_locker_client::{
     Bandwidth, Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
-    LibraryUploadReport, StreamedCopies, SyncReport, TransferControl, hash_in_background,
+    LibraryUploadReport, StreamOptions, StreamedCopies, SyncReport, TransferControl,
+    hash_in_background,
 };
 use skylark_player::Source;
+use skylark_tags::{FileHash, read_tag_lyrics};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::error::{AppError, CmdResult, ErrorKind};
@@ -194,6 +196,51 @@ impl Cloud {
             skylark_tags::Codec::from_name(&track.codec).extension(),
         )))
     }
+}
+
+/// How far ahead a read of a locker song's tags fetches: tags are small, and lofty seeks to
+/// those at the end of a file itself.
+const TAG_READ_AHEAD: u64 = 256 * 1024;
+
+/// The lyrics in the tags of the locker's copy of `track` (the blob `blob`), read through
+/// `client` over ranged requests (only the parts of the file that hold tags travel), on the
+/// calling thread, which may block.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`] when the track is not in the locker or no locker is signed in;
+/// [`ErrorKind::Io`] when the file cannot be fetched or read.
+pub fn locker_lyrics(
+    client: Option<Client>,
+    blob: Option<String>,
+    track: &Track,
+) -> CmdResult<Option<Lyrics>> {
+    let not_here = |why: &str| {
+        AppError::new(
+            ErrorKind::NotFound,
+            format!("“{}” has no file on this computer{why}", track.title),
+        )
+    };
+    let Some(blob) = blob else {
+        return Err(not_here(
+            " (its drive may be unplugged), so its lyrics cannot be read",
+        ));
+    };
+    let Some(client) = client else {
+        return Err(not_here(
+            ", and no locker is signed in: sign in to read its lyrics from there",
+        ));
+    };
+    let io = |e: &dyn std::fmt::Display| {
+        AppError::new(ErrorKind::Io, format!("Cannot read the lyrics: {e}"))
+    };
+    let hash: FileHash = blob.parse().map_err(|e| io(&e))?;
+    let options = StreamOptions {
+        read_ahead_bytes: TAG_READ_AHEAD,
+        ..StreamOptions::default()
+    };
+    let source = client.open_blob(&hash, options).map_err(|e| io(&e))?;
+    read_tag_lyrics(source, Path::new(&track.title)).map_err(|e| io(&e))
 }
 
 fn now_ms() -> i64 {

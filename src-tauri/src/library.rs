@@ -19,6 +19,7 @@ use skylark_catalog::{
 };
 use tauri::{AppHandle, Emitter, State};
 
+use crate::cloud::{locker_lyrics, off_runtime};
 use crate::error::{AppError, CmdResult, ErrorKind, chain};
 use crate::history::blocking;
 use crate::state::AppState;
@@ -210,23 +211,36 @@ pub async fn tracks(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<Vec<
     Ok(state.catalog()?.tracks_by_id(&ids)?)
 }
 
-/// The lyrics of the track `id`, from its file on this computer (or its offline copy): an LRC
-/// file beside it, else its tags. `None` when it has none, or no file here to read them from.
-/// The file is read off the catalog's lock, on a thread that may block.
+/// The lyrics of the track `id`: from its file on this computer (or its offline copy), an LRC
+/// file beside it, else its tags; for a song only in the locker, the tags of the locker's copy.
+/// `None` when it has none. The file is read off the catalog's lock, on a thread that may block.
 #[tauri::command]
 pub async fn track_lyrics(state: State<'_, AppState>, id: i64) -> CmdResult<Option<Lyrics>> {
-    let Some(file) = state.catalog()?.file_here(TrackId(id))? else {
-        return Ok(None);
+    let (here, blob, track) = {
+        let catalog = state.catalog()?;
+        let id = TrackId(id);
+        let here = catalog.file_here(id)?;
+        let blob = catalog.locker_blob(id)?;
+        (here, blob, catalog.track(id)?)
     };
-    blocking(move || {
-        read_lyrics(&file).map_err(|e| {
-            AppError::new(
-                ErrorKind::Io,
-                format!("Cannot read the lyrics: {}", chain(&e)),
-            )
-        })
-    })
-    .await
+    match here {
+        Some(file) => {
+            blocking(move || {
+                read_lyrics(&file).map_err(|e| {
+                    AppError::new(
+                        ErrorKind::Io,
+                        format!("Cannot read the lyrics: {}", chain(&e)),
+                    )
+                })
+            })
+            .await
+        }
+        None => {
+            let client = state.cloud.client();
+            // The locker client runs its own runtime: a thread of its own, not the app's pool.
+            off_runtime(move || locker_lyrics(client, blob, &track)).await?
+        }
+    }
 }
 
 /// Every album.

@@ -208,7 +208,8 @@ async function startLocker() {
   ffmpeg(
     '-f', 'lavfi', '-i', 'sine=frequency=660:duration=20',
     '-metadata', 'title=Nebula', '-metadata', 'artist=Far Away',
-    '-metadata', 'album=Outer Rim', '-metadata', 'track=1/1', song,
+    '-metadata', 'album=Outer Rim', '-metadata', 'track=1/1',
+    '-metadata', 'LYRICS=Light from\nfar away', song,
   );
   const env = { ...process.env, SKYLARK_DATA_DIR: laptop, SKYLARK_KEYCHAIN: 'off' };
   const cli = (args, input) => execFileSync(cliBin, args, { env, input, encoding: 'utf8' });
@@ -611,6 +612,13 @@ test('signed in to a locker, the app lists a song only in the locker and streams
     timeoutMsg: 'the locker song did not play',
   });
   await shot('09-locker-playing');
+  // Its lyrics come from the tags of the locker's copy, read over the network (the now-playing
+  // view showing lyrics is checked with Polaris).
+  const nebula = Number(await row.getAttribute('data-track'));
+  const lyrics = await browser.executeAsync((id, done) => {
+    window.__TAURI_INTERNALS__.invoke('track_lyrics', { id }).then(done, (error) => done({ error }));
+  }, nebula);
+  assert.deepEqual(lyrics?.lines?.map((line) => line.text), ['Light from', 'far away'], JSON.stringify(lyrics));
 
   // Kept for offline from the context menu: downloaded, checked, and shown so.
   await row.click({ button: 'right' });

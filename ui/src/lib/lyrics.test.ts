@@ -17,12 +17,8 @@ describe('lyrics', () => {
     expect(currentLine([], 5_000)).toBe(-1);
   });
 
-  it('says why a song shows none', () => {
-    expect(noLyrics('locker', false)).toMatch(/locker/);
-    expect(noLyrics('missing', false)).toMatch(/cannot be reached/);
-    expect(noLyrics('local', false)).toMatch(/No lyrics/);
-    expect(noLyrics('downloaded', false)).toMatch(/No lyrics/);
-    // Read from the locker's copy: the file is always there to read.
-    expect(noLyrics('locker', true)).toBe('No lyrics in this song’s file.');
+  it('points to .lrc files where songs are in music folders', () => {
+    expect(noLyrics(true)).toMatch(/\.lrc file/);
+    expect(noLyrics(false)).toBe('No lyrics in this song’s file.');
   });
 });

@@ -1,5 +1,5 @@
-// Following timed lyrics as a song plays, and what to say when a song shows none.
-import type { Availability, LyricLine } from './types';
+// Following timed lyrics as a song plays, and what a song with none shows.
+import type { LyricLine } from './types';
 
 /**
  * The line being sung at `positionMs` in timed `lines` (in time order): the last one whose time
@@ -18,17 +18,11 @@ export function currentLine(lines: readonly LyricLine[], positionMs: number): nu
 }
 
 /**
- * Why a song shows no lyrics: they are read from its file, which may not be here (unless they
- * are read from the locker's copy, `fromLocker`).
+ * What a song with no lyrics shows. `lrcFiles`: the songs' files are in music folders, where an
+ * `.lrc` file beside one gives its timed lyrics.
  */
-export function noLyrics(availability: Availability, fromLocker: boolean): string {
-  if (fromLocker) return 'No lyrics in this song’s file.';
-  switch (availability) {
-    case 'locker':
-      return 'This song’s file is in your locker, not on this computer: download it for offline to see lyrics in it.';
-    case 'missing':
-      return 'This song’s file cannot be reached now, so its lyrics cannot be read.';
-    default:
-      return 'No lyrics in this song’s file, and no .lrc file beside it.';
-  }
+export function noLyrics(lrcFiles: boolean): string {
+  return lrcFiles
+    ? 'No lyrics in this song’s file, and no .lrc file of the same name beside it.'
+    : 'No lyrics in this song’s file.';
 }

@@ -24,7 +24,6 @@ const features: Features = {
   download: true,
   signOut: true,
   lyrics: true,
-  lockerLyrics: true,
 };
 
 /** The server's sign-in page, where a page whose session ended goes. */

@@ -20,7 +20,6 @@ const features: Features = {
   download: false,
   signOut: false,
   lyrics: true,
-  lockerLyrics: false,
 };
 
 async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {

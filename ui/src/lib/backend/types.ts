@@ -33,8 +33,6 @@ export interface Features {
   signOut: boolean;
   /** Lyrics read from the song's file (`track_lyrics`). */
   lyrics: boolean;
-  /** Lyrics are read from the locker's copy of each song, so a song only there has them too. */
-  lockerLyrics: boolean;
 }
 
 /** How far a batch of uploads has got. */
