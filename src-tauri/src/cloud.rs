@@ -12,7 +12,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use skylark_catalog::{AlbumId, Catalog, Lyrics, PinTarget, PlaylistId, Track, TrackId};
+use skylark_catalog::{
+    AlbumId, Catalog, Lyrics, PinTarget, PlaylistId, Track, TrackId, read_lyrics,
+};
 use skylark_locker_client::{
     Bandwidth, Client, CredentialStore, DEFAULT_CACHE_CAP_BYTES, LibraryProgress, LibraryUpload,
     LibraryUploadReport, StreamOptions, StreamedCopies, SyncReport, TransferControl,
@@ -22,7 +24,7 @@ use skylark_player::Source;
 use skylark_tags::{FileHash, read_tag_lyrics};
 use tauri::{AppHandle, Emitter, Manager, State};
 
-use crate::error::{AppError, CmdResult, ErrorKind};
+use crate::error::{AppError, CmdResult, ErrorKind, chain};
 use crate::state::{AppState, Paths};
 
 /// How often the app syncs on its own while signed in.
@@ -202,19 +204,30 @@ impl Cloud {
 /// those at the end of a file itself.
 const TAG_READ_AHEAD: u64 = 256 * 1024;
 
-/// The lyrics in the tags of the locker's copy of `track` (the blob `blob`), read through
-/// `client` over ranged requests (only the parts of the file that hold tags travel), on the
-/// calling thread, which may block.
+/// The lyrics of `track`: read from `here`, its file on this computer (an LRC file beside it,
+/// else its tags), or else from the tags of its locker copy, the blob `blob`, through `client`
+/// over ranged requests (only the parts of the file that hold tags travel). Blocks, and the
+/// client may not run on one of the app's async threads ([`off_runtime`]).
 ///
 /// # Errors
 ///
-/// [`ErrorKind::NotFound`] when the track is not in the locker or no locker is signed in;
-/// [`ErrorKind::Io`] when the file cannot be fetched or read.
-pub fn locker_lyrics(
+/// [`ErrorKind::NotFound`] when there is no file to read (not here, and not in the locker or no
+/// locker signed in); [`ErrorKind::Io`] when the file cannot be fetched or read.
+pub fn song_lyrics(
+    here: Option<PathBuf>,
     client: Option<Client>,
     blob: Option<String>,
     track: &Track,
 ) -> CmdResult<Option<Lyrics>> {
+    let unreadable = |e: &dyn std::error::Error| {
+        AppError::new(
+            ErrorKind::Io,
+            format!("Cannot read the lyrics: {}", chain(e)),
+        )
+    };
+    if let Some(file) = here {
+        return read_lyrics(&file).map_err(|e| unreadable(&e));
+    }
     let not_here = |why: &str| {
         AppError::new(
             ErrorKind::NotFound,
@@ -231,16 +244,15 @@ pub fn locker_lyrics(
             ", and no locker is signed in: sign in to read its lyrics from there",
         ));
     };
-    let io = |e: &dyn std::fmt::Display| {
-        AppError::new(ErrorKind::Io, format!("Cannot read the lyrics: {e}"))
-    };
-    let hash: FileHash = blob.parse().map_err(|e| io(&e))?;
+    let hash: FileHash = blob.parse().map_err(|e| unreadable(&e))?;
     let options = StreamOptions {
         read_ahead_bytes: TAG_READ_AHEAD,
         ..StreamOptions::default()
     };
-    let source = client.open_blob(&hash, options).map_err(|e| io(&e))?;
-    read_tag_lyrics(source, Path::new(&track.title)).map_err(|e| io(&e))
+    let source = client
+        .open_blob(&hash, options)
+        .map_err(|e| unreadable(&e))?;
+    read_tag_lyrics(source, Path::new(&track.title)).map_err(|e| unreadable(&e))
 }
 
 fn now_ms() -> i64 {

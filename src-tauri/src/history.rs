@@ -248,7 +248,7 @@ fn open(paths: &Paths) -> CmdResult<Catalog> {
 }
 
 /// Runs `work` on a thread that may block.
-pub(crate) async fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> CmdResult<T> + Send + 'static,
 ) -> CmdResult<T> {
     tauri::async_runtime::spawn_blocking(work)

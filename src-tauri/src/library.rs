@@ -15,13 +15,11 @@ use skylark_catalog::stats::LibraryStats;
 use skylark_catalog::{
     Album, AlbumId, Artist, ArtistId, Catalog, Genre, GenreId, Lyrics, PlaylistId, PlaylistItemId,
     Rating, Root, RootId, ScanOptions, ScanProgress, ScanReport, Track, TrackId, TrackSort,
-    read_lyrics,
 };
 use tauri::{AppHandle, Emitter, State};
 
-use crate::cloud::{locker_lyrics, off_runtime};
-use crate::error::{AppError, CmdResult, ErrorKind, chain};
-use crate::history::blocking;
+use crate::cloud::{off_runtime, song_lyrics};
+use crate::error::{AppError, CmdResult, ErrorKind};
 use crate::state::AppState;
 
 /// How often scan progress reaches the UI at most.
@@ -213,7 +211,7 @@ pub async fn tracks(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<Vec<
 
 /// The lyrics of the track `id`: from its file on this computer (or its offline copy), an LRC
 /// file beside it, else its tags; for a song only in the locker, the tags of the locker's copy.
-/// `None` when it has none. The file is read off the catalog's lock, on a thread that may block.
+/// `None` when it has none. The file is read off the catalog's lock.
 #[tauri::command]
 pub async fn track_lyrics(state: State<'_, AppState>, id: i64) -> CmdResult<Option<Lyrics>> {
     let (here, blob, track) = {
@@ -223,24 +221,10 @@ pub async fn track_lyrics(state: State<'_, AppState>, id: i64) -> CmdResult<Opti
         let blob = catalog.locker_blob(id)?;
         (here, blob, catalog.track(id)?)
     };
-    match here {
-        Some(file) => {
-            blocking(move || {
-                read_lyrics(&file).map_err(|e| {
-                    AppError::new(
-                        ErrorKind::Io,
-                        format!("Cannot read the lyrics: {}", chain(&e)),
-                    )
-                })
-            })
-            .await
-        }
-        None => {
-            let client = state.cloud.client();
-            // The locker client runs its own runtime: a thread of its own, not the app's pool.
-            off_runtime(move || locker_lyrics(client, blob, &track)).await?
-        }
-    }
+    let client = state.cloud.client();
+    // Off the app's pool: the locker client, which a song only in the locker needs, runs its own
+    // runtime.
+    off_runtime(move || song_lyrics(here, client, blob, &track)).await?
 }
 
 /// Every album.
