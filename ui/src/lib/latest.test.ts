@@ -12,6 +12,17 @@ describe('latest', () => {
     expect(await second).toEqual({ stale: false, value: 'ab' });
     expect(await first).toEqual({ stale: true });
   });
+
+  it('drops failures of older calls, not of the latest', async () => {
+    const rejecters: ((e: Error) => void)[] = [];
+    const ask = latest((_: string) => new Promise<string>((_resolve, reject) => rejecters.push(reject)));
+    const first = ask('a');
+    const second = ask('b');
+    rejecters[0]!(new Error('first failed'));
+    rejecters[1]!(new Error('second failed'));
+    expect(await first).toEqual({ stale: true });
+    await expect(second).rejects.toThrow('second failed');
+  });
 });
 
 describe('moved', () => {

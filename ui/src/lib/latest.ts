@@ -1,5 +1,6 @@
 // Out-of-order answers: when the user types fast, an older search can answer after a newer one.
-// `latest` wraps an async function so only the answer to the most recent call is delivered.
+// `latest` wraps an async function so only the answer to the most recent call is delivered, and
+// only its failure: an older call's failure, arriving late, is stale too.
 
 export function latest<A extends unknown[], T>(
   fn: (...args: A) => Promise<T>,
@@ -7,7 +8,13 @@ export function latest<A extends unknown[], T>(
   let generation = 0;
   return async (...args: A) => {
     const mine = ++generation;
-    const value = await fn(...args);
+    let value: T;
+    try {
+      value = await fn(...args);
+    } catch (e) {
+      if (mine !== generation) return { stale: true };
+      throw e;
+    }
     return mine === generation ? { stale: false, value } : { stale: true };
   };
 }
