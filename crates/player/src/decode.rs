@@ -83,6 +83,8 @@ pub struct Decoder {
     /// The playable length the container declares (after delay and padding), if it does and
     /// counts in frames (its time base is one over the sample rate).
     declared_frames: Option<u64>,
+    /// Whether symphonia trims encoder delay and padding itself (its track declares them).
+    symphonia_trims: bool,
     /// The ReplayGain values in the file's tags.
     gain_info: GainInfo,
     /// A linear gain the stream's own header asks for (the Opus header's output gain), applied
@@ -237,6 +239,7 @@ impl Decoder {
             time_base,
             skip_until_ts: None,
             declared_frames,
+            symphonia_trims,
             gain_info,
             output_gain,
             packets_end: 0,
@@ -264,6 +267,19 @@ impl Decoder {
     /// The channel layout the container declares, or of the last block decoded.
     pub fn channels(&self) -> &Channels {
         &self.channels
+    }
+
+    /// The track's length in frames after gapless trimming, as its container declares it:
+    /// known up front for PCM containers (WAV, AIFF), FLAC with a total in its stream info,
+    /// and MP4 (AAC, ALAC) whose time scale counts frames; `None` where the container does not
+    /// say, or where symphonia trims the stream itself (MP3, Vorbis, Opus), whose count comes
+    /// only from decoding it. A damaged file can decode to fewer frames than this.
+    pub fn declared_frames(&self) -> Option<u64> {
+        match self.encoder_trim {
+            Some(trim) => trim.length,
+            None if self.symphonia_trims => None,
+            None => self.declared_frames,
+        }
     }
 
     /// Frames handed out so far (after gapless trimming).

@@ -110,6 +110,7 @@ pub enum Error {
     #[error("sink used out of order: {0}")]
     SinkState(&'static str),
     /// The audio device failed: it could not be listed, configured, opened or played.
+    #[cfg(feature = "device")]
     #[error("audio device {device}")]
     Device {
         /// The device's name (or the host's, when listing failed).

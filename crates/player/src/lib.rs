@@ -34,6 +34,7 @@
 mod channels;
 mod conform;
 mod decode;
+#[cfg(feature = "device")]
 mod device;
 mod engine;
 mod error;
@@ -49,6 +50,7 @@ mod worker;
 
 pub use channels::{ChannelMap, OUTPUT_CHANNELS};
 pub use decode::{AudioBlock, Decoder};
+#[cfg(feature = "device")]
 pub use device::{DeviceInfo, DeviceOutput, list_devices, output_devices};
 pub use engine::{PlaybackState, Player, PlayerCmd, PlayerEvent};
 pub use error::{Error, Result};

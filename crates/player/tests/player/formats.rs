@@ -1,5 +1,6 @@
 //! Every format decodes to the right number of frames, and a sine keeps its pitch and level.
 
+use skylark_player::{Decoder, Source};
 use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
 
 use crate::fixtures::{channel, decode, frequency, middle, sine_amplitude};
@@ -89,5 +90,32 @@ fn lossless_formats_decode_bit_exact_to_the_pcm() {
         let path = dir.path().join(format!("tone.{}", format.extension()));
         write_audio(&path, format, &tone, &TagSpec::default()).unwrap();
         assert_eq!(decode(&path).unwrap().samples, reference, "{format:?}");
+    }
+}
+
+#[test]
+fn containers_that_declare_a_length_give_it_up_front_and_it_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tone = Tone {
+        seconds: 0.73,
+        ..Tone::default()
+    };
+    for format in PLAYABLE {
+        let path = dir.path().join(format!("tone.{}", format.extension()));
+        write_audio(&path, format, &tone, &TagSpec::default()).unwrap();
+        let declared = Decoder::open(Source::path(&path))
+            .unwrap()
+            .declared_frames();
+        match format {
+            // symphonia trims these itself; only decoding them counts their frames.
+            Format::Mp3 | Format::OggVorbis | Format::Opus => {
+                assert_eq!(declared, None, "{format:?}");
+            }
+            _ => {
+                let decoded = decode(&path).unwrap().frames() as u64;
+                assert_eq!(declared, Some(decoded), "{format:?}");
+                assert_eq!(decoded, tone.total_frames(), "{format:?}");
+            }
+        }
     }
 }
