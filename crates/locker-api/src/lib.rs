@@ -50,6 +50,9 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// Uploaded bytes do not match their declared checksum or hash; they were not kept.
     ChecksumMismatch,
+    /// The stored file cannot be decoded for the form asked (a format the server has no decoder
+    /// for, or damaged audio).
+    Undecodable,
     /// The server failed; the request may be retried.
     Internal,
 }
@@ -68,6 +71,7 @@ impl ErrorCode {
             // tus 1.0 checksum extension: "460 Checksum Mismatch".
             ErrorCode::ChecksumMismatch => 460,
             ErrorCode::RateLimited => 429,
+            ErrorCode::Undecodable => 422,
             ErrorCode::Internal => 500,
         }
     }

@@ -308,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/changes", get(get_changes))
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
         .route("/api/v1/tracks/{id}/stream-url", post(signed::stream_url))
+        .route("/api/v1/tracks/{id}/wav", get(crate::transcode::track))
         .route("/api/v1/blobs/{hash}", get(stream::blob))
         .route("/api/v1/covers/{hash}", get(covers::cover))
         .route("/api/v1/match", post(post_match))

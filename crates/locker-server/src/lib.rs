@@ -32,6 +32,7 @@ pub mod signed;
 pub mod storage;
 pub mod stream;
 pub mod subsonic;
+pub mod transcode;
 pub mod upload_turns;
 pub mod uploads;
 pub mod web;

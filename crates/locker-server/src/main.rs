@@ -141,7 +141,9 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SKYLARK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // symphonia logs every file it opens to decode (and harmless oddities of the
+                // files) at info and warn; the locker's own lines say what matters of it.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,symphonia=error")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,7 +1,8 @@
 //! Files and pictures ("Media retrieval" in the API reference): `stream` and `download` send the
-//! song's file as it was uploaded, with HTTP ranges (the locker does not transcode, so `format`
-//! and `maxBitRate` change nothing: `format=raw` is what every request gets), and
-//! `getCoverArt` sends a cover, scaled down to `size` when asked.
+//! song's file as it was uploaded, with HTTP ranges; `stream` with `format=wav` sends it decoded
+//! to WAV (`crate::transcode`), for apps that cannot play its format. The locker encodes no lossy
+//! format, so any other `format`, and `maxBitRate`, change nothing: such a request gets the file
+//! as uploaded. `getCoverArt` sends a cover, scaled down to `size` when asked.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -17,6 +18,10 @@ pub(super) async fn stream(call: &Call<'_>, attachment: bool) -> Result<Reply, F
     let id = call.params.required("id")?;
     let lib = call.library().await?;
     let song = lib.song(id).ok_or_else(|| Failure::not_found("song"))?;
+    if !attachment && call.params.get("format") == Some("wav") {
+        let response = crate::transcode::send(call.state, song, call.method, call.headers).await?;
+        return Ok(Reply::Raw(response));
+    }
     let mut response =
         crate::stream::send_blob(call.state, &song.blob, song.size, call.method, call.headers)
             .await?;

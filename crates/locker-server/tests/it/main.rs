@@ -18,6 +18,7 @@ mod stream;
 mod subsonic;
 mod subsonic_client;
 mod sweep;
+mod transcode;
 mod tus_client;
 mod uploads;
 mod users;

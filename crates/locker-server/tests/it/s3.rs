@@ -145,6 +145,29 @@ async fn blobs_live_in_the_bucket_stream_by_range_and_survive_a_restart() {
         "{lyrics}"
     );
 
+    // Decoded to WAV for a browser, through ranged reads of the bucket: the FLAC's samples.
+    let wav_path = "/api/v1/tracks/t1/wav";
+    let wav = get(&locker, &alice, wav_path).await;
+    assert_eq!(wav.status(), 200);
+    let wav = wav.bytes().await.unwrap();
+    let reference = work.path().join("reference.wav");
+    let tone = Tone {
+        seconds: 40.0,
+        ..Tone::default()
+    };
+    write_audio(&reference, Format::Wav, &tone, &TagSpec::default()).unwrap();
+    let samples = |bytes: &[u8]| -> Vec<i16> {
+        hound::WavReader::new(std::io::Cursor::new(bytes))
+            .unwrap()
+            .into_samples::<i16>()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(samples(&wav) == samples(&std::fs::read(&reference).unwrap()));
+    let seeked = get_range(&locker, &alice, wav_path, "bytes=3000001-3100000").await;
+    assert_eq!(seeked.status(), 206);
+    assert!(seeked.bytes().await.unwrap() == wav[3_000_001..3_100_001]);
+
     // A second account claims the same bytes: the proof is checked against ranges read from the
     // bucket, and nothing new is stored.
     let files = json!([{"file_hash": hash, "size": bytes.len()}]);

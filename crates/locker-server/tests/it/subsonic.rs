@@ -114,8 +114,18 @@ fn md5_hex(text: &str) -> String {
 }
 
 impl App {
+    /// The app of the account whose app password `password` is (as `app_password` returns it).
+    pub fn of(locker: &Locker, password: &Value) -> App {
+        App {
+            base: locker.url(""),
+            http: reqwest::Client::new(),
+            user: password["username"].as_str().unwrap().to_owned(),
+            password: password["password"].as_str().unwrap().to_owned(),
+        }
+    }
+
     /// Token authentication with a fresh salt, as apps send it.
-    fn auth(&self) -> Vec<(String, String)> {
+    pub fn auth(&self) -> Vec<(String, String)> {
         let salt = format!("{:x}", rand_salt());
         vec![
             ("u".into(), self.user.clone()),
@@ -572,7 +582,7 @@ pub struct Fixture {
 }
 
 /// The catalog fields the desktop would send for `info`.
-fn fields(info: &skylark_tags::FileInfo) -> Value {
+pub fn fields(info: &skylark_tags::FileInfo) -> Value {
     let t = &info.tags;
     let p = &info.properties;
     let mut f = Map::new();
@@ -646,12 +656,7 @@ impl Fixture {
         let mut files = BTreeMap::new();
         load(&locker, &alice_token, alice_tracks(), &mut files).await;
         load(&locker, &bob_token, bob_tracks(), &mut files).await;
-        let app = |p: Value| App {
-            base: locker.url(""),
-            http: reqwest::Client::new(),
-            user: p["username"].as_str().unwrap().to_owned(),
-            password: p["password"].as_str().unwrap().to_owned(),
-        };
+        let app = |p: Value| App::of(&locker, &p);
         let alice = app(app_password(&locker, &alice_token).await);
         let bob = app(app_password(&locker, &bob_token).await);
         Fixture {
