@@ -125,6 +125,11 @@ function streamUrl(track: Track): string {
   return `/api/v1/tracks/${encodeURIComponent(track.uid)}/stream`;
 }
 
+/** The song decoded to WAV by the locker (`crates/locker-server/src/transcode.rs`). */
+function convertedUrl(track: Track): string {
+  return `/api/v1/tracks/${encodeURIComponent(track.uid)}/wav`;
+}
+
 let player: BrowserPlayer | null = null;
 
 /** The player, made on first use (the first `now_playing`, as the app starts). */
@@ -137,6 +142,7 @@ function thePlayer(): BrowserPlayer {
       recordPlay: (id, at) => request<void>('record_play', { id, at }),
       emit,
       streamUrl,
+      convertedUrl,
       coverUrl,
       now: () => Date.now(),
       storage: storage(),

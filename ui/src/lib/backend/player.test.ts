@@ -19,6 +19,12 @@ class FakeAudio extends EventTarget implements AudioOut {
   refuse: string | null = null;
   /** Sources that fail to load, as a browser fails a format it cannot play. */
   readonly broken = new Set<string>();
+  /** MIME types `canPlayType` says no to. */
+  readonly unplayable = new Set<string>();
+
+  canPlayType(type: string): string {
+    return this.unplayable.has(type) ? '' : 'maybe';
+  }
 
   async play(): Promise<void> {
     if (this.refuse) throw Object.assign(new Error('refused'), { name: this.refuse });
@@ -94,18 +100,21 @@ function track(id: number, seconds = 200): Track {
   };
 }
 
-/** A player over a library of songs 1 to 5, with what it sends kept for the test to read. */
-function setup(store = new Map<string, string>()) {
+/** A player over a library of songs 1 to 5 (FLAC unless `codecs` says otherwise), with what it
+ * sends kept for the test to read. */
+function setup(store = new Map<string, string>(), codecs: Record<number, string> = {}) {
   const audio = new FakeAudio();
   const events: [string, unknown][] = [];
   const played: [number, number][] = [];
   const host: PlayerHost = {
-    tracks: async (ids) => ids.filter((id) => id >= 1 && id <= 5).map((id) => track(id)),
+    tracks: async (ids) =>
+      ids.filter((id) => id >= 1 && id <= 5).map((id) => ({ ...track(id), codec: codecs[id] ?? 'FLAC' })),
     recordPlay: async (id, at) => {
       played.push([id, at]);
     },
     emit: (event, payload) => events.push([event, payload]),
     streamUrl: (t) => `/api/v1/tracks/${t.uid}/stream`,
+    convertedUrl: (t) => `/api/v1/tracks/${t.uid}/wav`,
     coverUrl: () => null,
     now: () => NOW,
     storage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
@@ -196,10 +205,45 @@ describe('BrowserPlayer', () => {
     expect(state()).toMatchObject({ current: 0, state: 'playing' });
   });
 
-  it('reports a song that cannot play and skips it', async () => {
+  it('plays a song whose format the browser does not play decoded to WAV, from where it was', async () => {
+    const { audio, player, errors, state } = setup();
+    audio.broken.add('/api/v1/tracks/uid-1/stream');
+    await player.run('play_tracks', { tracks: [1, 2], start: 0 });
+    await settle();
+    expect(audio.src).toBe('/api/v1/tracks/uid-1/wav');
+    expect(errors()).toHaveLength(0);
+    expect(state()).toMatchObject({ current: 0, state: 'playing' });
+    // A decode error midway: the WAV picks up at the same place.
+    await player.run('play_tracks', { tracks: [2], start: 0 });
+    await settle();
+    audio.currentTime = 42;
+    audio.fail(3);
+    await settle();
+    expect(audio.src).toBe('/api/v1/tracks/uid-2/wav');
+    expect(audio.currentTime).toBe(42);
+    expect(errors()).toHaveLength(0);
+  });
+
+  it('asks for WAV at once when the browser says it does not play the codec', async () => {
+    const { audio, player, errors } = setup(undefined, { 1: 'alac', 2: 'aac' });
+    audio.unplayable.add('audio/mp4; codecs="alac"');
+    await player.run('play_tracks', { tracks: [1, 2], start: 0 });
+    await settle();
+    expect(audio.src).toBe('/api/v1/tracks/uid-1/wav');
+    await player.run('next');
+    await settle();
+    expect(audio.src).toBe('/api/v1/tracks/uid-2/stream');
+    expect(errors()).toHaveLength(0);
+  });
+
+  it('reports a song that cannot play, even decoded, and skips it', async () => {
     const { audio, player, errors, state } = setup();
     await player.run('play_tracks', { tracks: [1, 2, 3], start: 0 });
     await settle();
+    audio.fail(4);
+    await settle();
+    expect(audio.src).toBe('/api/v1/tracks/uid-1/wav');
+    expect(errors()).toHaveLength(0);
     audio.fail(4);
     await settle();
     expect(errors()).toHaveLength(1);
@@ -211,8 +255,7 @@ describe('BrowserPlayer', () => {
 
   it('stops instead of cycling when every song fails', async () => {
     const { audio, player, errors, state } = setup();
-    audio.broken.add('/api/v1/tracks/uid-1/stream');
-    audio.broken.add('/api/v1/tracks/uid-2/stream');
+    for (const url of ['uid-1/stream', 'uid-1/wav', 'uid-2/stream', 'uid-2/wav']) audio.broken.add(`/api/v1/tracks/${url}`);
     await player.run('set_repeat', { mode: 'all' });
     await player.run('play_tracks', { tracks: [1, 2], start: 0 });
     for (let i = 0; i < 5; i++) await settle();

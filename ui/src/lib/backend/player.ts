@@ -32,6 +32,9 @@ const SAVED_QUEUE_MAX = 5_000;
 const TRACK_CACHE_MAX = 500;
 /** `HTMLMediaElement.HAVE_CURRENT_DATA`: the element has data at the playback position. */
 const HAVE_CURRENT_DATA = 2;
+/** `MediaError.MEDIA_ERR_DECODE` and `MEDIA_ERR_SRC_NOT_SUPPORTED`. */
+const MEDIA_ERR_DECODE = 3;
+const MEDIA_ERR_SRC_NOT_SUPPORTED = 4;
 /** What `NowPlaying.device` says: the browser plays through whatever output the system chose. */
 const DEVICE = 'This browser';
 
@@ -51,6 +54,25 @@ export function volumeGain(volume: number): number {
   return v * v * v;
 }
 
+/** MIME types, with codecs, of the catalog's codecs whose support a browser can tell before it
+ * fetches a byte. WAV and AIFF share the catalog's `pcm`: whether a browser plays those is found
+ * by trying. */
+const codecTypes: Readonly<Record<string, string>> = {
+  mp3: 'audio/mpeg',
+  aac: 'audio/mp4; codecs="mp4a.40.2"',
+  alac: 'audio/mp4; codecs="alac"',
+  flac: 'audio/flac',
+  vorbis: 'audio/ogg; codecs="vorbis"',
+  opus: 'audio/ogg; codecs="opus"',
+};
+
+/** Whether a browser whose `canPlayType` answers so is known not to play `track`'s codec
+ * (Chromium and Firefox and Apple Lossless, Safari and Vorbis). */
+export function cannotPlay(track: Pick<Track, 'codec'>, canPlayType: (type: string) => string): boolean {
+  const type = codecTypes[track.codec.toLowerCase()];
+  return type !== undefined && canPlayType(type) === '';
+}
+
 /** The part of an `HTMLAudioElement` the player uses. */
 export interface AudioOut extends EventTarget {
   src: string;
@@ -63,6 +85,7 @@ export interface AudioOut extends EventTarget {
   readonly error: { readonly code: number } | null;
   play(): Promise<void>;
   pause(): void;
+  canPlayType(type: string): string;
 }
 
 /** What the player needs from the rest of the page. */
@@ -75,6 +98,9 @@ export interface PlayerHost {
   emit(event: string, payload: unknown): void;
   /** Where a song's audio streams from. */
   streamUrl(track: Track): string;
+  /** Where a song's audio streams from decoded to WAV, which every browser plays, for songs in a
+   * format the browser does not play (`null` where there is no such thing). */
+  convertedUrl(track: Track): string | null;
   /** A cover's URL, for the system's media controls. */
   coverUrl(hash: string | null, size: 512): string | null;
   /** The time now, in unix ms. */
@@ -143,8 +169,8 @@ export class BrowserPlayer {
   /** Where playing starts from when stopped (a seek while stopped, a restored queue). */
   private cued = 0;
   private buffering = false;
-  /** The queue item and song the audio element holds. */
-  private loaded: { item: number; track: Track } | null = null;
+  /** The queue item and song the audio element holds, and whether it holds it as WAV. */
+  private loaded: { item: number; track: Track; converted: boolean } | null = null;
   /** Whether the loaded song has started playing (only then can leaving it count as a play). */
   private started = false;
   /** Songs that failed in a row: once every item of the queue has, playing stops. */
@@ -447,8 +473,9 @@ export class BrowserPlayer {
       return;
     }
     if (this.loaded?.item !== item) {
-      this.audio.src = this.host.streamUrl(track);
-      this.loaded = { item, track };
+      const converted = cannotPlay(track, (type) => this.audio.canPlayType(type)) ? this.host.convertedUrl(track) : null;
+      this.audio.src = converted ?? this.host.streamUrl(track);
+      this.loaded = { item, track, converted: converted !== null };
     }
     this.audio.currentTime = offset / 1000;
     if (state === 'playing') this.playAudio();
@@ -563,6 +590,18 @@ export class BrowserPlayer {
   private onError(): void {
     const loaded = this.loaded;
     if (!loaded) return;
+    const code = this.audio.error?.code;
+    const converted = loaded.converted ? null : this.host.convertedUrl(loaded.track);
+    if (converted !== null && (code === MEDIA_ERR_DECODE || code === MEDIA_ERR_SRC_NOT_SUPPORTED)) {
+      // A format this browser does not play (AIFF, say, which `canPlayType` cannot be asked
+      // about beforehand): the same song decoded to WAV, from where it was.
+      const at = this.audio.currentTime;
+      loaded.converted = true;
+      this.audio.src = converted;
+      this.audio.currentTime = at;
+      if (this.state === 'playing') this.playAudio();
+      return;
+    }
     this.endCurrent();
     this.failed(loaded.track.id, `Cannot play “${loaded.track.title}”: ${mediaErrorText(this.audio.error?.code)}.`);
   }
@@ -713,9 +752,9 @@ function mediaErrorText(code: number | undefined): string {
   switch (code) {
     case 2:
       return 'the network failed while it streamed';
-    case 3:
+    case MEDIA_ERR_DECODE:
       return 'its audio could not be decoded';
-    case 4:
+    case MEDIA_ERR_SRC_NOT_SUPPORTED:
       return 'this browser cannot play its format, or the locker did not send it';
     default:
       return 'playing it was interrupted';
