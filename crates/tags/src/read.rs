@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use lofty::ape::{APE_PICTURE_TYPES, ApeFile, ApeTag};
 use lofty::config::ParseOptions;
 use lofty::file::{AudioFile, FileType, TaggedFile};
-use lofty::mp4::{Mp4Codec, Mp4File};
+use lofty::mp4::{AtomData, AtomIdent, Mp4Codec, Mp4File};
 use lofty::mpeg::Layer;
 use lofty::mpeg::MpegFile;
 use lofty::picture::PictureType;
@@ -108,6 +108,9 @@ fn read_inner<R: Read + Seek>(
     // lofty's generic tag has no key for APEv2 pictures, so APE and WavPack covers are read from
     // the format's own tag.
     let mut ape_picture = None;
+    // lofty's generic tag drops MP4 freeform atoms it has no key for, iTunes' Sound Check among
+    // them, so it is read from the concrete tag.
+    let mut mp4_sound_check = None;
     let (tagged, codec) = match file_type {
         FileType::Ape if options.cover => {
             let ape = ApeFile::read_from(&mut reader, parse_options).map_err(corrupt)?;
@@ -128,6 +131,18 @@ fn read_inner<R: Read + Seek>(
                 Some(Mp4Codec::FLAC) => Codec::Flac,
                 _ => Codec::Unknown,
             };
+            mp4_sound_check = mp4.ilst().and_then(|ilst| {
+                ilst.get(&AtomIdent::Freeform {
+                    mean: "com.apple.iTunes".into(),
+                    name: "iTunNORM".into(),
+                })
+                .and_then(|atom| {
+                    atom.data().find_map(|data| match data {
+                        AtomData::UTF8(text) | AtomData::UTF16(text) => Some(text.clone()),
+                        _ => None,
+                    })
+                })
+            });
             (TaggedFile::from(mp4), codec)
         }
         FileType::Mpeg => {
@@ -179,7 +194,14 @@ fn read_inner<R: Read + Seek>(
     }
 
     let ordered = ordered_tags(&tagged);
-    let tags = tags_from(&ordered);
+    let mut tags = tags_from(&ordered);
+    if tags.replay_gain.track_gain_db.is_none() {
+        let text = mp4_sound_check.or_else(|| comment_sound_check(&ordered));
+        if let Some((gain, peak)) = text.as_deref().and_then(sound_check) {
+            tags.replay_gain.track_gain_db = Some(gain);
+            tags.replay_gain.track_peak = tags.replay_gain.track_peak.or(peak);
+        }
+    }
     let cover = if options.cover {
         cover_from(&ordered).or(ape_picture)
     } else {
@@ -412,6 +434,40 @@ fn r128_gain(s: &str) -> Option<f32> {
     Some(f32::from(q78) / 256.0 + 5.0)
 }
 
+/// The text of an ID3v2 `COMM` frame described `iTunNORM`, where iTunes keeps Sound Check in MP3,
+/// AIFF and WAV files.
+fn comment_sound_check(tags: &[&Tag]) -> Option<String> {
+    tags.iter()
+        .flat_map(|tag| tag.items())
+        .filter(|item| item.key() == ItemKey::Comment)
+        .find(|item| item.description().eq_ignore_ascii_case("iTunNORM"))
+        .and_then(|item| item.value().text())
+        .map(str::to_owned)
+}
+
+/// iTunes Sound Check (`iTunNORM`: ten hexadecimal words) as a ReplayGain track gain and peak, for
+/// libraries that iTunes analysed and no ReplayGain scanner did. Its first two words are the
+/// loudness of the left and right channels, in thousandths of the reference level, so the gain
+/// is -10·log10(max/1000) dB; words seven and eight are the channels' peak samples on a 16-bit
+/// scale. Players that read both (foobar2000, beets) treat the result as a ReplayGain gain.
+fn sound_check(text: &str) -> Option<(f32, Option<f32>)> {
+    let words: Vec<u32> = text
+        .split_whitespace()
+        .map(|word| u32::from_str_radix(word, 16))
+        .collect::<std::result::Result<_, _>>()
+        .ok()?;
+    let level = words.get(..2)?.iter().copied().max()?;
+    let gain = -10.0 * (f64::from(level) / 1000.0).log10();
+    // Zero loudness (a silent track, or a broken tag) gives no usable gain.
+    let gain = (gain.is_finite() && gain.abs() <= 60.0).then_some(gain as f32)?;
+    let peak = words
+        .get(6..8)
+        .and_then(|peaks| peaks.iter().copied().max())
+        .filter(|&peak| peak > 0)
+        .map(|peak| (f64::from(peak) / 32_768.0) as f32);
+    Some((gain, peak))
+}
+
 /// Resolves ID3v1-style numeric genres ("17", "(17)", "(17)Rock") to their names.
 fn resolve_genre(g: &str) -> String {
     let inner = g
@@ -456,6 +512,29 @@ mod tests {
         check("0.988547", Some(0.988_547));
         check("dB", None);
         check("", None);
+    }
+
+    #[test]
+    fn sound_check_becomes_a_track_gain_and_peak() {
+        let (gain, peak) =
+            sound_check(" 000003E8 000003E8 00002710 00002710 00024CA8 00024CA8 00007FFF 00004000 00024CA8 00024CA8").unwrap();
+        assert!(gain.abs() < 1e-6, "{gain}");
+        assert!((peak.unwrap() - 32_767.0 / 32_768.0).abs() < 1e-6);
+        // The louder channel counts: 2000/1000 is twice the power, -3.01 dB.
+        let (gain, peak) = sound_check("000003E8 000007D0").unwrap();
+        assert!((gain + 3.0103).abs() < 1e-3, "{gain}");
+        assert_eq!(peak, None);
+        // Quieter than the reference: a positive gain.
+        assert!((sound_check("00000064 00000064").unwrap().0 - 10.0).abs() < 1e-4);
+        for broken in [
+            "",
+            "000003E8",
+            "00000000 00000000",
+            "nonsense words",
+            "FFFFFFFF FFFFFFFF",
+        ] {
+            assert_eq!(sound_check(broken), None, "{broken:?}");
+        }
     }
 
     #[test]

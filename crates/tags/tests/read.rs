@@ -34,6 +34,7 @@ fn full_tags() -> TagSpec {
         musicbrainz_release_id: Some("0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned()),
         cover: Some(cover_png(64, 48, [10, 200, 30])),
         r128_gains: None,
+        sound_check: None,
         lyrics: None,
     }
 }
@@ -231,6 +232,57 @@ fn opus_r128_gains_read_as_replay_gain() {
         .replay_gain;
     assert_eq!(gain.track_gain_db, Some(-6.5));
     assert_eq!(gain.album_gain_db, Some(-7.25));
+}
+
+/// iTunes writes its Sound Check analysis as `iTunNORM` (an ID3v2 comment, an MP4 freeform atom),
+/// and no ReplayGain; a library iTunes analysed reads it as a ReplayGain track gain and peak.
+#[test]
+fn itunes_sound_check_reads_as_a_track_gain() {
+    let dir = tempfile::tempdir().unwrap();
+    // Left 2603/1000 and right 2000/1000 of the reference: -10·log10(2.603) = -4.155 dB; peaks
+    // 0x6000 and 0x7000 of 32768.
+    let text = " 00000A2B 000007D0 00001965 00001388 00024CA8 00024CA8 00006000 00007000 00024CA8 00024CA8";
+    let itunes = TagSpec {
+        title: Some("Analysed by iTunes".to_owned()),
+        sound_check: Some(text.to_owned()),
+        ..TagSpec::default()
+    };
+    for format in [Format::Mp3, Format::M4aAac, Format::M4aAlac, Format::Aiff] {
+        let path = write(dir.path(), "itunes", format, &Tone::default(), &itunes);
+        let tags = read_path(&path, ReadOptions::default()).unwrap().tags;
+        let gain = tags.replay_gain;
+        let track_gain = gain
+            .track_gain_db
+            .unwrap_or_else(|| panic!("{format:?}: no gain"));
+        assert!(
+            (track_gain + 4.155).abs() < 0.001,
+            "{format:?}: {track_gain}"
+        );
+        let peak = gain.track_peak.unwrap();
+        assert!(
+            (peak - 0x7000 as f32 / 32_768.0).abs() < 1e-6,
+            "{format:?}: {peak}"
+        );
+        assert_eq!(
+            (gain.album_gain_db, gain.album_peak),
+            (None, None),
+            "{format:?}"
+        );
+        assert_eq!(tags.title.as_deref(), Some("Analysed by iTunes"));
+    }
+
+    // A file a ReplayGain scanner went over too: its values stand.
+    let both = TagSpec {
+        sound_check: Some(text.to_owned()),
+        ..full_tags()
+    };
+    let path = write(dir.path(), "both", Format::Mp3, &Tone::default(), &both);
+    let gain = read_path(&path, ReadOptions::default())
+        .unwrap()
+        .tags
+        .replay_gain;
+    assert_eq!(gain.track_gain_db, Some(-6.5));
+    assert_eq!(gain.track_peak, Some(0.988_547));
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::Cover;
 
 use lofty::ape::ApeTag;
 use lofty::config::WriteOptions;
-use lofty::mp4::Ilst;
+use lofty::mp4::{Atom, AtomData, AtomIdent, Ilst};
 use lofty::picture::{MimeType, Picture, PictureType};
 use lofty::probe::Probe;
 use lofty::tag::{ItemKey, ItemValue, Tag, TagExt, TagItem, TagType};
@@ -57,6 +57,10 @@ pub struct TagSpec {
     /// Opus loudness gains (track, album) in Q7.8 dB to -23 LUFS, written as Vorbis comments
     /// `R128_TRACK_GAIN` and `R128_ALBUM_GAIN` (RFC 7845 §5.2.1); other tag types cannot hold them.
     pub r128_gains: Option<(i16, i16)>,
+    /// iTunes Sound Check, the text of an `iTunNORM` value (ten hexadecimal words), written as an
+    /// ID3v2 `COMM` frame described `iTunNORM` or an MP4 `----:com.apple.iTunes:iTunNORM` atom, as
+    /// iTunes writes it; other tag types cannot hold it.
+    pub sound_check: Option<String>,
     /// Unsynchronised lyrics (which may be LRC text): ID3v2 `USLT`, Vorbis `LYRICS`, MP4 `©lyr`,
     /// APE `Lyrics`.
     pub lyrics: Option<String>,
@@ -131,6 +135,16 @@ pub(crate) fn write_tag_as(path: &Path, tag_type: TagType, spec: &TagSpec) -> io
                 for atom in Ilst::from(tag) {
                     ilst.insert(atom);
                 }
+                if let Some(text) = &spec.sound_check {
+                    // lofty's generic tag has no key for it: a freeform atom of the concrete tag.
+                    ilst.insert(Atom::new(
+                        AtomIdent::Freeform {
+                            mean: "com.apple.iTunes".into(),
+                            name: "iTunNORM".into(),
+                        },
+                        AtomData::UTF8(text.clone()),
+                    ));
+                }
                 ilst.save_to_path(path, options)
             }
             TagType::Ape => ApeTag::from(tag).save_to_path(path, options),
@@ -201,6 +215,22 @@ fn generic_tag(tag_type: TagType, spec: &TagSpec) -> io::Result<Tag> {
     }
 
     let mut tag = Tag::new(tag_type);
+    match (&spec.sound_check, tag_type) {
+        (Some(text), TagType::Id3v2) => {
+            let mut item = TagItem::new(ItemKey::Comment, ItemValue::Text(text.clone()));
+            item.set_lang(*b"eng");
+            item.set_description("iTunNORM".to_owned());
+            tag.push(item);
+        }
+        // Written with the concrete tag in `write_tag_as`.
+        (Some(_), TagType::Mp4Ilst) | (None, _) => {}
+        (Some(_), other) => {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("iTunes Sound Check goes in ID3v2 or MP4 tags, not {other:?}"),
+            ));
+        }
+    }
     for (key, value) in items {
         if !tag.push(TagItem::new(key, ItemValue::Text(value))) {
             return Err(io::Error::new(

@@ -168,6 +168,7 @@ mod tags {
             musicbrainz_release_id: Some("b84ee12a-09ef-421b-82de-0441a926375b".to_owned()),
             cover: Some(cover_png(32, 32, [10, 200, 90])),
             r128_gains: None,
+            sound_check: None,
             lyrics: None,
         }
     }

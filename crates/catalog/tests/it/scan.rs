@@ -410,6 +410,64 @@ fn upgrading_reads_opus_files_again_for_their_r128_gains() {
 }
 
 #[test]
+fn upgrading_reads_itunes_files_again_for_their_sound_check() {
+    let mut lib = Lib::new();
+    let sound_check = " 00000A2B 000007D0 00001965 00001388 00024CA8 00024CA8 00006000 00007000 00024CA8 00024CA8";
+    for (file, format, title) in [
+        ("A/1.mp3", Format::Mp3, "Checked"),
+        ("A/2.m4a", Format::M4aAac, "Also checked"),
+    ] {
+        lib.add(
+            file,
+            format,
+            TagSpec {
+                sound_check: Some(sound_check.to_owned()),
+                ..tags(title, "X", "A", 1)
+            },
+        );
+    }
+    lib.add("A/3.flac", Format::Flac, tags("Plain", "X", "A", 3));
+    lib.scan();
+    let before = lib.track("Checked");
+    assert!((before.rg_track_gain.unwrap() + 4.155).abs() < 0.001);
+    lib.catalog.record_play(before.id, at(10)).unwrap();
+    // The catalog as the previous version left it: schema 8, no Sound Check read.
+    let db = lib.dir.path().join("data/catalog.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "UPDATE tracks SET rg_track_gain = NULL, rg_track_peak = NULL;
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    lib.catalog = Catalog::open(&db, &lib.dir.path().join("data/covers")).unwrap();
+    let report = lib.scan_at(50);
+    assert_eq!(
+        (
+            report.updated,
+            report.unchanged,
+            report.added,
+            report.removed
+        ),
+        (2, 1, 0, 0),
+        "{report:#?}"
+    );
+    let after = lib.track("Checked");
+    assert_eq!((after.id, after.play_count), (before.id, 1));
+    for title in ["Checked", "Also checked"] {
+        let track = lib.track(title);
+        assert!(
+            (track.rg_track_gain.unwrap() + 4.155).abs() < 0.001,
+            "{title}"
+        );
+        assert!(
+            (track.rg_track_peak.unwrap() - 0.875).abs() < 1e-6,
+            "{title}"
+        );
+    }
+}
+
+#[test]
 fn moved_and_renamed_files_keep_their_track() {
     let mut lib = Lib::new();
     standard(&lib);
