@@ -29,12 +29,18 @@ impl GainInfo {
 
     /// Reads the `REPLAYGAIN_*` values among `tags` (Vorbis comments, ID3v2 `TXXX`, APEv2 and
     /// iTunes freeform items all map to the same standard tags in symphonia), and where a gain is
-    /// missing, the Opus `R128_*_GAIN` one (see [`parse_r128_gain`]). Later tags win, so a
-    /// caller passing revisions oldest first gets the newest values.
+    /// missing, the Opus `R128_*_GAIN` one (see [`parse_r128_gain`]) or iTunes' Sound Check (see
+    /// [`parse_sound_check`]). Later tags win, so a caller passing revisions oldest first gets the
+    /// newest values.
     pub(crate) fn from_tags<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> Self {
         let mut info = GainInfo::default();
         let (mut r128_track, mut r128_album) = (None, None);
+        let mut sound_check = None;
         for tag in tags {
+            if let (true, RawValue::String(text)) = (is_sound_check(tag), &tag.raw.value) {
+                sound_check = parse_sound_check(text).or(sound_check);
+                continue;
+            }
             let (slot, value, parse): (&mut Option<f32>, &str, Parser) = match &tag.std {
                 Some(StandardTag::ReplayGainTrackGain(v)) => {
                     (&mut info.track_gain_db, v.as_str(), parse_gain)
@@ -64,8 +70,28 @@ impl GainInfo {
         }
         info.track_gain_db = info.track_gain_db.or(r128_track);
         info.album_gain_db = info.album_gain_db.or(r128_album);
+        if let (None, Some((gain, peak))) = (info.track_gain_db, sound_check) {
+            info.track_gain_db = Some(gain);
+            info.track_peak = info.track_peak.or(peak);
+        }
         info
     }
+}
+
+/// Whether `tag` holds iTunes' Sound Check (`iTunNORM`): an ID3v2 `COMM` frame with that short
+/// description (MP3, AIFF, WAV), or an MP4 freeform `com.apple.iTunes:iTunNORM` item.
+fn is_sound_check(tag: &Tag) -> bool {
+    let key = &tag.raw.key;
+    let described = || {
+        tag.raw.sub_fields.iter().flatten().any(|sub| {
+            sub.field == "SHORT_DESCRIPTION"
+                && matches!(&sub.value, RawValue::String(d) if d.eq_ignore_ascii_case("iTunNORM"))
+        })
+    };
+    let freeform = key
+        .rsplit_once(':')
+        .is_some_and(|(_, name)| name.eq_ignore_ascii_case("iTunNORM"));
+    freeform || (key == "COMM" && described())
 }
 
 /// Parses one ReplayGain value from its text.
@@ -92,6 +118,28 @@ fn parse_gain(text: &str) -> Option<f32> {
 fn parse_r128_gain(text: &str) -> Option<f32> {
     let q78: i16 = text.trim().parse().ok()?;
     Some(f32::from(q78) / 256.0 + 5.0)
+}
+
+/// Parses iTunes' Sound Check (`iTunNORM`, ten hexadecimal words) as a track gain and peak, the
+/// way the catalog's tag reader does (`crates/tags/src/read.rs`, `sound_check`; the player reads
+/// tags with symphonia and knows nothing of that crate): the first two words are the channels'
+/// loudness in thousandths of the reference, so the gain is -10·log10(max/1000) dB, and words
+/// seven and eight their peak samples on a 16-bit scale.
+fn parse_sound_check(text: &str) -> Option<(f32, Option<f32>)> {
+    let words: Vec<u32> = text
+        .split_whitespace()
+        .map(|word| u32::from_str_radix(word, 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let level = words.get(..2)?.iter().copied().max()?;
+    let gain = -10.0 * (f64::from(level) / 1000.0).log10();
+    let gain = (gain.is_finite() && gain.abs() <= 60.0).then_some(gain as f32)?;
+    let peak = words
+        .get(6..8)
+        .and_then(|peaks| peaks.iter().copied().max())
+        .filter(|&peak| peak > 0)
+        .map(|peak| (f64::from(peak) / 32_768.0) as f32);
+    Some((gain, peak))
 }
 
 /// Parses a ReplayGain peak: a non-negative linear value such as `"0.988547"`.

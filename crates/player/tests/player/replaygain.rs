@@ -36,9 +36,9 @@ fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
         album_gain_db: -7.25,
         album_peak: 0.75,
     };
-    // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 TXXX (MP3), iTunes freeform atoms (M4A).
-    // symphonia 0.6 does not read the ID3 chunk of WAV and AIFF files, so for those the caller
-    // passes the values (`Source::with_gain`) or they play at unity.
+    // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 TXXX (MP3, and AIFF's ID3 chunk), iTunes
+    // freeform atoms (M4A). symphonia 0.6.1 does not read the ID3 chunk of WAV files, so for those
+    // the caller passes the values (`Source::with_gain`) or they play at unity.
     for format in [
         Format::Flac,
         Format::OggVorbis,
@@ -46,6 +46,7 @@ fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
         Format::Mp3,
         Format::M4aAac,
         Format::M4aAlac,
+        Format::Aiff,
     ] {
         let path = tagged(dir.path(), format, spec);
         let info = Decoder::open(Source::path(&path)).unwrap().gain_info();
@@ -113,6 +114,48 @@ fn opus_r128_gains_count_as_replay_gain() {
     assert_eq!(
         (both.track_gain_db, both.album_gain_db),
         (Some(-6.5), Some(-7.25))
+    );
+}
+
+/// A library iTunes analysed carries Sound Check (`iTunNORM`) and no ReplayGain: it counts as the
+/// track gain and peak, and ReplayGain values win where both are there.
+#[test]
+fn itunes_sound_check_counts_as_a_track_gain() {
+    let dir = tempfile::tempdir().unwrap();
+    // Channels at 2603/1000 and 2000/1000 of the reference: -4.155 dB; peaks 0x6000 and 0x7000.
+    let text = " 00000A2B 000007D0 00001965 00001388 00024CA8 00024CA8 00006000 00007000 00024CA8 00024CA8";
+    for format in [Format::Mp3, Format::M4aAac, Format::M4aAlac, Format::Aiff] {
+        let path = dir.path().join(format!("itunes.{}", format.extension()));
+        let tags = TagSpec {
+            sound_check: Some(text.to_owned()),
+            ..TagSpec::default()
+        };
+        write_audio(&path, format, &Tone::default(), &tags).unwrap();
+        let info = Decoder::open(Source::path(&path)).unwrap().gain_info();
+        let gain = info
+            .track_gain_db
+            .unwrap_or_else(|| panic!("{format:?}: {info:?}"));
+        assert!((gain + 4.155).abs() < 0.001, "{format:?}: {gain}");
+        let peak = info.track_peak.unwrap();
+        assert!((peak - 0.875).abs() < 1e-6, "{format:?}: {peak}");
+        assert_eq!((info.album_gain_db, info.album_peak), (None, None));
+    }
+    let path = dir.path().join("both.mp3");
+    let tags = TagSpec {
+        sound_check: Some(text.to_owned()),
+        replaygain: Some(ReplayGainSpec {
+            track_gain_db: -6.5,
+            track_peak: 0.5,
+            album_gain_db: -7.25,
+            album_peak: 0.75,
+        }),
+        ..TagSpec::default()
+    };
+    write_audio(&path, Format::Mp3, &Tone::default(), &tags).unwrap();
+    let info = Decoder::open(Source::path(&path)).unwrap().gain_info();
+    assert_eq!(
+        (info.track_gain_db, info.track_peak),
+        (Some(-6.5), Some(0.5))
     );
 }
 
