@@ -63,6 +63,29 @@ async function positionMs() {
   return page.$eval('input[aria-label="Position"]', (input) => Number(input.value));
 }
 
+/** Drags the seek bar to `ms` and waits until the position reads at least `reached`. */
+async function seekTo(ms, reached) {
+  await page.$eval(
+    'input[aria-label="Position"]',
+    (input, value) => {
+      input.value = String(value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    ms,
+  );
+  await positionReaches(reached);
+}
+
+/** Waits until the seek bar's position is at least `ms`. */
+async function positionReaches(ms, timeout = 10_000) {
+  await page.waitForFunction(
+    (at) => Number(document.querySelector('input[aria-label="Position"]').value) >= at,
+    ms,
+    { timeout },
+  );
+}
+
 before(async () => {
   for (const [what, file] of [['the locker', lockerBin], ['the skylark command', cliBin], ['the web build', path.join(webDir, 'index.html')]]) {
     assert.ok(fs.existsSync(file), `build ${what} first: ${file} is missing`);
@@ -154,32 +177,14 @@ test('search finds a song without its accents, and it plays and seeks', async ()
   await bar.locator('.title', { hasText: 'Hoppípolla' }).waitFor({ timeout: 10_000 });
   await bar.locator('button[aria-label="Pause"]').waitFor({ timeout: 10_000 });
   // The audio element's clock advances: the song is really playing.
-  const start = await positionMs();
-  await page.waitForFunction(
-    (from) => Number(document.querySelector('input[aria-label="Position"]').value) >= from + 1500,
-    start,
-    { timeout: 15_000 },
-  );
+  await positionReaches((await positionMs()) + 1500, 15_000);
   // Seek with the keyboard: Right jumps 5 s ahead, as on the desktop.
   await page.evaluate(() => document.activeElement?.blur?.());
   const before = await positionMs();
   await page.keyboard.press('ArrowRight');
-  await page.waitForFunction(
-    (from) => Number(document.querySelector('input[aria-label="Position"]').value) >= from + 4500,
-    before,
-    { timeout: 10_000 },
-  );
+  await positionReaches(before + 4500);
   // The seek bar moves the audio too: drag it to 20 s.
-  await page.$eval('input[aria-label="Position"]', (input) => {
-    input.value = '20000';
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  });
-  await page.waitForFunction(
-    () => Number(document.querySelector('input[aria-label="Position"]').value) >= 19_500,
-    null,
-    { timeout: 10_000 },
-  );
+  await seekTo(20_000, 19_500);
   await shot('playing');
   // Its lyrics, read by the locker from the uploaded file's tags.
   await bar.locator('button[aria-label="Show now playing"]').click();
@@ -278,24 +283,10 @@ test('Apple Lossless and AIFF, which Chromium does not play, play decoded to WAV
     asked.length = 0;
     await row.dblclick();
     await bar.locator('.title', { hasText: title }).waitFor({ timeout: 10_000 });
-    const start = await positionMs();
-    await page.waitForFunction(
-      (from) => Number(document.querySelector('input[aria-label="Position"]').value) >= from + 1500,
-      start,
-      { timeout: 15_000 },
-    );
+    await positionReaches((await positionMs()) + 1500, 15_000);
     assert.ok(asked.some((p) => p.endsWith('/wav')), `${title} played from ${asked.join(', ')}`);
-    // Seeking asks the locker for the WAV's bytes from there.
-    await page.$eval('input[aria-label="Position"]', (input) => {
-      input.value = '20000';
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-    });
-    await page.waitForFunction(
-      () => Number(document.querySelector('input[aria-label="Position"]').value) >= 20_500,
-      null,
-      { timeout: 10_000 },
-    );
+    // Seeking asks the locker for the WAV's bytes from there, and it plays on from there.
+    await seekTo(20_000, 20_500);
     await shot(`converted-${title}`);
   }
   assert.deepEqual(

@@ -47,6 +47,17 @@ impl Lib {
         path
     }
 
+    /// Makes the catalog what an older version left: runs `sql` on its database (which should
+    /// set `user_version`), then opens it again, which migrates it.
+    pub fn reopen_after(&mut self, sql: &str) {
+        let db = self.dir.path().join("data/catalog.db");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        self.catalog = Catalog::open(&db, &self.dir.path().join("data/covers")).unwrap();
+    }
+
     pub fn scan(&mut self) -> ScanReport {
         self.scan_at(0)
     }

@@ -381,15 +381,10 @@ fn upgrading_reads_opus_files_again_for_their_r128_gains() {
     assert_eq!(before.rg_track_gain, Some(3.0));
     lib.catalog.record_play(before.id, at(10)).unwrap();
     // The catalog as the previous version left it: schema 7, no gains for the Opus file.
-    let db = lib.dir.path().join("data/catalog.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(
-            "UPDATE tracks SET rg_track_gain = NULL, rg_album_gain = NULL;
-             PRAGMA user_version = 7;",
-        )
-        .unwrap();
-    lib.catalog = Catalog::open(&db, &lib.dir.path().join("data/covers")).unwrap();
+    lib.reopen_after(
+        "UPDATE tracks SET rg_track_gain = NULL, rg_album_gain = NULL;
+         PRAGMA user_version = 7;",
+    );
     let report = lib.scan_at(50);
     assert_eq!(
         (
@@ -409,6 +404,8 @@ fn upgrading_reads_opus_files_again_for_their_r128_gains() {
     );
 }
 
+/// Catalogs made before iTunes' Sound Check was read have no gain for such files: the upgrade
+/// reads them again at the next scan (migration 9), keeping their tracks.
 #[test]
 fn upgrading_reads_itunes_files_again_for_their_sound_check() {
     let mut lib = Lib::new();
@@ -432,15 +429,10 @@ fn upgrading_reads_itunes_files_again_for_their_sound_check() {
     assert!((before.rg_track_gain.unwrap() + 4.155).abs() < 0.001);
     lib.catalog.record_play(before.id, at(10)).unwrap();
     // The catalog as the previous version left it: schema 8, no Sound Check read.
-    let db = lib.dir.path().join("data/catalog.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(
-            "UPDATE tracks SET rg_track_gain = NULL, rg_track_peak = NULL;
-             PRAGMA user_version = 8;",
-        )
-        .unwrap();
-    lib.catalog = Catalog::open(&db, &lib.dir.path().join("data/covers")).unwrap();
+    lib.reopen_after(
+        "UPDATE tracks SET rg_track_gain = NULL, rg_track_peak = NULL;
+         PRAGMA user_version = 8;",
+    );
     let report = lib.scan_at(50);
     assert_eq!(
         (

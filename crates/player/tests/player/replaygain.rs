@@ -9,6 +9,14 @@ use skylark_testsupport::{Format, ReplayGainSpec, TagSpec, Tone, write_audio};
 
 use crate::fixtures::{RATE, channel, position_of, sine_amplitude, spawn_clocked, until};
 
+/// ReplayGain values as a scanner tags them.
+const TAGGED: ReplayGainSpec = ReplayGainSpec {
+    track_gain_db: -6.5,
+    track_peak: 0.5,
+    album_gain_db: -7.25,
+    album_peak: 0.75,
+};
+
 /// -6.0206 dB is a linear gain of one half.
 const HALF_DB: f64 = -6.0206;
 
@@ -30,12 +38,6 @@ fn tagged(dir: &Path, format: Format, gain: ReplayGainSpec) -> PathBuf {
 #[test]
 fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = ReplayGainSpec {
-        track_gain_db: -6.5,
-        track_peak: 0.5,
-        album_gain_db: -7.25,
-        album_peak: 0.75,
-    };
     // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 TXXX (MP3, and AIFF's ID3 chunk), iTunes
     // freeform atoms (M4A). symphonia 0.6.1 does not read the ID3 chunk of WAV files, so for those
     // the caller passes the values (`Source::with_gain`) or they play at unity.
@@ -48,7 +50,7 @@ fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
         Format::M4aAlac,
         Format::Aiff,
     ] {
-        let path = tagged(dir.path(), format, spec);
+        let path = tagged(dir.path(), format, TAGGED);
         let info = Decoder::open(Source::path(&path)).unwrap().gain_info();
         assert_eq!(
             info,
@@ -102,12 +104,7 @@ fn opus_r128_gains_count_as_replay_gain() {
         "both",
         TagSpec {
             r128_gains: Some((-512, -1920)),
-            replaygain: Some(ReplayGainSpec {
-                track_gain_db: -6.5,
-                track_peak: 0.5,
-                album_gain_db: -7.25,
-                album_peak: 0.75,
-            }),
+            replaygain: Some(TAGGED),
             ..TagSpec::default()
         },
     );
@@ -143,12 +140,7 @@ fn itunes_sound_check_counts_as_a_track_gain() {
     let path = dir.path().join("both.mp3");
     let tags = TagSpec {
         sound_check: Some(text.to_owned()),
-        replaygain: Some(ReplayGainSpec {
-            track_gain_db: -6.5,
-            track_peak: 0.5,
-            album_gain_db: -7.25,
-            album_peak: 0.75,
-        }),
+        replaygain: Some(TAGGED),
         ..TagSpec::default()
     };
     write_audio(&path, Format::Mp3, &Tone::default(), &tags).unwrap();
