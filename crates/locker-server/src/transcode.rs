@@ -21,7 +21,9 @@
 //! Decoding runs on the blocking pool, a chunk ahead of what the client has taken: a slow
 //! listener holds a thread and a few chunks of memory, not the whole song.
 
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -190,7 +192,8 @@ pub async fn send(
     let bits = wav_bits(song);
     let name = format!("song {}", song.id);
     let open = move || open_source(&store, &handle, &blob, len, extension, &name);
-    let (decoder, layout) = tokio::task::spawn_blocking(move || probe(&open, bits))
+    let blob = song.blob.clone();
+    let (decoder, layout) = tokio::task::spawn_blocking(move || probe(&open, &blob, bits))
         .await
         .map_err(|e| Error::api(ErrorCode::Internal, format!("a worker failed: {e}")))??;
 
@@ -280,14 +283,26 @@ fn open_source(
     }
 }
 
-/// Opens a decoder and works out the WAV it makes: from the container's declared length, or by
-/// decoding a second opening of the file to the end.
-fn probe(open: &impl Fn() -> Result<Source>, bits: u16) -> Result<(Decoder, WavLayout)> {
+/// Frame counts of blobs whose containers declare none, by blob hash: counting decodes the whole
+/// file, and a player asks for several ranges of the same song (each seek is one). A blob's
+/// content never changes, so an entry never goes stale; the map is emptied when it is full.
+static COUNTED: LazyLock<Mutex<HashMap<String, u64>>> = LazyLock::new(Mutex::default);
+/// The most frame counts kept (about 100 bytes each).
+const COUNTED_MAX: usize = 4096;
+
+/// Opens a decoder for blob `blob` and works out the WAV it makes: from the container's declared
+/// length, or by decoding a second opening of the file to the end (once per blob: see
+/// [`COUNTED`]).
+fn probe(
+    open: &impl Fn() -> Result<Source>,
+    blob: &str,
+    bits: u16,
+) -> Result<(Decoder, WavLayout)> {
     let decoder = Decoder::open(open()?).map_err(undecodable)?;
     let channels = decoder.channels();
     let frames = match decoder.declared_frames() {
         Some(frames) => frames,
-        None => count_frames(Decoder::open(open()?).map_err(undecodable)?)?,
+        None => counted_frames(open, blob)?,
     };
     let layout = WavLayout {
         sample_rate: decoder.sample_rate(),
@@ -303,6 +318,21 @@ fn probe(open: &impl Fn() -> Result<Source>, bits: u16) -> Result<(Decoder, WavL
         ));
     }
     Ok((decoder, layout))
+}
+
+/// The frames blob `blob` decodes to, counted by decoding it unless [`COUNTED`] has the count.
+fn counted_frames(open: &impl Fn() -> Result<Source>, blob: &str) -> Result<u64> {
+    let counted = || COUNTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&frames) = counted().get(blob) {
+        return Ok(frames);
+    }
+    let frames = count_frames(Decoder::open(open()?).map_err(undecodable)?)?;
+    let mut map = counted();
+    if map.len() >= COUNTED_MAX {
+        map.clear();
+    }
+    map.insert(blob.to_owned(), frames);
+    Ok(frames)
 }
 
 /// Decodes to the end, counting frames; a damaged stream counts what decoded before the damage.

@@ -160,7 +160,21 @@ async fn lossy_songs_without_a_declared_length_are_counted_first() {
     add(&locker, &token, "vorbis", &path).await;
     let whole = get(&locker, &token, "/api/v1/tracks/vorbis/wav").await;
     assert_eq!(whole.status(), 200);
-    let (spec, samples) = pcm(&whole.bytes().await.unwrap());
+    let whole = whole.bytes().await.unwrap();
+    // A seek: the length is the one counted for the first request.
+    let part = get_range(
+        &locker,
+        &token,
+        "/api/v1/tracks/vorbis/wav",
+        "bytes=100001-",
+    )
+    .await;
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 100001-{}/{}", whole.len() - 1, whole.len())
+    );
+    assert!(part.bytes().await.unwrap() == whole[100_001..]);
+    let (spec, samples) = pcm(&whole);
     assert_eq!((spec.channels, spec.bits_per_sample), (2, 16));
     // Vorbis in Ogg trims to the exact length through its granule positions.
     assert_eq!(samples.len() as u64, tone.total_frames() * 2);
