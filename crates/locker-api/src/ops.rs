@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// Ops per `POST /api/v1/ops`, at most; a longer batch is refused with `bad_request`.
 pub const MAX_OPS_PER_REQUEST: usize = 1000;
+/// Bytes of one `POST /api/v1/ops` body, at most; a larger body is refused with
+/// `payload_too_large`. Clients split a push by size as well as by count: a thousand ops of a
+/// library with long titles can be more.
+pub const MAX_OPS_REQUEST_BYTES: usize = 2 * 1024 * 1024;
 /// Feed entries one `GET /api/v1/changes` returns, at most; a larger `limit` is lowered to it.
 pub const MAX_FEED_PAGE: u32 = 5000;
 

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 const JSON_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-pub use skylark_locker_api::ops::MAX_OPS_PER_REQUEST;
+pub use skylark_locker_api::ops::{MAX_OPS_PER_REQUEST, MAX_OPS_REQUEST_BYTES};
 
 /// Who is signed in where: what a device keeps to talk to its locker without the password.
 #[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -236,15 +236,15 @@ impl Client {
     }
 
     /// Pushes `ops` (in the order they were made), in requests of at most
-    /// [`MAX_OPS_PER_REQUEST`]. Each op is applied once however often it is pushed, so after a
-    /// failure the whole batch can simply be pushed again.
+    /// [`MAX_OPS_PER_REQUEST`] ops and [`MAX_OPS_REQUEST_BYTES`] bytes. Each op is applied once
+    /// however often it is pushed, so after a failure the whole batch can simply be pushed again.
     ///
     /// # Errors
     ///
     /// [`Error::Network`] or [`Error::Api`]; batches before the failing one were applied.
     pub fn push_ops(&self, ops: &[Op]) -> Result<Vec<OpResult>> {
         let mut results = Vec::with_capacity(ops.len());
-        for batch in ops.chunks(MAX_OPS_PER_REQUEST) {
+        for batch in batches(ops)? {
             let body = OpsRequest {
                 ops: batch.to_vec(),
             };
@@ -428,6 +428,34 @@ pub(crate) fn encode_segment(segment: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `ops` in runs that each fit one request: at most [`MAX_OPS_PER_REQUEST`] ops, and at most
+/// [`MAX_OPS_REQUEST_BYTES`] bytes of JSON with the request's envelope. An op is never split; one
+/// alone is always within the limit, since the locker bounds every field.
+fn batches(ops: &[Op]) -> Result<Vec<&[Op]>> {
+    // `{"ops":[` and `]}`, and a comma between ops.
+    const ENVELOPE: usize = 10;
+    let mut runs = Vec::new();
+    let (mut start, mut bytes) = (0, ENVELOPE);
+    for (i, op) in ops.iter().enumerate() {
+        let size = serde_json::to_vec(op)
+            .map_err(|e| Error::Protocol {
+                request: "POST /api/v1/ops".to_owned(),
+                message: format!("an op cannot be written as JSON: {e}"),
+            })?
+            .len()
+            + 1;
+        if i > start && (i - start == MAX_OPS_PER_REQUEST || bytes + size > MAX_OPS_REQUEST_BYTES) {
+            runs.push(&ops[start..i]);
+            (start, bytes) = (i, ENVELOPE);
+        }
+        bytes += size;
+    }
+    if start < ops.len() {
+        runs.push(&ops[start..]);
+    }
+    Ok(runs)
 }
 
 #[cfg(test)]

@@ -304,7 +304,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/sessions", get(list_sessions))
         .route("/api/v1/auth/sessions/{id}", delete(revoke_session))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/ops", post(post_ops))
+        .route(
+            "/api/v1/ops",
+            post(post_ops).layer(axum::extract::DefaultBodyLimit::max(
+                skylark_locker_api::ops::MAX_OPS_REQUEST_BYTES,
+            )),
+        )
         .route("/api/v1/changes", get(get_changes))
         .route("/api/v1/tracks/{id}/stream", get(stream::stream))
         .route("/api/v1/tracks/{id}/stream-url", post(signed::stream_url))

@@ -135,3 +135,33 @@ fn large_pushes_are_split_into_requests() {
     assert!(results.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(results[1_234].id, "play-1234");
 }
+
+/// A thousand ops with long fields are more bytes than one request may carry: the push splits by
+/// size as well as by count, and every op arrives.
+#[test]
+fn pushes_of_many_large_ops_are_split_by_size() {
+    let locker = Locker::start(Config::default());
+    let alice = locker.alice();
+    let long = "Symphony No. 9 in D minor, Op. 125 ".repeat(100);
+    let ops: Vec<Op> = (0..1_000)
+        .map(|i| {
+            let mut fields = BTreeMap::new();
+            fields.insert("title".to_owned(), serde_json::json!(long));
+            fields.insert("composer".to_owned(), serde_json::json!(long));
+            op(
+                &format!("set-{i}"),
+                20_000 + i,
+                Change::TrackSet {
+                    track: format!("t{i}"),
+                    blob: None,
+                    fields,
+                },
+            )
+        })
+        .collect();
+    let bytes = serde_json::to_vec(&ops).unwrap().len();
+    assert!(bytes > 6_000_000, "{bytes}");
+    let results = alice.push_ops(&ops).unwrap();
+    assert_eq!(results.len(), 1_000);
+    assert!(results.iter().all(|r| r.applied));
+}
