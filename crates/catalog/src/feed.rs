@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use skylark_locker_api::ops::MAX_LYRICS_FIELD_BYTES;
 use skylark_tags::{AudioProperties, Codec, FileInfo, MusicBrainzIds, ReplayGain, Tags};
 
 use crate::Catalog;
@@ -927,7 +928,41 @@ fn published_fields(conn: &Connection, id: TrackId) -> Result<BTreeMap<String, V
             .ctx(context)?;
         fields.insert(name.to_owned(), Value::from(names));
     }
+    if let Some(text) = sidecar_lyrics(conn, id)? {
+        fields.insert("lyrics".to_owned(), Value::from(text));
+    }
     Ok(fields)
+}
+
+/// The text of the LRC file beside `id`'s file on this device, if it has one with lyrics in it
+/// and it fits a track field ([`MAX_LYRICS_FIELD_BYTES`]): the locker's copy of the song has no
+/// folder to keep it in, so it travels as the track's `lyrics` field (lyrics in the file's tags
+/// travel with the file). An unreadable LRC file is left out, not an error: publishing the
+/// track matters more.
+fn sidecar_lyrics(conn: &Connection, id: TrackId) -> Result<Option<String>> {
+    let path: Option<Vec<u8>> = conn
+        .prepare_cached(
+            "SELECT f.path FROM files f JOIN roots r ON r.id = f.root_id WHERE f.track_id = ?1
+             ORDER BY r.reachable DESC, f.id LIMIT 1",
+        )
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .ctx("finding a track's file")?;
+    let Some(path) = path.map(|bytes| crate::paths::from_bytes(&bytes)) else {
+        return Ok(None);
+    };
+    match skylark_tags::read_lrc_file(&path) {
+        Ok(Some(text))
+            if skylark_tags::lrc_lyrics(&text).is_some()
+                && Value::from(text.as_str()).to_string().len() <= MAX_LYRICS_FIELD_BYTES =>
+        {
+            Ok(Some(text))
+        }
+        Ok(_) => Ok(None),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read an LRC file to publish");
+            Ok(None)
+        }
+    }
 }
 
 /// Records `track`'s locker copy `blob` and the op that publishes it, in `tx`.
@@ -958,6 +993,25 @@ pub(crate) fn publish(
 }
 
 impl Catalog {
+    /// The text of the LRC file a device found beside `track` and published with it (the
+    /// track's `lyrics` field in the locker), as this device last heard it; `None` if none did.
+    /// A song only in the locker has its lyrics here, not in a folder.
+    ///
+    /// # Errors
+    ///
+    /// The database cannot be read.
+    pub fn published_lyrics(&self, track: TrackId) -> Result<Option<String>> {
+        let value: Option<String> = self
+            .conn()
+            .prepare_cached(
+                "SELECT r.value FROM sync_registers r JOIN tracks t ON t.uid = r.key
+                 WHERE t.id = ?1 AND r.kind = 'track' AND r.field = 'lyrics'",
+            )
+            .and_then(|mut s| s.query_row([track], |r| r.get(0)).optional())
+            .ctx("reading a track's published lyrics")?;
+        Ok(value.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
     /// Applies a page of the locker's change feed, in feed order, and moves the feed cursor to
     /// `cursor`, all in one transaction: a page is applied whole or not at all. Ops this device
     /// made come back too; applying them again changes nothing.

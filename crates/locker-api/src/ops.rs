@@ -16,6 +16,9 @@ pub const MAX_OPS_PER_REQUEST: usize = 1000;
 /// `payload_too_large`. Clients split a push by size as well as by count: a thousand ops of a
 /// library with long titles can be more.
 pub const MAX_OPS_REQUEST_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes of a track's `lyrics` field (the text of an LRC file, as JSON), at most; every other
+/// field is at most 4 KiB.
+pub const MAX_LYRICS_FIELD_BYTES: usize = 64 * 1024;
 /// Feed entries one `GET /api/v1/changes` returns, at most; a larger `limit` is lowered to it.
 pub const MAX_FEED_PAGE: u32 = 5000;
 

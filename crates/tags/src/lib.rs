@@ -26,7 +26,9 @@ pub use ids::{
     AudioId, FileHash, FileIds, ParseIdError, audio_id_path, audio_id_reader, file_hash_path,
     file_hash_reader, file_ids_path,
 };
-pub use lyrics::{LyricLine, Lyrics, LyricsSource, read_lyrics, read_tag_lyrics};
+pub use lyrics::{
+    LyricLine, Lyrics, LyricsSource, lrc_lyrics, read_lrc_file, read_lyrics, read_tag_lyrics,
+};
 pub use read::{read_bytes, read_path};
 
 use std::time::Duration;

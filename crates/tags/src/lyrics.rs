@@ -56,21 +56,34 @@ pub struct LyricLine {
 /// The LRC file or the audio file exists but cannot be read, or the audio file is not one lofty
 /// reads tags from.
 pub fn read_lyrics(path: &Path) -> Result<Option<Lyrics>> {
-    if let Some(lrc) = lrc_path(path) {
-        let text = read_text(&lrc)?;
-        let lines = parse(&text);
-        if !lines.lines.is_empty() {
-            return Ok(Some(Lyrics {
-                source: LyricsSource::LrcFile,
-                ..lines
-            }));
-        }
+    if let Some(lyrics) = read_lrc_file(path)?.as_deref().and_then(lrc_lyrics) {
+        return Ok(Some(lyrics));
     }
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
     read_tag_lyrics(BufReader::new(file), path)
+}
+
+/// The text of the LRC file beside the audio file at `audio` (same name, extension `lrc` in any
+/// case), if it has one: what the desktop sends the locker, whose copy of the song has no folder.
+///
+/// # Errors
+///
+/// The LRC file exists but cannot be read.
+pub fn read_lrc_file(audio: &Path) -> Result<Option<String>> {
+    lrc_path(audio).map(|lrc| read_text(&lrc)).transpose()
+}
+
+/// Reads the text of an LRC file (timed or not) as lyrics from an LRC file; `None` when it has
+/// no lines.
+pub fn lrc_lyrics(text: &str) -> Option<Lyrics> {
+    let lyrics = parse(text);
+    (!lyrics.lines.is_empty()).then_some(Lyrics {
+        source: LyricsSource::LrcFile,
+        ..lyrics
+    })
 }
 
 /// The lyrics in the tags of the audio file `reader` reads (a stored upload, say), the primary

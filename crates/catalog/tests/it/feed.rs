@@ -549,3 +549,50 @@ fn the_upload_queue_keeps_each_uploads_state_until_it_is_published() {
     assert!(lib.catalog.cancel_upload(b).unwrap());
     assert!(lib.catalog.upload_queue().unwrap().is_empty());
 }
+
+/// Lyrics in an LRC file beside a song travel with the track when it is published (the locker's
+/// copy has no folder), and another device reads them for its locker-only track. An LRC file with
+/// no lines, or none at all, publishes nothing.
+#[test]
+fn lyrics_beside_a_song_travel_with_it() {
+    let mut relay = Relay::default();
+    let mut laptop = device_with_music();
+    let lrc = "[ar:Skyward]\n[00:01.00]Northern lights\n[00:03.50]over the ice\n";
+    std::fs::write(laptop.music.join("Skyward/Night Sky/01 Aurora.lrc"), lrc).unwrap();
+    std::fs::write(
+        laptop.music.join("Skyward/Night Sky/02 Borealis.LRC"),
+        "\n\n",
+    )
+    .unwrap();
+    upload_all(&mut laptop);
+    let published = laptop.catalog.pending_ops(100).unwrap();
+    let lyrics_of = |title: &str| {
+        published.iter().find_map(|op| match &op.change {
+            skylark_catalog::sync::SyncChange::TrackSet {
+                blob: Some(b),
+                fields,
+                ..
+            } if *b == blob(title) => Some(fields.get("lyrics").cloned()),
+            _ => None,
+        })
+    };
+    assert_eq!(lyrics_of("Aurora"), Some(Some(serde_json::json!(lrc))));
+    assert_eq!(lyrics_of("Borealis"), Some(None));
+    assert_eq!(lyrics_of("Corona"), Some(None));
+
+    relay.sync(&mut laptop);
+    let mut desktop = Lib::new();
+    relay.sync(&mut desktop);
+    let aurora = desktop.track("Aurora");
+    assert_eq!(aurora.availability, Availability::Locker);
+    assert_eq!(
+        desktop
+            .catalog
+            .published_lyrics(aurora.id)
+            .unwrap()
+            .as_deref(),
+        Some(lrc)
+    );
+    let corona = desktop.track("Corona").id;
+    assert_eq!(desktop.catalog.published_lyrics(corona).unwrap(), None);
+}
