@@ -15,8 +15,8 @@ use crate::UnixMillis;
 use crate::accounts::UserId;
 use crate::error::{DbContext, Error, Result};
 
-pub use skylark_locker_api::ops::{MAX_FEED_PAGE, MAX_OPS_PER_REQUEST};
-/// The largest value of one track field, as JSON.
+pub use skylark_locker_api::ops::{MAX_FEED_PAGE, MAX_LYRICS_FIELD_BYTES, MAX_OPS_PER_REQUEST};
+/// The largest value of one track field, as JSON (but `lyrics`: [`MAX_LYRICS_FIELD_BYTES`]).
 const MAX_FIELD_BYTES: usize = 4096;
 
 /// A stamp as sortable text.
@@ -108,7 +108,12 @@ fn validate(index: usize, op: &Op) -> Result<()> {
                 if !ok_name {
                     return Err(bad(index, format!("{name:?} is not a field name")));
                 }
-                if value.to_string().len() > MAX_FIELD_BYTES {
+                let max = if name == "lyrics" {
+                    MAX_LYRICS_FIELD_BYTES
+                } else {
+                    MAX_FIELD_BYTES
+                };
+                if value.to_string().len() > max {
                     return Err(bad(index, format!("the value of {name} is too long")));
                 }
             }

@@ -16,7 +16,7 @@ pub(super) async fn by_song_id(call: &Call<'_>) -> Result<Reply, Failure> {
     let id = call.params.required("id")?;
     let lib = call.library().await?;
     let song = browse::find_song(&lib, id)?;
-    let structured_lyrics = crate::lyrics::read(call.state, song)
+    let structured_lyrics = crate::lyrics::read(call.state, call.user(), song)
         .await?
         .map(|lyrics| structured(&lib, song, lyrics))
         .into_iter()
@@ -45,7 +45,7 @@ pub(super) async fn by_artist_and_title(call: &Call<'_>) -> Result<Reply, Failur
                 .is_none_or(|a| fold(lib.song_artist(song)) == *a)
     });
     for song in candidates {
-        if let Some(lyrics) = crate::lyrics::read(call.state, song).await? {
+        if let Some(lyrics) = crate::lyrics::read(call.state, call.user(), song).await? {
             let text: Vec<&str> = lyrics.lines.iter().map(|l| l.text.as_str()).collect();
             return body(
                 "lyrics",

@@ -466,7 +466,7 @@ async fn run(ctx: &Ctx, command: &str, body: &Bytes) -> Result<Json<Value>> {
         "track_lyrics" => {
             let a: Id = args(body)?;
             let (_, song) = lib.song_numbered(a.id).ok_or_else(|| not_found("track"))?;
-            answer(crate::lyrics::read(&ctx.state, song).await?)
+            answer(crate::lyrics::read(&ctx.state, ctx.who.user, song).await?)
         }
         "albums" => answer(
             lib.albums

@@ -2219,6 +2219,46 @@ async fn lyrics_come_from_the_songs_tags() {
         assert_eq!(answer["lyrics"], json!({"value": ""}), "{params:?}");
     }
 
+    // The text of an LRC file the desktop found beside a song comes as its `lyrics` field, and
+    // wins over the tags, as on the desktop; a field over 64 KiB is refused.
+    let send = |id: &str, track: &str, lyrics: String| {
+        json!({"ops": [{
+            "id": id, "hlc": {"wall_ms": 9_000_000_000_000i64, "counter": 0, "device": "laptop"},
+            "type": "track_set", "track": track, "fields": {"lyrics": lyrics}
+        }]})
+    };
+    for (id, track) in [("lrc-1", "t-hidden"), ("lrc-2", "t-glosoli")] {
+        let text = "[ti:Sent]\n[00:02.00]Sent along\n[00:04.00]beside the file\n".to_owned();
+        let r = post_json(
+            &f.locker,
+            &f.alice_token,
+            "/api/v1/ops",
+            &send(id, track, text),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        let list =
+            app.call("getLyricsBySongId", &[("id", track)]).await["lyricsList"]["structuredLyrics"]
+                .clone();
+        assert_eq!(
+            list[0]["line"],
+            json!([
+                {"start": 2000, "value": "Sent along"},
+                {"start": 4000, "value": "beside the file"}
+            ]),
+            "{track}"
+        );
+    }
+    let huge = "[00:01.00]la\n".repeat(6_000);
+    let r = post_json(
+        &f.locker,
+        &f.alice_token,
+        "/api/v1/ops",
+        &send("lrc-3", "t-hidden", huge),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+
     // Another account's songs are not found, by id or by name.
     assert_eq!(
         f.bob
