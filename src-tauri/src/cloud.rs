@@ -21,7 +21,7 @@ use skylark_locker_client::{
     hash_in_background,
 };
 use skylark_player::Source;
-use skylark_tags::{FileHash, read_tag_lyrics};
+use skylark_tags::{FileHash, lrc_lyrics, read_tag_lyrics};
 use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::error::{AppError, CmdResult, ErrorKind, chain};
@@ -204,20 +204,51 @@ impl Cloud {
 /// those at the end of a file itself.
 const TAG_READ_AHEAD: u64 = 256 * 1024;
 
-/// The lyrics of `track`: read from `here`, its file on this computer (an LRC file beside it,
-/// else its tags), or else from the tags of its locker copy, the blob `blob`, through `client`
-/// over ranged requests (only the parts of the file that hold tags travel). Blocks, and the
-/// client may not run on one of the app's async threads ([`off_runtime`]).
+/// Where a track's lyrics may be, as the catalog knows it.
+#[derive(Debug, Default)]
+pub struct LyricsPlaces {
+    /// Its own file on this computer (with perhaps an LRC file beside it).
+    pub original: Option<PathBuf>,
+    /// The LRC text a device published with it.
+    pub published: Option<String>,
+    /// Its offline copy.
+    pub offline: Option<PathBuf>,
+    /// Its locker copy.
+    pub blob: Option<String>,
+}
+
+impl LyricsPlaces {
+    /// Where `track`'s lyrics may be, as `catalog` knows it.
+    ///
+    /// # Errors
+    ///
+    /// The catalog cannot be read.
+    pub fn of(catalog: &Catalog, track: &Track) -> skylark_catalog::Result<LyricsPlaces> {
+        Ok(LyricsPlaces {
+            original: track.path.clone().filter(|path| path.is_file()),
+            published: catalog.published_lyrics(track.id)?,
+            offline: catalog
+                .offline_copy(track.id)?
+                .map(|copy| catalog.offline_dir().join(copy.file)),
+            blob: catalog.locker_blob(track.id)?,
+        })
+    }
+}
+
+/// The lyrics of `track`, in the desktop's order: its own file on this computer (an LRC file
+/// beside it, else its tags); else the LRC text a device published with it (from the LRC file
+/// beside its file there); else the tags of its offline copy, or of its locker copy through
+/// `client` over ranged requests (only the parts of the file that hold tags travel). Blocks, and
+/// the client may not run on one of the app's async threads ([`off_runtime`]).
 ///
 /// # Errors
 ///
 /// [`ErrorKind::NotFound`] when there is no file to read (not here, and not in the locker or no
 /// locker signed in); [`ErrorKind::Io`] when the file cannot be fetched or read.
 pub fn song_lyrics(
-    here: Option<PathBuf>,
+    found: LyricsPlaces,
     client: Option<Client>,
-    blob: Option<String>,
-    track: &Track,
+    title: &str,
 ) -> CmdResult<Option<Lyrics>> {
     let unreadable = |e: &dyn std::error::Error| {
         AppError::new(
@@ -225,16 +256,22 @@ pub fn song_lyrics(
             format!("Cannot read the lyrics: {}", chain(e)),
         )
     };
-    if let Some(file) = here {
-        return read_lyrics(&file).map_err(|e| unreadable(&e));
+    if let Some(file) = &found.original {
+        return read_lyrics(file).map_err(|e| unreadable(&e));
+    }
+    if let Some(lyrics) = found.published.as_deref().and_then(lrc_lyrics) {
+        return Ok(Some(lyrics));
+    }
+    if let Some(file) = &found.offline {
+        return read_lyrics(file).map_err(|e| unreadable(&e));
     }
     let not_here = |why: &str| {
         AppError::new(
             ErrorKind::NotFound,
-            format!("“{}” has no file on this computer{why}", track.title),
+            format!("“{title}” has no file on this computer{why}"),
         )
     };
-    let Some(blob) = blob else {
+    let Some(blob) = found.blob else {
         return Err(not_here(
             " (its drive may be unplugged), so its lyrics cannot be read",
         ));
@@ -252,7 +289,7 @@ pub fn song_lyrics(
     let source = client
         .open_blob(&hash, options)
         .map_err(|e| unreadable(&e))?;
-    read_tag_lyrics(source, Path::new(&track.title)).map_err(|e| unreadable(&e))
+    read_tag_lyrics(source, Path::new(title)).map_err(|e| unreadable(&e))
 }
 
 fn now_ms() -> i64 {
@@ -717,4 +754,73 @@ fn host_name() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .unwrap_or_else(|| "this computer".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skylark_testsupport::{Format, TagSpec, Tone, write_audio};
+
+    fn texts(lyrics: Option<Lyrics>) -> Vec<String> {
+        lyrics
+            .map(|l| l.lines.into_iter().map(|line| line.text).collect())
+            .unwrap_or_default()
+    }
+
+    /// The desktop's order: the song's own file (its LRC file, else its tags), then the LRC text
+    /// published with it, then its offline copy's tags; with none of them and no locker, a clear
+    /// error naming the song.
+    #[test]
+    fn lyrics_come_from_the_nearest_place_that_has_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, lyrics: &str| {
+            let path = dir.path().join(name);
+            let tags = TagSpec {
+                lyrics: Some(lyrics.to_owned()),
+                ..TagSpec::default()
+            };
+            write_audio(&path, Format::Flac, &Tone::default(), &tags).unwrap();
+            path
+        };
+        let original = file("song.flac", "From the tags");
+        let offline = file("copy.flac", "From the offline copy");
+        let published = Some("[00:01.00]Published along".to_owned());
+        let read = |places: LyricsPlaces| texts(song_lyrics(places, None, "Song").unwrap());
+
+        let all = || LyricsPlaces {
+            original: Some(original.clone()),
+            published: published.clone(),
+            offline: Some(offline.clone()),
+            blob: None,
+        };
+        assert_eq!(read(all()), ["From the tags"]);
+        std::fs::write(dir.path().join("song.lrc"), "[00:02.00]Beside the file\n").unwrap();
+        assert_eq!(read(all()), ["Beside the file"]);
+        let elsewhere = LyricsPlaces {
+            original: None,
+            ..all()
+        };
+        assert_eq!(read(elsewhere), ["Published along"]);
+        let copy_only = LyricsPlaces {
+            original: None,
+            published: None,
+            ..all()
+        };
+        assert_eq!(read(copy_only), ["From the offline copy"]);
+
+        let nowhere = song_lyrics(
+            LyricsPlaces {
+                blob: Some("0".repeat(64)),
+                ..LyricsPlaces::default()
+            },
+            None,
+            "Song",
+        )
+        .unwrap_err();
+        assert!(
+            nowhere
+                .message
+                .contains("“Song” has no file on this computer")
+        );
+    }
 }

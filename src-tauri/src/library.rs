@@ -18,7 +18,7 @@ use skylark_catalog::{
 };
 use tauri::{AppHandle, Emitter, State};
 
-use crate::cloud::{off_runtime, song_lyrics};
+use crate::cloud::{LyricsPlaces, off_runtime, song_lyrics};
 use crate::error::{AppError, CmdResult, ErrorKind};
 use crate::state::AppState;
 
@@ -209,22 +209,20 @@ pub async fn tracks(state: State<'_, AppState>, ids: Vec<i64>) -> CmdResult<Vec<
     Ok(state.catalog()?.tracks_by_id(&ids)?)
 }
 
-/// The lyrics of the track `id`: from its file on this computer (or its offline copy), an LRC
-/// file beside it, else its tags; for a song only in the locker, the tags of the locker's copy.
-/// `None` when it has none. The file is read off the catalog's lock.
+/// The lyrics of the track `id`: from its file on this computer, an LRC file beside it, else its
+/// tags; elsewhere the LRC text a device published with it, else the tags of its offline copy or
+/// of the locker's copy. `None` when it has none. Files are read off the catalog's lock.
 #[tauri::command]
 pub async fn track_lyrics(state: State<'_, AppState>, id: i64) -> CmdResult<Option<Lyrics>> {
-    let (here, blob, track) = {
+    let (found, title) = {
         let catalog = state.catalog()?;
-        let id = TrackId(id);
-        let here = catalog.file_here(id)?;
-        let blob = catalog.locker_blob(id)?;
-        (here, blob, catalog.track(id)?)
+        let track = catalog.track(TrackId(id))?;
+        (LyricsPlaces::of(&catalog, &track)?, track.title)
     };
     let client = state.cloud.client();
     // Off the app's pool: the locker client, which a song only in the locker needs, runs its own
     // runtime.
-    off_runtime(move || song_lyrics(here, client, blob, &track)).await?
+    off_runtime(move || song_lyrics(found, client, &title)).await?
 }
 
 /// Every album.
