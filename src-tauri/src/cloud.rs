@@ -227,9 +227,7 @@ impl LyricsPlaces {
         Ok(LyricsPlaces {
             original: track.path.clone().filter(|path| path.is_file()),
             published: catalog.published_lyrics(track.id)?,
-            offline: catalog
-                .offline_copy(track.id)?
-                .map(|copy| catalog.offline_dir().join(copy.file)),
+            offline: catalog.offline_file(track.id)?,
             blob: catalog.locker_blob(track.id)?,
         })
     }

@@ -293,9 +293,7 @@ impl Catalog {
         if let Some(path) = self.track(track)?.path.filter(|p| p.is_file()) {
             return Ok(Some(path));
         }
-        Ok(self
-            .offline_copy(track)?
-            .map(|copy| self.offline_dir().join(copy.file)))
+        self.offline_file(track)
     }
 
     /// The tracks with `ids`, in that order; ids that do not exist are left out.

@@ -183,6 +183,17 @@ impl Catalog {
         Ok(())
     }
 
+    /// Where `track`'s offline copy is, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// The database cannot be read.
+    pub fn offline_file(&self, track: TrackId) -> Result<Option<PathBuf>> {
+        Ok(self
+            .offline_copy(track)?
+            .map(|copy| self.offline_dir().join(copy.file)))
+    }
+
     /// `track`'s offline copy, if it has one.
     pub fn offline_copy(&self, track: TrackId) -> Result<Option<OfflineCopy>> {
         self.conn()

@@ -38,8 +38,8 @@ fn tagged(dir: &Path, format: Format, gain: ReplayGainSpec) -> PathBuf {
 #[test]
 fn gain_values_are_read_from_every_tag_format_symphonia_exposes() {
     let dir = tempfile::tempdir().unwrap();
-    // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 TXXX (MP3, and AIFF's ID3 chunk), iTunes
-    // freeform atoms (M4A). symphonia 0.6.1 does not read the ID3 chunk of WAV files, so for those
+    // Vorbis comments (FLAC, Ogg Vorbis, Opus), ID3v2 user text frames (MP3, and AIFF's ID3
+    // chunk), iTunes freeform atoms (M4A). symphonia 0.6.1 does not read the ID3 chunk of WAV files, so for those
     // the caller passes the values (`Source::with_gain`) or they play at unity.
     for format in [
         Format::Flac,
