@@ -283,6 +283,12 @@ test('Apple Lossless and AIFF, which Chromium does not play, play decoded to WAV
     asked.length = 0;
     await row.dblclick();
     await bar.locator('.title', { hasText: title }).waitFor({ timeout: 10_000 });
+    // The bar may still show where the song before was (20 s in): wait for this one's start.
+    await page.waitForFunction(
+      () => Number(document.querySelector('input[aria-label="Position"]').value) < 5_000,
+      null,
+      { timeout: 10_000 },
+    );
     await positionReaches((await positionMs()) + 1500, 15_000);
     assert.ok(asked.some((p) => p.endsWith('/wav')), `${title} played from ${asked.join(', ')}`);
     // Seeking asks the locker for the WAV's bytes from there, and it plays on from there.
