@@ -491,6 +491,12 @@ fn record_from_fields(fields: &BTreeMap<String, Value>) -> TrackRecord {
     let tags = Tags {
         title: text("title"),
         artists: list("artists", "artist"),
+        // The credit as the publishing device showed it, when the artists came listed apart.
+        artist_credit: fields
+            .get("artists")
+            .is_some_and(Value::is_array)
+            .then(|| text("artist"))
+            .flatten(),
         album: text("album"),
         album_artist: text("album_artist"),
         track_no: small("track_no"),
@@ -1334,5 +1340,24 @@ mod tests {
         assert_eq!(record.duration_ms, 268_000);
         assert_eq!(record.info.properties.codec, Codec::Flac);
         assert_eq!(record.info.tags.replay_gain.track_gain_db, Some(-7.5));
+        assert_eq!(record.derived.artist, "Sigur Rós");
+    }
+
+    #[test]
+    fn a_locker_track_keeps_the_artist_credit_its_device_showed() {
+        let fields: BTreeMap<String, Value> = serde_json::from_value(serde_json::json!({
+            "title": "Get Lucky", "artist": "Daft Punk feat. Pharrell Williams",
+            "artists": ["Daft Punk", "Pharrell Williams"]
+        }))
+        .unwrap();
+        let record = record_from_fields(&fields);
+        assert_eq!(record.artists, ["Daft Punk", "Pharrell Williams"]);
+        assert_eq!(record.derived.artist, "Daft Punk feat. Pharrell Williams");
+        // A device that sent only the credit: it is the one artist.
+        let fields: BTreeMap<String, Value> =
+            serde_json::from_value(serde_json::json!({ "artist": "Daft Punk" })).unwrap();
+        let record = record_from_fields(&fields);
+        assert_eq!(record.artists, ["Daft Punk"]);
+        assert_eq!(record.derived.artist, "Daft Punk");
     }
 }

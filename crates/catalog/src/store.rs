@@ -107,7 +107,10 @@ impl TrackRecord {
             .clone()
             .or(folder)
             .unwrap_or_else(|| UNKNOWN_ALBUM.to_owned());
-        let artist = artists.join(DISPLAY_SEPARATOR);
+        let artist = tags
+            .artist_credit
+            .clone()
+            .unwrap_or_else(|| artists.join(DISPLAY_SEPARATOR));
         let genre = tags.genres.join(DISPLAY_SEPARATOR);
         let sort = |explicit: &Option<String>, shown: &str| {
             explicit

@@ -49,8 +49,14 @@ pub struct FileInfo {
 pub struct Tags {
     /// Track title.
     pub title: Option<String>,
-    /// Track artists, in tag order; a multi-valued tag gives several.
+    /// Track artists, in tag order; a multi-valued tag gives several. Taken from the field that
+    /// lists them one by one (`ARTISTS`, as MusicBrainz Picard writes it) where the file has one,
+    /// else from the artist field.
     pub artists: Vec<String>,
+    /// The artist credit as the file shows it ("Daft Punk feat. Pharrell Williams"): the artist
+    /// field, when the artists are also listed one by one and it holds one value. `None` when
+    /// [`Tags::artists`] is all the file says; they are then shown joined.
+    pub artist_credit: Option<String>,
     /// Album title.
     pub album: Option<String>,
     /// Album artist (the first, when the tag holds several).

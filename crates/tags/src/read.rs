@@ -303,10 +303,14 @@ fn first_number(tags: &[&Tag], get: impl Fn(&Tag) -> Option<u32>) -> Option<u32>
 }
 
 fn tags_from(tags: &[&Tag]) -> Tags {
-    let mut artists = all_strings(tags, ItemKey::TrackArtists);
-    if artists.is_empty() {
-        artists = all_strings(tags, ItemKey::TrackArtist);
-    }
+    let listed = all_strings(tags, ItemKey::TrackArtists);
+    let mut credited = all_strings(tags, ItemKey::TrackArtist);
+    let (artists, artist_credit) = if listed.is_empty() {
+        (credited, None)
+    } else {
+        let credit = (credited.len() == 1).then(|| credited.remove(0));
+        (listed, credit)
+    };
     let date = first_string(tags, ItemKey::RecordingDate)
         .or_else(|| first_string(tags, ItemKey::Year))
         .or_else(|| first_string(tags, ItemKey::ReleaseDate))
@@ -330,6 +334,7 @@ fn tags_from(tags: &[&Tag]) -> Tags {
     Tags {
         title: first_string(tags, ItemKey::TrackTitle),
         artists,
+        artist_credit,
         album: first_string(tags, ItemKey::AlbumTitle),
         album_artist: first_string(tags, ItemKey::AlbumArtist),
         track_no: first_number(tags, |t| t.track()),

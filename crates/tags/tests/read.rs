@@ -16,6 +16,7 @@ fn full_tags() -> TagSpec {
     TagSpec {
         title: Some("Hoppípolla".to_owned()),
         artists: vec!["Sigur Rós".to_owned(), "Amiina".to_owned()],
+        artist_credit: None,
         album: Some("Takk…".to_owned()),
         album_artist: Some("Sigur Rós".to_owned()),
         track: Some((3, Some(12))),
@@ -200,6 +201,43 @@ fn multi_valued_id3v2_frames_split_on_nul() {
         ["Rock", "Disco"],
         "ID3v1 genre numbers resolve to names"
     );
+}
+
+/// MusicBrainz Picard writes the credit as printed in the artist field and the artists one by one
+/// in `ARTISTS`: the credit is kept for display and the artists are the listed ones.
+#[test]
+fn an_artist_credit_is_kept_beside_the_artists_listed_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = TagSpec {
+        artist_credit: Some("Daft Punk feat. Pharrell Williams".to_owned()),
+        artists: vec!["Daft Punk".to_owned(), "Pharrell Williams".to_owned()],
+        ..TagSpec::default()
+    };
+    for format in Format::ALL {
+        let path = write(dir.path(), "credit", format, &Tone::default(), &spec);
+        let tags = read_path(&path, ReadOptions::default())
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"))
+            .tags;
+        assert_eq!(
+            tags.artist_credit.as_deref(),
+            Some("Daft Punk feat. Pharrell Williams"),
+            "{format:?}"
+        );
+        assert_eq!(
+            tags.artists,
+            ["Daft Punk", "Pharrell Williams"],
+            "{format:?}"
+        );
+    }
+    // Without a list, the artist field's values are the artists and there is no separate credit.
+    let plain = TagSpec {
+        artists: vec!["Daft Punk".to_owned(), "Pharrell Williams".to_owned()],
+        ..TagSpec::default()
+    };
+    let path = write(dir.path(), "plain", Format::Flac, &Tone::default(), &plain);
+    let tags = read_path(&path, ReadOptions::default()).unwrap().tags;
+    assert_eq!(tags.artist_credit, None);
+    assert_eq!(tags.artists, ["Daft Punk", "Pharrell Williams"]);
 }
 
 /// Opus taggers (rsgain, opusgain) write the loudness as `R128_*_GAIN` (RFC 7845 §5.2.1), Q7.8 dB

@@ -32,8 +32,13 @@ use std::path::Path;
 pub struct TagSpec {
     /// The track title.
     pub title: Option<String>,
-    /// Track artists, written as separate values of one multi-valued field.
+    /// Track artists, written as separate values of one multi-valued field: the artist field, or
+    /// the artists field (`ARTISTS`) when [`TagSpec::artist_credit`] is given.
     pub artists: Vec<String>,
+    /// The artist credit as printed ("A feat. B"), written as the artist field with the artists
+    /// listed apart in the `ARTISTS` field (ID3v2 `TXXX:ARTISTS`, MP4
+    /// `----:com.apple.iTunes:ARTISTS`, Vorbis and APE `ARTISTS`), as MusicBrainz Picard does.
+    pub artist_credit: Option<String>,
     /// The album title.
     pub album: Option<String>,
     /// The album artist.
@@ -172,8 +177,14 @@ fn generic_tag(tag_type: TagType, spec: &TagSpec) -> io::Result<Tag> {
         &spec.musicbrainz_recording_id,
     );
     one(ItemKey::MusicBrainzReleaseId, &spec.musicbrainz_release_id);
+    let artists_key = if spec.artist_credit.is_some() {
+        ItemKey::TrackArtists
+    } else {
+        ItemKey::TrackArtist
+    };
+    one(ItemKey::TrackArtist, &spec.artist_credit);
     for artist in &spec.artists {
-        items.push((ItemKey::TrackArtist, artist.clone()));
+        items.push((artists_key, artist.clone()));
     }
     for genre in &spec.genres {
         items.push((ItemKey::Genre, genre.clone()));

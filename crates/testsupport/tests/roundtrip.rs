@@ -150,6 +150,7 @@ mod tags {
         TagSpec {
             title: Some("Paranoid Android".to_owned()),
             artists: vec!["Alpha".to_owned(), "Beta & Gamma".to_owned()],
+            artist_credit: None,
             album: Some("Okay Computer".to_owned()),
             album_artist: Some("Various Artists".to_owned()),
             track: Some((3, Some(12))),

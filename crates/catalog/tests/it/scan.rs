@@ -459,6 +459,72 @@ fn upgrading_reads_itunes_files_again_for_their_sound_check() {
     }
 }
 
+/// A file that lists its artists apart from the credit (Picard's `ARTISTS`) shows the credit as the
+/// track's artist and files the track under each listed artist; catalogs made before read such
+/// files again (migration 10), keeping their tracks.
+#[test]
+fn artist_credits_show_as_tagged_and_upgrades_read_them_again() {
+    let mut lib = Lib::new();
+    lib.add(
+        "A/1.flac",
+        Format::Flac,
+        TagSpec {
+            artist_credit: Some("Daft Punk feat. Pharrell Williams".to_owned()),
+            artists: vec!["Daft Punk".to_owned(), "Pharrell Williams".to_owned()],
+            ..tags("Get Lucky", "", "Random Access Memories", 8)
+        },
+    );
+    lib.add(
+        "A/2.mp3",
+        Format::Mp3,
+        TagSpec {
+            artists: vec!["Daft Punk".to_owned(), "Julian Casablancas".to_owned()],
+            ..tags("Instant Crush", "", "Random Access Memories", 5)
+        },
+    );
+    lib.scan();
+    let credited = lib.track("Get Lucky");
+    assert_eq!(credited.artist, "Daft Punk feat. Pharrell Williams");
+    assert_eq!(credited.artists, ["Daft Punk", "Pharrell Williams"]);
+    assert_eq!(credited.album_artist, "Daft Punk");
+    assert_eq!(
+        lib.track("Instant Crush").artist,
+        "Daft Punk, Julian Casablancas"
+    );
+    let names: Vec<String> = lib
+        .catalog
+        .artists()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["Daft Punk", "Julian Casablancas", "Pharrell Williams"]
+    );
+
+    lib.catalog.record_play(credited.id, at(10)).unwrap();
+    // The catalog as the previous version left it: schema 9, the listed artists joined.
+    lib.reopen_after(
+        "UPDATE tracks SET artist = 'Daft Punk, Pharrell Williams', sort_artist = 'daft punk, pharrell williams';
+         PRAGMA user_version = 9;",
+    );
+    let report = lib.scan_at(50);
+    assert_eq!(
+        (
+            report.updated,
+            report.unchanged,
+            report.added,
+            report.removed
+        ),
+        (2, 0, 0, 0),
+        "{report:#?}"
+    );
+    let after = lib.track("Get Lucky");
+    assert_eq!((after.id, after.play_count), (credited.id, 1));
+    assert_eq!(after.artist, "Daft Punk feat. Pharrell Williams");
+}
+
 #[test]
 fn moved_and_renamed_files_keep_their_track() {
     let mut lib = Lib::new();
