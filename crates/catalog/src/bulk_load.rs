@@ -177,8 +177,8 @@ mod tests {
         let (indexes, _, _) = state(&conn);
         drop_indexes(&conn).unwrap();
         let (during, recorded, _) = state(&conn);
-        assert_eq!(recorded, 11);
-        assert_eq!(indexes.len() - during.len(), 11);
+        assert_eq!(recorded, 12);
+        assert_eq!(indexes.len() - during.len(), 12);
         assert!(!during.iter().any(|(name, _)| name == "tracks_by_title"));
         add_track(&conn);
         build_dropped_indexes(&conn).unwrap();

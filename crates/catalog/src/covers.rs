@@ -228,7 +228,31 @@ impl CoverStore {
     }
 }
 
-/// The folder image standing in for the cover of the audio files in `dir`, if there is one.
+/// The folder image standing in for the cover of the audio files in `dir`: one in `dir`, else,
+/// when `dir` is one disc of a multi-disc album ("CD1", "Disc 2"), one in the album folder above.
+pub fn folder_image_for(dir: &Path) -> Option<PathBuf> {
+    folder_image(dir).or_else(|| disc_folder_parent(dir).and_then(folder_image))
+}
+
+/// The album folder above `dir` when `dir` is one disc of a multi-disc album: its name is "cd",
+/// "disc" or "disk", maybe a separator, and a number, maybe followed by a title ("CD1",
+/// "Disc 2", "disk_03 - Bonus").
+pub fn disc_folder_parent(dir: &Path) -> Option<&Path> {
+    let name = dir.file_name()?.to_str()?.to_ascii_lowercase();
+    let rest = ["disc", "disk", "cd"]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix))?
+        .trim_start_matches([' ', '_', '-', '.']);
+    let after_number = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    let numbered = after_number.len() < rest.len()
+        && after_number
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric());
+    numbered.then(|| dir.parent()).flatten()
+}
+
+/// The folder image in `dir` (cover, folder, front or album, as JPEG or PNG), if there is one.
 pub fn folder_image(dir: &Path) -> Option<PathBuf> {
     let entries = std::fs::read_dir(dir).ok()?;
     let mut best: Option<(usize, PathBuf)> = None;
@@ -381,6 +405,41 @@ mod tests {
         if let Some(info) = store.ingest(truncated) {
             assert!(store.make_thumbnails(&info).is_err());
         }
+    }
+
+    #[test]
+    fn discs_of_an_album_take_the_album_folder_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let album = dir.path().join("Album");
+        for disc in [
+            "CD1",
+            "Disc 2",
+            "disk_03 - Bonus",
+            "cd4",
+            "Extras",
+            "CDs",
+            "Disc 1a",
+        ] {
+            std::fs::create_dir_all(album.join(disc)).unwrap();
+        }
+        std::fs::write(album.join("folder.jpg"), b"x").unwrap();
+        for disc in ["CD1", "Disc 2", "disk_03 - Bonus", "cd4"] {
+            assert_eq!(disc_folder_parent(&album.join(disc)), Some(album.as_path()));
+            assert_eq!(
+                folder_image_for(&album.join(disc)),
+                Some(album.join("folder.jpg")),
+                "{disc}"
+            );
+        }
+        for other in ["Extras", "CDs", "Disc 1a"] {
+            assert_eq!(folder_image_for(&album.join(other)), None, "{other}");
+        }
+        // A disc folder's own image comes first.
+        std::fs::write(album.join("CD1/cover.png"), b"x").unwrap();
+        assert_eq!(
+            folder_image_for(&album.join("CD1")),
+            Some(album.join("CD1/cover.png"))
+        );
     }
 
     #[test]

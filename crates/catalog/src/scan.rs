@@ -209,7 +209,7 @@ impl Readers<'_> {
         {
             return known.clone();
         }
-        let cover = covers::folder_image(dir).and_then(|img| self.covers.ingest_file(&img));
+        let cover = covers::folder_image_for(dir).and_then(|img| self.covers.ingest_file(&img));
         self.folder_covers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -261,6 +261,7 @@ pub(crate) fn run(
     let under_target = |p: &Path| targets.iter().any(|t| p.starts_with(&t.path));
     let known = load_known(conn, &root_ids, &under_target)?;
     let failures = load_failures(conn, &root_ids, &under_target)?;
+    let previous_scan = previous_scan(conn, &root_ids)?;
     covers.remember(load_covers(conn)?);
     // A file at a new path may be a known file that moved, which only the end of the walk can
     // tell. When the catalog knows no file under the targets (a first import) nothing can have
@@ -411,6 +412,16 @@ pub(crate) fn run(
                 .ctx("forgetting a failure")?;
         }
     }
+    if !report.cancelled {
+        adopt_folder_covers(
+            &tx,
+            &readers,
+            &root_ids,
+            &under_target,
+            previous_scan,
+            options.now,
+        )?;
+    }
     Store::collect_orphans(&tx)?;
     for target in targets {
         tx.execute(
@@ -433,6 +444,96 @@ pub(crate) fn run(
         "scan finished"
     );
     Ok(report)
+}
+
+/// When the targets' roots were last scanned (ms since the epoch; the earliest of them), or `None`
+/// if one of them never was.
+fn previous_scan(conn: &Connection, roots: &HashSet<RootId>) -> Result<Option<i64>> {
+    let mut earliest: Option<i64> = None;
+    for root in roots {
+        let at: Option<i64> = conn
+            .query_row(
+                "SELECT last_scan_at FROM roots WHERE id = ?1",
+                [root],
+                |r| r.get(0),
+            )
+            .ctx("reading when a root was scanned")?;
+        let Some(at) = at else { return Ok(None) };
+        earliest = Some(earliest.map_or(at, |e| e.min(at)));
+    }
+    Ok(earliest)
+}
+
+/// How long before the previous scan a folder's modification time still counts as a change since
+/// then: file systems with coarse timestamps or a skewed clock (FAT, network shares) must not hide
+/// an image added just after a scan.
+const FOLDER_CHANGE_SLACK_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Gives the tracks under the targets that have no cover the folder image beside their file (or
+/// above their disc's folder), where one has appeared: adding `cover.jpg` changes no audio file,
+/// so the scan did not read them again. Only folders modified since the previous scan (`since`;
+/// `None`: every folder) are looked in. Returns how many tracks got a cover.
+fn adopt_folder_covers(
+    tx: &Transaction<'_>,
+    readers: &Readers<'_>,
+    roots: &HashSet<RootId>,
+    under_target: &dyn Fn(&Path) -> bool,
+    since: Option<i64>,
+    now: SystemTime,
+) -> Result<u64> {
+    let coverless = load_by_path(
+        tx,
+        // CROSS JOIN keeps this order, so the tracks come from the small partial index, and the
+        // unary + keeps the root's index from standing in for the track's.
+        "SELECT f.path, f.track_id FROM tracks t CROSS JOIN files f ON f.track_id = t.id
+         WHERE t.cover_hash IS NULL AND +f.root_id = ?1",
+        roots,
+        under_target,
+        "finding tracks without a cover",
+        |r| Ok(TrackId(r.get(1)?)),
+    )?;
+    let mut by_folder: HashMap<PathBuf, Vec<(PathBuf, TrackId)>> = HashMap::new();
+    for (path, track) in coverless {
+        let file = paths::from_bytes(&path);
+        if let Some(dir) = file.parent() {
+            by_folder
+                .entry(dir.to_owned())
+                .or_default()
+                .push((file, track));
+        }
+    }
+    let modified_since = |dir: &Path, since: i64| {
+        std::fs::metadata(dir)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| to_millis(t) >= since.saturating_sub(FOLDER_CHANGE_SLACK_MS))
+    };
+    let mut adopted = 0;
+    for (dir, tracks) in by_folder {
+        let changed = since.is_none_or(|since| {
+            modified_since(&dir, since)
+                || covers::disc_folder_parent(&dir).is_some_and(|p| modified_since(p, since))
+        });
+        let Some(cover) = changed
+            .then(|| readers.folder_cover(&tracks[0].0))
+            .flatten()
+        else {
+            continue;
+        };
+        Store::record_cover(tx, &cover)?;
+        for (_, track) in tracks {
+            tx.prepare_cached("UPDATE tracks SET cover_hash = ?2, updated_at = ?3 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![track, cover.hash, to_millis(now)]))
+                .ctx("giving a track its folder's cover")?;
+            adopted += 1;
+        }
+    }
+    if adopted > 0 {
+        tracing::info!(
+            tracks = adopted,
+            "tracks took a folder image as their cover"
+        );
+    }
+    Ok(adopted)
 }
 
 /// Walks `target`, handing each audio file found to `sorter`. Returns false if the scan was

@@ -25,6 +25,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/008_reread_opus.sql")),
         M::up(include_str!("../migrations/009_reread_sound_check.sql")),
         M::up(include_str!("../migrations/010_reread_artist_credits.sql")),
+        M::up(include_str!("../migrations/011_tracks_without_cover.sql")),
     ])
 });
 

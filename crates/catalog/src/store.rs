@@ -425,14 +425,20 @@ impl Store {
         if let Some(cover) = &rec.cover
             && !self.covers.contains(&cover.hash)
         {
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO covers(hash, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![cover.hash, cover.mime, cover.width, cover.height, cover.bytes]))
-            .ctx("recording a cover")?;
+            Self::record_cover(conn, cover)?;
             self.covers.insert(cover.hash.clone());
         }
         Ok(album_id)
+    }
+
+    /// Records `cover` in the catalog (once: a known hash is left as it is).
+    pub fn record_cover(conn: &Connection, cover: &CoverInfo) -> Result<()> {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO covers(hash, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut s| s.execute(params![cover.hash, cover.mime, cover.width, cover.height, cover.bytes]))
+        .ctx("recording a cover")?;
+        Ok(())
     }
 
     /// Writes a track's artist and genre links and its search entry.

@@ -5,9 +5,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use skylark_catalog::{Availability, Catalog, ScanOptions, ScanProgress, TrackQuery, TrackSort};
+use skylark_catalog::{
+    Availability, Catalog, CoverSize, ScanOptions, ScanProgress, TrackQuery, TrackSort,
+};
 use skylark_testsupport::{
-    Format, TagSpec, write_broken_tags, write_random_bytes, write_truncated, write_zero_byte,
+    Format, TagSpec, cover_jpeg, cover_png, write_broken_tags, write_random_bytes, write_truncated,
+    write_zero_byte,
 };
 
 use crate::library::{Lib, at, standard, tags};
@@ -109,6 +112,93 @@ fn untagged_files_fall_back_on_names() {
     let untitled = lib.track("Untitled");
     assert_eq!(untitled.track_no, None);
     assert_eq!(untitled.cover_hash, lost.cover_hash);
+}
+
+/// The discs of a multi-disc album in folders of their own ("CD1", "Disc 2") take the cover in the
+/// album's folder above them.
+#[test]
+fn disc_folders_take_the_album_folder_image() {
+    let mut lib = Lib::new();
+    lib.add("Box/CD1/01 One.flac", Format::Flac, TagSpec::default());
+    lib.add("Box/Disc 2/01 Two.mp3", Format::Mp3, TagSpec::default());
+    lib.add(
+        "Box/Bonus/01 Three.ogg",
+        Format::OggVorbis,
+        TagSpec::default(),
+    );
+    std::fs::write(
+        lib.music.join("Box/folder.jpg"),
+        cover_jpeg(50, 50, [1, 2, 3]).bytes,
+    )
+    .unwrap();
+    lib.scan();
+    let one = lib.track("One");
+    assert!(one.has_cover);
+    assert_eq!(lib.track("Two").cover_hash, one.cover_hash);
+    assert!(!lib.track("Three").has_cover, "not a disc folder");
+}
+
+/// A folder image added after a scan changes no audio file, yet the next scan (the watcher's, or a
+/// full one) gives it to the folder's tracks that have no cover of their own, without reading
+/// them again; tracks with an embedded cover keep theirs.
+#[test]
+fn a_folder_image_added_later_becomes_the_cover_of_tracks_without_one() {
+    let mut lib = Lib::new();
+    lib.add(
+        "Album/01 Bare.flac",
+        Format::Flac,
+        tags("Bare", "X", "Album", 1),
+    );
+    lib.add(
+        "Album/02 Bare too.mp3",
+        Format::Mp3,
+        tags("Bare too", "X", "Album", 2),
+    );
+    lib.add(
+        "Album/03 Dressed.flac",
+        Format::Flac,
+        TagSpec {
+            cover: Some(cover_png(40, 40, [9, 9, 9])),
+            ..tags("Dressed", "X", "Album", 3)
+        },
+    );
+    lib.add(
+        "Box/CD1/01 Disc.flac",
+        Format::Flac,
+        tags("Disc", "Y", "Box", 1),
+    );
+    lib.scan();
+    assert!(!lib.track("Bare").has_cover);
+    assert!(!lib.track("Disc").has_cover);
+    let dressed = lib.track("Dressed").cover_hash;
+    assert!(dressed.is_some());
+
+    let image = cover_jpeg(64, 64, [200, 10, 10]);
+    std::fs::write(lib.music.join("Album/cover.jpg"), &image.bytes).unwrap();
+    std::fs::write(lib.music.join("Box/front.jpg"), &image.bytes).unwrap();
+    let report = lib.scan_at(100);
+    assert_eq!(
+        (report.unchanged, report.updated, report.added),
+        (4, 0, 0),
+        "{report:#?}"
+    );
+    let bare = lib.track("Bare");
+    let hash = bare
+        .cover_hash
+        .clone()
+        .expect("the folder image is its cover");
+    assert_eq!(
+        lib.track("Bare too").cover_hash.as_deref(),
+        Some(hash.as_str())
+    );
+    assert_eq!(lib.track("Disc").cover_hash.as_deref(), Some(hash.as_str()));
+    assert_eq!(lib.track("Dressed").cover_hash, dressed);
+    let original = lib
+        .catalog
+        .covers()
+        .path(&hash, CoverSize::Original, "image/jpeg");
+    let bytes = std::fs::read(original).unwrap();
+    assert_eq!(bytes, image.bytes);
 }
 
 #[test]
