@@ -10,11 +10,11 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::error::{DbContext, Error, Result, io_error};
-use crate::model::{PlaylistId, TrackId};
+use crate::error::{Error, Result, io_error};
+use crate::import::matching::Library;
+use crate::model::PlaylistId;
 use crate::{Catalog, paths};
 
 /// How exported entries name their files.
@@ -103,6 +103,8 @@ pub(crate) struct M3uEntry {
     pub line: Vec<u8>,
     /// The title of the `#EXTINF` line before it ("Artist - Title"), if any.
     pub title: Option<String>,
+    /// The duration that `#EXTINF` line gives, in whole seconds (none for `-1`, "unknown").
+    pub seconds: Option<u64>,
 }
 
 /// Reads a playlist file: entries, `#EXTINF` titles and the `#PLAYLIST` name.
@@ -120,6 +122,7 @@ pub(crate) fn read_file(file: &Path) -> Result<M3uFile> {
         entries: Vec::new(),
     };
     let mut title = None;
+    let mut seconds = None;
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = line.trim_ascii();
@@ -131,8 +134,16 @@ pub(crate) fn read_file(file: &Path) -> Result<M3uFile> {
             if let Some(name) = text.strip_prefix("PLAYLIST:") {
                 out.name = Some(name.trim().to_owned()).filter(|n| !n.is_empty());
             } else if let Some(info) = text.strip_prefix("EXTINF:") {
-                // "#EXTINF:215,Artist - Title": the title follows the first comma.
-                title = info.split_once(',').map(|(_, t)| t.trim().to_owned());
+                // "#EXTINF:215,Artist - Title": the title follows the first comma. Extended
+                // players put attributes between (`215 tvg-id="x",…`); the length comes first.
+                let (length, text) = split_extinf(info);
+                title = Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+                seconds = length
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<f64>().ok())
+                    .filter(|n| *n >= 0.0 && n.is_finite())
+                    .map(|n| n.round() as u64);
             }
             continue;
         }
@@ -140,9 +151,24 @@ pub(crate) fn read_file(file: &Path) -> Result<M3uFile> {
             line_no: index + 1,
             line: line.to_vec(),
             title: title.take(),
+            seconds: seconds.take(),
         });
     }
     Ok(out)
+}
+
+/// An `#EXTINF` line's text (after the colon) as its length and attributes, and its title: they
+/// part at the first comma outside double quotes (attribute values may hold commas).
+fn split_extinf(info: &str) -> (&str, &str) {
+    let mut quoted = false;
+    for (at, c) in info.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => return (&info[..at], &info[at + 1..]),
+            _ => {}
+        }
+    }
+    (info, "")
 }
 
 /// An entry as the path it names, before it is joined to the playlist's folder: a `file://` URL
@@ -202,31 +228,6 @@ pub(crate) fn candidates(line: &[u8], base: &Path) -> Vec<PathBuf> {
 }
 
 impl Catalog {
-    fn track_at(&self, path: &Path) -> Result<Option<TrackId>> {
-        self.conn()
-            .query_row(
-                "SELECT track_id FROM files WHERE path = ?1",
-                [paths::to_bytes(path)],
-                |r| r.get(0).map(TrackId),
-            )
-            .optional()
-            .ctx("looking up a file")
-    }
-
-    fn resolve_entry(&self, line: &[u8], base: &Path) -> Result<Option<TrackId>> {
-        for candidate in candidates(line, base) {
-            if let Some(id) = self.track_at(&candidate)? {
-                return Ok(Some(id));
-            }
-            if let Ok(canonical) = std::fs::canonicalize(&candidate)
-                && let Some(id) = self.track_at(&canonical)?
-            {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
-    }
-
     /// Imports the playlist file `file` as a new playlist named `name` (or the name its
     /// `#PLAYLIST:` line gives, or the file's name). [`Catalog::plan_m3u_import`] is the
     /// journaled import that can be undone and replaces what an earlier import of it made.
@@ -237,14 +238,8 @@ impl Catalog {
         now: SystemTime,
     ) -> Result<M3uImport> {
         let list = read_file(file)?;
-        let mut tracks = Vec::new();
-        let mut unresolved = Vec::new();
-        for entry in &list.entries {
-            match self.resolve_entry(&entry.line, &list.base)? {
-                Some(id) => tracks.push(id),
-                None => unresolved.push(String::from_utf8_lossy(&entry.line).into_owned()),
-            }
-        }
+        let library = Library::load(self.conn())?;
+        let (tracks, unresolved) = crate::import::m3u::resolve_list(&library, &list);
         let name = name
             .map(str::to_owned)
             .or(list.name)
@@ -350,6 +345,34 @@ mod tests {
         assert_eq!(
             candidates(b"/music/caf\xe9.mp3", base)[1],
             PathBuf::from("/music/café.mp3")
+        );
+    }
+
+    #[test]
+    fn extinf_lines_give_the_title_and_length_of_the_entry_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.m3u8");
+        std::fs::write(
+            &file,
+            "#EXTM3U\n#EXTINF:215,Björk - Jóga\na.ogg\nb.ogg\n#EXTINF:-1,Radio\nc.mp3\n\
+             #EXTINF:61.6 tvg-id=\"x\" group-title=\"y, z\",A - B\nd.mp3\n#EXTINF:abc\ne.mp3\n",
+        )
+        .unwrap();
+        let list = read_file(&file).unwrap();
+        let seen: Vec<(Option<&str>, Option<u64>)> = list
+            .entries
+            .iter()
+            .map(|e| (e.title.as_deref(), e.seconds))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Some("Björk - Jóga"), Some(215)),
+                (None, None),
+                (Some("Radio"), None),
+                (Some("A - B"), Some(62)),
+                (None, None),
+            ]
         );
     }
 }

@@ -21,7 +21,7 @@ function report(): ImportReport {
 describe('import report wording', () => {
   it('counts and explains matches', () => {
     expect(matched(report())).toBe(9);
-    expect(matchedBy(report())).toBe('6 by location, 1 under a moved folder, 2 by title, artist, album and length');
+    expect(matchedBy(report())).toBe('6 by location, 1 under a moved folder, 2 by their tags and length');
   });
 
   it('lists only the changes that happen', () => {

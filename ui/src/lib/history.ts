@@ -37,7 +37,7 @@ export function matchedBy(report: ImportReport): string {
     [t.by_location, 'by location'],
     [t.by_mapping, 'under a moved folder'],
     [t.by_audio_id, 'by their audio'],
-    [t.by_tags, 'by title, artist, album and length'],
+    [t.by_tags, 'by their tags and length'],
   ];
   return parts
     .filter(([n]) => n > 0)

@@ -5,19 +5,23 @@
 //! An entry resolves, in order, to the library file at the path it names (relative entries
 //! against the playlist's folder, backslashes as separators, NFC and case differences
 //! forgiven), at that path with symbolic links resolved, then at that path under a confirmed
-//! [`RootMapping`] (a foobar2000 or MusicBee list written on Windows names `D:\Music\…`).
+//! [`RootMapping`] (a foobar2000 or MusicBee list written on Windows names `D:\Music\…`), and
+//! last to the one track its `#EXTINF` line names ("Artist - Title", of about that length): a
+//! list written on another computer still finds songs filed elsewhere here.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use super::matching::{Library, path_key};
+use std::collections::HashMap;
+
+use super::matching::{Library, TagMatch, path_key};
 use super::{
     CountMode, ImportKind, ImportPlan, ImportReport, PlannedPlaylist, RootMapping, StatChanges,
     TrackCounts, UnmatchedReason, UnmatchedTrack, journal,
 };
 use crate::error::Result;
-use crate::m3u::{M3uEntry, as_written, candidates, playlist_name_of, read_file};
+use crate::m3u::{M3uEntry, M3uFile, as_written, candidates, playlist_name_of, read_file};
 use crate::model::TrackId;
 use crate::paths;
 
@@ -50,6 +54,8 @@ fn is_other_url(line: &[u8]) -> bool {
 enum Resolved {
     Located(TrackId),
     Mapped(TrackId),
+    /// By the artist, title and length of its `#EXTINF` line.
+    Credited(TrackId),
     /// Nothing: the path key looked for.
     Unmatched(String),
 }
@@ -82,10 +88,46 @@ fn resolve(library: &Library, entry: &M3uEntry, base: &Path, mappings: &[RootMap
             .map(|c| path_key(&c.to_string_lossy()))
             .unwrap_or_else(|| path_key(&written))
     };
-    match library.locate_mapped(&key, mappings) {
-        Some(id) => Resolved::Mapped(id),
+    if let Some(id) = library.locate_mapped(&key, mappings) {
+        return Resolved::Mapped(id);
+    }
+    match credited(library, entry) {
+        Some(id) => Resolved::Credited(id),
         None => Resolved::Unmatched(key),
     }
+}
+
+/// The one track the entry's `#EXTINF` line names: "Artist - Title" (split at the first " - "
+/// that leaves a track; an artist or a title may hold one too) with the length it gives.
+fn credited(library: &Library, entry: &M3uEntry) -> Option<TrackId> {
+    let text = entry.title.as_deref()?;
+    let length = entry.seconds.map(|s| s.saturating_mul(1000));
+    let none_claimed = HashMap::new();
+    text.match_indices(" - ").find_map(|(at, sep)| {
+        let (artist, title) = (&text[..at], &text[at + sep.len()..]);
+        match library.by_credit(title.trim(), artist.trim(), length, &none_claimed) {
+            TagMatch::Found(id) => Some(id),
+            _ => None,
+        }
+    })
+}
+
+/// Resolves the entries of the playlist file `list` against `library` without root mappings:
+/// the tracks found, in order, and the lines that found none.
+pub(crate) fn resolve_list(library: &Library, list: &M3uFile) -> (Vec<TrackId>, Vec<String>) {
+    let mut tracks = Vec::new();
+    let mut unresolved = Vec::new();
+    for entry in &list.entries {
+        match resolve(library, entry, &list.base, &[]) {
+            Resolved::Located(id) | Resolved::Mapped(id) | Resolved::Credited(id) => {
+                tracks.push(id)
+            }
+            Resolved::Unmatched(_) => {
+                unresolved.push(String::from_utf8_lossy(&entry.line).into_owned());
+            }
+        }
+    }
+    (tracks, unresolved)
 }
 
 /// Plans the import of playlist files.
@@ -121,6 +163,11 @@ pub(super) fn plan(
                     }
                     Resolved::Mapped(id) => {
                         counts.by_mapping += 1;
+                        tracks.push(id);
+                        continue;
+                    }
+                    Resolved::Credited(id) => {
+                        counts.by_tags += 1;
                         tracks.push(id);
                         continue;
                     }

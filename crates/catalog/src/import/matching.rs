@@ -40,6 +40,55 @@ pub(crate) fn path_key(path: &str) -> String {
     }
 }
 
+/// Of the tracks `all` (with their durations) that `claimed` leaves free, the one closest to
+/// `duration_ms` within [`DURATION_TOLERANCE_MS`]; a tie is ambiguous. With no duration to
+/// compare, only a single free track matches.
+fn closest(
+    all: &[(TrackId, u64)],
+    duration_ms: Option<u64>,
+    claimed: &HashMap<TrackId, String>,
+) -> TagMatch {
+    let free: Vec<(TrackId, u64)> = all
+        .iter()
+        .copied()
+        .filter(|(id, _)| !claimed.contains_key(id))
+        .collect();
+    if free.is_empty() {
+        return match all {
+            [(id, _)] => TagMatch::Claimed(*id),
+            _ => TagMatch::Ambiguous(u32::try_from(all.len()).unwrap_or(u32::MAX)),
+        };
+    }
+    let Some(wanted) = duration_ms else {
+        return match free.as_slice() {
+            [(id, _)] => TagMatch::Found(*id),
+            _ => TagMatch::Ambiguous(u32::try_from(free.len()).unwrap_or(u32::MAX)),
+        };
+    };
+    let mut by_distance: Vec<(u64, TrackId, u64)> = free
+        .iter()
+        .map(|&(id, d)| (d.abs_diff(wanted), id, d))
+        .collect();
+    by_distance.sort_unstable();
+    let (distance, id, library_ms) = by_distance[0];
+    if distance > DURATION_TOLERANCE_MS {
+        return TagMatch::Duration { library_ms };
+    }
+    let ties = by_distance
+        .iter()
+        .take_while(|(d, _, _)| *d == distance)
+        .count();
+    if ties > 1 {
+        return TagMatch::Ambiguous(u32::try_from(ties).unwrap_or(u32::MAX));
+    }
+    TagMatch::Found(id)
+}
+
+/// The key an `#EXTINF` line's "Artist - Title" is compared by: [`tag_key`] without the album.
+pub(crate) fn credit_key(title: &str, artist: &str) -> String {
+    tag_key(title, artist, "")
+}
+
 /// The key tags are compared by: case, diacritics, spaces and punctuation ignored, so "Björk" and
 /// "bjork", "Takk..." and "Takk" are equal.
 pub(crate) fn tag_key(title: &str, artist: &str, album: &str) -> String {
@@ -67,6 +116,8 @@ pub(crate) struct Library {
     /// Lowercased file name -> indexes into `keys`.
     by_file_name: HashMap<String, Vec<usize>>,
     by_tags: HashMap<String, Vec<(TrackId, u64)>>,
+    /// Title and artist without the album ([`credit_key`]): what an `#EXTINF` line names.
+    by_credit: HashMap<String, Vec<(TrackId, u64)>>,
     by_audio_id: HashMap<String, TrackId>,
     /// Each track's play statistics as they are now.
     pub stats: HashMap<TrackId, StatRow>,
@@ -122,13 +173,11 @@ impl Library {
             .ctx(context)?;
         let rows = stmt
             .query_map([], |r| {
+                let (title, artist) = (r.get::<_, String>(1)?, r.get::<_, String>(2)?);
                 Ok((
                     TrackId(r.get(0)?),
-                    tag_key(
-                        &r.get::<_, String>(1)?,
-                        &r.get::<_, String>(2)?,
-                        &r.get::<_, String>(3)?,
-                    ),
+                    tag_key(&title, &artist, &r.get::<_, String>(3)?),
+                    credit_key(&title, &artist),
                     r.get::<_, i64>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     StatRow {
@@ -143,11 +192,13 @@ impl Library {
             })
             .ctx(context)?;
         for row in rows {
-            let (id, tags, duration, audio_id, stats) = row.ctx(context)?;
-            lib.by_tags
-                .entry(tags)
+            let (id, tags, credit, duration, audio_id, stats) = row.ctx(context)?;
+            let duration = duration.max(0).unsigned_abs();
+            lib.by_tags.entry(tags).or_default().push((id, duration));
+            lib.by_credit
+                .entry(credit)
                 .or_default()
-                .push((id, duration.max(0).unsigned_abs()));
+                .push((id, duration));
             if let Some(audio_id) = audio_id {
                 lib.by_audio_id.insert(audio_id, id);
             }
@@ -210,43 +261,24 @@ impl Library {
         duration_ms: Option<u64>,
         claimed: &HashMap<TrackId, String>,
     ) -> TagMatch {
-        let Some(all) = self.by_tags.get(&tag_key(title, artist, album)) else {
-            return TagMatch::None;
-        };
-        let free: Vec<(TrackId, u64)> = all
-            .iter()
-            .copied()
-            .filter(|(id, _)| !claimed.contains_key(id))
-            .collect();
-        if free.is_empty() {
-            return match all.as_slice() {
-                [(id, _)] => TagMatch::Claimed(*id),
-                _ => TagMatch::Ambiguous(u32::try_from(all.len()).unwrap_or(u32::MAX)),
-            };
+        match self.by_tags.get(&tag_key(title, artist, album)) {
+            Some(all) => closest(all, duration_ms, claimed),
+            None => TagMatch::None,
         }
-        let Some(wanted) = duration_ms else {
-            return match free.as_slice() {
-                [(id, _)] => TagMatch::Found(*id),
-                _ => TagMatch::Ambiguous(u32::try_from(free.len()).unwrap_or(u32::MAX)),
-            };
-        };
-        let mut by_distance: Vec<(u64, TrackId, u64)> = free
-            .iter()
-            .map(|&(id, d)| (d.abs_diff(wanted), id, d))
-            .collect();
-        by_distance.sort_unstable();
-        let (distance, id, library_ms) = by_distance[0];
-        if distance > DURATION_TOLERANCE_MS {
-            return TagMatch::Duration { library_ms };
+    }
+
+    /// The track titled `title` by `artist` (any album), as [`Library::by_tags`] picks one.
+    pub fn by_credit(
+        &self,
+        title: &str,
+        artist: &str,
+        duration_ms: Option<u64>,
+        claimed: &HashMap<TrackId, String>,
+    ) -> TagMatch {
+        match self.by_credit.get(&credit_key(title, artist)) {
+            Some(all) => closest(all, duration_ms, claimed),
+            None => TagMatch::None,
         }
-        let ties = by_distance
-            .iter()
-            .take_while(|(d, _, _)| *d == distance)
-            .count();
-        if ties > 1 {
-            return TagMatch::Ambiguous(u32::try_from(ties).unwrap_or(u32::MAX));
-        }
-        TagMatch::Found(id)
     }
 
     /// Remappings that would let some of `unmatched` (path keys no library file has) match.

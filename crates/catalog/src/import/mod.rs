@@ -48,8 +48,8 @@
 
 mod itunes;
 mod journal;
-mod m3u;
-mod matching;
+pub(crate) mod m3u;
+pub(crate) mod matching;
 mod stats;
 
 use std::path::{Path, PathBuf};

@@ -916,16 +916,18 @@ fn playlist_files_from_foobar2000_and_musicbee() {
         (
             report.tracks.in_source,
             report.tracks.by_location,
+            report.tracks.by_tags,
             report.tracks.unmatched
         ),
-        (6, 2, 4)
+        (6, 2, 1, 3),
+        "Song #1 is found by its #EXTINF line, Hunter (no such line) is not"
     );
     assert_eq!(
         report.proposed_mappings,
         [ProposedMapping {
             from: "D:/Music".to_owned(),
             to: lib.music.to_string_lossy().into_owned(),
-            tracks: 2,
+            tracks: 1,
         }]
     );
     assert_eq!(report.unmatched[0].source_id, "Evening.m3u8:6");

@@ -239,6 +239,42 @@ fn m3u_import_resolves_what_other_players_write() {
     );
 }
 
+/// A list written on another computer: a path that differs only in case finds its file, and an
+/// entry whose path is nowhere here finds the one track its `#EXTINF` line names, when the
+/// length agrees.
+#[test]
+fn m3u_import_finds_songs_filed_elsewhere_by_their_extinf_line() {
+    let mut lib = Lib::new();
+    standard(&lib);
+    lib.scan();
+    let list = lib.dir.path().join("Lists/laptop.m3u8");
+    std::fs::create_dir_all(list.parent().unwrap()).unwrap();
+    let body = "#EXTM3U\n\
+                ../MUSIC/björk/HOMOGENIC/1-02 HUNTER.opus\n\
+                #EXTINF:1,Björk - Jóga\n\
+                C:\\Users\\bob\\Music\\Jóga.ogg\n\
+                #EXTINF:1 tvg-id=\"x\",Sigur Rós - Hoppípolla\n\
+                /Users/bob/Music/Takk/Hoppipolla.ape\n\
+                #EXTINF:300,Björk - Jóga\n\
+                /Users/bob/Music/Joga (live).ogg\n\
+                #EXTINF:1,Nobody - Jóga\n\
+                /Users/bob/Music/other.ogg\n";
+    std::fs::write(&list, body).unwrap();
+    let imported = lib.catalog.import_m3u(&list, None, at(0)).unwrap();
+    assert_eq!(
+        order(&lib, imported.playlist),
+        ["Hunter", "Jóga", "Hoppípolla"]
+    );
+    assert_eq!(
+        imported.unresolved,
+        [
+            "/Users/bob/Music/Joga (live).ogg",
+            "/Users/bob/Music/other.ogg"
+        ],
+        "a different length or artist is not the same song"
+    );
+}
+
 #[test]
 fn latin1_m3u_files_resolve() {
     let mut lib = Lib::new();
