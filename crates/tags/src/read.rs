@@ -309,6 +309,10 @@ fn tags_from(tags: &[&Tag]) -> Tags {
         (credited, None)
     } else {
         let credit = (credited.len() == 1).then(|| credited.remove(0));
+        let listed = match (listed.as_slice(), &credit) {
+            ([one], Some(credit)) => split_slash_joined(one, credit),
+            _ => listed,
+        };
         (listed, credit)
     };
     let date = first_string(tags, ItemKey::RecordingDate)
@@ -407,6 +411,34 @@ fn is_truthy(v: &str) -> bool {
 }
 
 /// The year from a date written as "1997", "1997-06-16", "1997/06" or "19970616".
+/// The artists of a single `ARTISTS` value that joins them with "/", as ID3v2.3 tags must (they
+/// have no other way to hold several values; MusicBrainz Picard joins them so): split where the
+/// credit shows the parts apart, so "Björk/Thom Yorke" credited "Björk & Thom Yorke" is two
+/// artists, while "AC/DC" credited "AC/DC" stays one, and "AC/DC/Slash" credited "AC/DC feat.
+/// Slash" is AC/DC and Slash. Left whole unless every part is in the credit.
+fn split_slash_joined(value: &str, credit: &str) -> Vec<String> {
+    let credit = credit.to_lowercase();
+    let mut parts = value.split('/');
+    let mut artists: Vec<String> = Vec::new();
+    let mut current = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let joined = format!("{current}/{part}");
+        if credit.contains(&joined.to_lowercase()) {
+            current = joined;
+        } else {
+            artists.push(current);
+            current = part.to_owned();
+        }
+    }
+    artists.push(current);
+    let artists: Vec<String> = artists.iter().filter_map(|a| clean(a)).collect();
+    if artists.len() > 1 && artists.iter().all(|a| credit.contains(&a.to_lowercase())) {
+        artists
+    } else {
+        vec![value.to_owned()]
+    }
+}
+
 fn year_of(date: &str) -> Option<i32> {
     let digits: String = date
         .trim()
@@ -494,6 +526,31 @@ fn genre_name(n: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slash_joined_artists_split_where_the_credit_parts_them() {
+        let split = |value: &str, credit: &str| split_slash_joined(value, credit);
+        assert_eq!(
+            split("Björk/Thom Yorke", "Björk & Thom Yorke"),
+            ["Björk", "Thom Yorke"]
+        );
+        assert_eq!(split("AC/DC", "AC/DC"), ["AC/DC"]);
+        assert_eq!(
+            split("AC/DC/Slash", "AC/DC feat. Slash"),
+            ["AC/DC", "Slash"]
+        );
+        assert_eq!(
+            split("Ac/Dc/slash", "AC/DC feat. Slash"),
+            ["Ac/Dc", "slash"]
+        );
+        assert_eq!(
+            split("Simon/Garfunkel", "Simon & Art Garfunkel"),
+            ["Simon", "Garfunkel"]
+        );
+        // A part the credit does not show: left whole.
+        assert_eq!(split("Alpha/Beta", "Alpha"), ["Alpha/Beta"]);
+        assert_eq!(split("Alpha/", "Alpha"), ["Alpha/"]);
+    }
 
     #[test]
     fn years_from_dates() {

@@ -229,6 +229,16 @@ fn an_artist_credit_is_kept_beside_the_artists_listed_apart() {
             "{format:?}"
         );
     }
+    // ID3v2.3 holds one value per frame: Picard joins the list with "/".
+    let joined = TagSpec {
+        artist_credit: Some("Björk & Thom Yorke".to_owned()),
+        artists: vec!["Björk/Thom Yorke".to_owned()],
+        ..TagSpec::default()
+    };
+    let path = write(dir.path(), "joined", Format::Mp3, &Tone::default(), &joined);
+    let tags = read_path(&path, ReadOptions::default()).unwrap().tags;
+    assert_eq!(tags.artists, ["Björk", "Thom Yorke"]);
+    assert_eq!(tags.artist_credit.as_deref(), Some("Björk & Thom Yorke"));
     // Without a list, the artist field's values are the artists and there is no separate credit.
     let plain = TagSpec {
         artists: vec!["Daft Punk".to_owned(), "Pharrell Williams".to_owned()],
