@@ -92,6 +92,16 @@ impl Lib {
     }
 }
 
+/// A scan's (updated, unchanged, added, removed) counts.
+pub fn changes(report: &ScanReport) -> (u64, u64, u64, u64) {
+    (
+        report.updated,
+        report.unchanged,
+        report.added,
+        report.removed,
+    )
+}
+
 pub fn tags(title: &str, artist: &str, album: &str, track: u32) -> TagSpec {
     TagSpec {
         title: Some(title.to_owned()),

@@ -13,7 +13,7 @@ use skylark_testsupport::{
     write_zero_byte,
 };
 
-use crate::library::{Lib, at, standard, tags};
+use crate::library::{Lib, at, changes, standard, tags};
 
 #[test]
 fn imports_every_format_with_its_tags() {
@@ -476,16 +476,7 @@ fn upgrading_reads_opus_files_again_for_their_r128_gains() {
          PRAGMA user_version = 7;",
     );
     let report = lib.scan_at(50);
-    assert_eq!(
-        (
-            report.updated,
-            report.unchanged,
-            report.added,
-            report.removed
-        ),
-        (1, 1, 0, 0),
-        "{report:#?}"
-    );
+    assert_eq!(changes(&report), (1, 1, 0, 0), "{report:#?}");
     let after = lib.track("Loud");
     assert_eq!((after.id, after.play_count), (before.id, 1));
     assert_eq!(
@@ -524,16 +515,7 @@ fn upgrading_reads_itunes_files_again_for_their_sound_check() {
          PRAGMA user_version = 8;",
     );
     let report = lib.scan_at(50);
-    assert_eq!(
-        (
-            report.updated,
-            report.unchanged,
-            report.added,
-            report.removed
-        ),
-        (2, 1, 0, 0),
-        "{report:#?}"
-    );
+    assert_eq!(changes(&report), (2, 1, 0, 0), "{report:#?}");
     let after = lib.track("Checked");
     assert_eq!((after.id, after.play_count), (before.id, 1));
     for title in ["Checked", "Also checked"] {
@@ -600,16 +582,7 @@ fn artist_credits_show_as_tagged_and_upgrades_read_them_again() {
          PRAGMA user_version = 9;",
     );
     let report = lib.scan_at(50);
-    assert_eq!(
-        (
-            report.updated,
-            report.unchanged,
-            report.added,
-            report.removed
-        ),
-        (2, 0, 0, 0),
-        "{report:#?}"
-    );
+    assert_eq!(changes(&report), (2, 0, 0, 0), "{report:#?}");
     let after = lib.track("Get Lucky");
     assert_eq!((after.id, after.play_count), (credited.id, 1));
     assert_eq!(after.artist, "Daft Punk feat. Pharrell Williams");
