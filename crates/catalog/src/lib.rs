@@ -20,6 +20,7 @@
 
 pub mod browse;
 mod bulk_load;
+mod compilations;
 pub mod covers;
 mod error;
 pub mod export;

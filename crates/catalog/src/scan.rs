@@ -37,6 +37,7 @@ use serde::Serialize;
 use skylark_tags::{FileInfo, ReadOptions};
 
 use crate::bulk_load;
+use crate::compilations;
 use crate::covers::{self, CoverInfo, CoverStore};
 use crate::error::{DbContext, Error, Result, io_error};
 use crate::model::{RootId, TrackId, to_millis};
@@ -290,7 +291,7 @@ pub(crate) fn run(
         .transpose()?;
     let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(1);
     let cancel = &options.cancel;
-    let (written, walked, gone) = std::thread::scope(|scope| {
+    let (written, walked, gone, guessed_folders) = std::thread::scope(|scope| {
         let (progress, new_files, readers) = (&progress, &new_files, &readers);
         if let Some(checkpointer) = checkpointer {
             scope.spawn(move || {
@@ -363,13 +364,14 @@ pub(crate) fn run(
         // On an error, this stops the readers, whose end stops the walk.
         drop(rx);
         let walked = walked.unwrap_or_else(|| join(walker.take()));
+        let guessed_folders = std::mem::take(&mut writer.guessed_folders);
         let started = Instant::now();
         let result = writer.finish(result);
         writing += started.elapsed();
         // The last checkpoint takes the index builds too; then the checkpointer ends.
         let _ = checkpoint_tx.try_send(());
         drop(checkpoint_tx);
-        (result, walked, gone)
+        (result, walked, gone, guessed_folders)
     });
     covers.forget_recent();
     written?;
@@ -412,6 +414,7 @@ pub(crate) fn run(
                 .ctx("forgetting a failure")?;
         }
     }
+    compilations::regroup(&tx, &guessed_folders, options.now)?;
     if !report.cancelled {
         adopt_folder_covers(
             &tx,
@@ -968,6 +971,8 @@ struct Writer<'c> {
     bulk: bool,
     /// The tracks the catalog held before the scan's first batch.
     tracks_before: Option<u64>,
+    /// Folders of tracks written without an album artist, to file by album at the end.
+    guessed_folders: HashSet<PathBuf>,
 }
 
 impl<'c> Writer<'c> {
@@ -976,6 +981,7 @@ impl<'c> Writer<'c> {
             conn,
             store: Store::default(),
             bulk: false,
+            guessed_folders: HashSet::new(),
             tracks_before: None,
         }
     }
@@ -1005,6 +1011,8 @@ impl<'c> Writer<'c> {
         let mut done = BatchProgress::default();
         let written = write_batch(&tx, &mut self.store, batch, gone, now, report, &mut done);
         written.and_then(|()| tx.commit().ctx("committing a batch"))?;
+        self.guessed_folders
+            .extend(std::mem::take(&mut done.guessed_folders));
         progress.update(|state| {
             state.processed += done.processed;
             state.failed += done.failed;
@@ -1038,6 +1046,8 @@ struct BatchProgress {
     processed: u64,
     failed: u64,
     current: Option<PathBuf>,
+    /// Folders of tracks written without an album artist (see `compilations.rs`).
+    guessed_folders: HashSet<PathBuf>,
 }
 
 /// Writes a batch of read files in `tx`, a transaction the caller commits.
@@ -1060,6 +1070,12 @@ fn write_batch(
         done.processed += 1;
         match result {
             Ok(rec) => {
+                if rec.album_artist_guessed
+                    && let Some(folder) = found.path.parent()
+                    && !done.guessed_folders.contains(folder)
+                {
+                    done.guessed_folders.insert(folder.to_owned());
+                }
                 if failed_before {
                     tx.prepare_cached("DELETE FROM scan_failures WHERE path = ?1")
                         .and_then(|mut s| s.execute([paths::to_bytes(&found.path)]))

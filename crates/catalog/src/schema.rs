@@ -26,6 +26,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/009_reread_sound_check.sql")),
         M::up(include_str!("../migrations/010_reread_artist_credits.sql")),
         M::up(include_str!("../migrations/011_tracks_without_cover.sql")),
+        M::up(include_str!("../migrations/012_album_artist_guessed.sql")),
     ])
 });
 

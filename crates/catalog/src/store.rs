@@ -27,6 +27,9 @@ pub(crate) struct TrackRecord {
     pub artists: Vec<String>,
     pub album: String,
     pub album_artist: String,
+    /// The file names no album artist and no compilation flag: `album_artist` is its first
+    /// artist, which the folder's other tracks may overrule (see `compilations.rs`).
+    pub album_artist_guessed: bool,
     pub compilation: bool,
     pub track_no: u32,
     pub track_total: u32,
@@ -130,7 +133,7 @@ impl TrackRecord {
                 search_fold(&album_artist),
                 search_fold(&genre),
             ],
-            album_key: format!("{}\u{1f}{}", match_key(&album_artist), match_key(&album)),
+            album_key: album_key(&album_artist, &album),
             album_artist_key: match_key(&album_artist),
             artist_keys: artists.iter().map(|a| match_key(a)).collect(),
             genre_keys: tags.genres.iter().map(|g| match_key(g)).collect(),
@@ -141,6 +144,7 @@ impl TrackRecord {
             title,
             album,
             album_artist,
+            album_artist_guessed: tags.album_artist.is_none() && !tags.compilation,
             compilation: tags.compilation,
             track_no: tags.track_no.or(file_track).unwrap_or(0),
             track_total: tags.track_total.unwrap_or(0),
@@ -169,8 +173,13 @@ impl TrackRecord {
     }
 }
 
+/// The match key of the album `album` by `album_artist`.
+pub(crate) fn album_key(album_artist: &str, album: &str) -> String {
+    format!("{}\u{1f}{}", match_key(album_artist), match_key(album))
+}
+
 /// The tag-derived columns of `tracks`, in the order [`bind_track_fields`] binds them.
-const TRACK_FIELDS: [&str; 34] = [
+const TRACK_FIELDS: [&str; 35] = [
     "title",
     "sort_title",
     "sort_artist",
@@ -205,6 +214,7 @@ const TRACK_FIELDS: [&str; 34] = [
     "mb_release_artist_id",
     "cover_hash",
     "updated_at",
+    "album_artist_guessed",
 ];
 
 /// `INSERT` of a new track: uid, added_at, then [`TRACK_FIELDS`].
@@ -280,11 +290,37 @@ fn bind_track_fields(
         &mb.release_artist_id,
         &cover_hash,
         &updated_at,
+        &rec.album_artist_guessed,
     ];
     for (i, value) in values.into_iter().enumerate() {
         stmt.raw_bind_parameter(first + i, value)?;
     }
     Ok(())
+}
+
+/// Adds track `id`'s row to the full-text index: folded title, artist, album, album artist and
+/// genre.
+fn index_track(conn: &Connection, id: TrackId, search: &[String; 5]) -> Result<()> {
+    let [title, artist, album, album_artist, genre] = search;
+    conn.prepare_cached(
+        "INSERT INTO tracks_fts(rowid, title, artist, album, album_artist, genre)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| s.execute(params![id, title, artist, album, album_artist, genre]))
+    .ctx("indexing a track")?;
+    Ok(())
+}
+
+/// An album row to find or make: its names, keys and folded search text.
+struct AlbumRow<'a> {
+    title: &'a str,
+    sort_title: &'a str,
+    key: &'a str,
+    artist: &'a str,
+    artist_key: &'a str,
+    /// Folded title and artist for the full-text index.
+    search: [&'a str; 2],
+    compilation: bool,
 }
 
 /// Writes rows, remembering the ids of artists, albums and genres it has seen (by match key),
@@ -340,25 +376,61 @@ impl Store {
 
     fn album(&mut self, conn: &Connection, rec: &TrackRecord) -> Result<AlbumId> {
         let d = &rec.derived;
-        let artist_id = self.artist(conn, &rec.album_artist, &d.album_artist_key)?;
-        id_by_key(&mut self.albums, conn, "albums", &d.album_key, || {
+        self.album_row(
+            conn,
+            &AlbumRow {
+                title: &rec.album,
+                sort_title: &d.sort_album,
+                key: &d.album_key,
+                artist: &rec.album_artist,
+                artist_key: &d.album_artist_key,
+                search: [&d.search[2], &d.search[3]],
+                compilation: rec.compilation || rec.album_artist == VARIOUS_ARTISTS,
+            },
+        )
+    }
+
+    /// The album `title` by `album_artist` (made if new), for tracks already written.
+    pub fn album_named(
+        &mut self,
+        conn: &Connection,
+        title: &str,
+        album_artist: &str,
+    ) -> Result<AlbumId> {
+        self.album_row(
+            conn,
+            &AlbumRow {
+                title,
+                sort_title: &sort_key(title),
+                key: &album_key(album_artist, title),
+                artist: album_artist,
+                artist_key: &match_key(album_artist),
+                search: [&search_fold(title), &search_fold(album_artist)],
+                compilation: album_artist == VARIOUS_ARTISTS,
+            },
+        )
+    }
+
+    fn album_row(&mut self, conn: &Connection, album: &AlbumRow<'_>) -> Result<AlbumId> {
+        let artist_id = self.artist(conn, album.artist, album.artist_key)?;
+        id_by_key(&mut self.albums, conn, "albums", album.key, || {
             conn.prepare_cached(
                 "INSERT INTO albums(title, sort_title, artist_id, match_key, compilation)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    rec.album,
-                    d.sort_album,
+                    album.title,
+                    album.sort_title,
                     artist_id,
-                    d.album_key,
-                    rec.compilation || rec.album_artist == VARIOUS_ARTISTS
+                    album.key,
+                    album.compilation
                 ])
             })
             .ctx("adding an album")?;
             let id = conn.last_insert_rowid();
             conn.prepare_cached("INSERT INTO albums_fts(rowid, title, artist) VALUES (?1, ?2, ?3)")
-                .and_then(|mut s| s.execute(params![id, d.search[2], d.search[3]]))
+                .and_then(|mut s| s.execute(params![id, album.search[0], album.search[1]]))
                 .ctx("indexing an album")?;
             Ok(id)
         })
@@ -477,14 +549,33 @@ impl Store {
             .and_then(|mut s| s.execute(params![id, position, genre_id]))
             .ctx("linking a track genre")?;
         }
-        let [title, artist, album, album_artist, genre] = &d.search;
+        index_track(conn, id, &d.search)
+    }
+
+    /// Files the written track `id` under `album` by `album_artist` (see `compilations.rs`).
+    pub fn move_to_album(
+        &mut self,
+        conn: &Connection,
+        id: TrackId,
+        album_title: &str,
+        album_artist: &str,
+        now: SystemTime,
+    ) -> Result<()> {
+        let album = self.album_named(conn, album_title, album_artist)?;
         conn.prepare_cached(
-            "INSERT INTO tracks_fts(rowid, title, artist, album, album_artist, genre)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "UPDATE tracks SET album_id = ?2, sort_album_artist = ?3, updated_at = ?4 WHERE id = ?1",
         )
-        .and_then(|mut s| s.execute(params![id, title, artist, album, album_artist, genre]))
-        .ctx("indexing a track")?;
-        Ok(())
+        .and_then(|mut s| s.execute(params![id, album, sort_key(album_artist), to_millis(now)]))
+        .ctx("filing a track under its album")?;
+        let (title, artist, genre): (String, String, String) = conn
+            .prepare_cached("SELECT title, artist, genre FROM tracks WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))))
+            .ctx("filing a track under its album")?;
+        conn.prepare_cached("DELETE FROM tracks_fts WHERE rowid = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .ctx("filing a track under its album")?;
+        let search = [&title, &artist, album_title, album_artist, &genre].map(search_fold);
+        index_track(conn, id, &search)
     }
 
     /// Deletes the track `id` (its files, playlist entries and search entry go with it).

@@ -98,6 +98,132 @@ fn compilations_group_under_various_artists() {
     assert_eq!(album.track_count, 2);
 }
 
+/// Files that name no album artist and no compilation flag: the tracks of one folder that share
+/// an album title are one album, by their shared lead artist, else by Various Artists.
+#[test]
+fn albums_without_an_album_artist_are_filed_by_folder() {
+    let mut lib = Lib::new();
+    for (n, artist) in [(1, "Alpha"), (2, "Beta"), (3, "Gamma")] {
+        lib.add(
+            &format!("Now 42/{n:02}.mp3"),
+            Format::Mp3,
+            tags(&format!("Hit {n}"), artist, "Now 42", n),
+        );
+    }
+    lib.add(
+        "Discovery/01.flac",
+        Format::Flac,
+        tags("One More Time", "Daft Punk", "Discovery", 1),
+    );
+    lib.add(
+        "Discovery/02.flac",
+        Format::Flac,
+        tags("Digital Love", "Daft Punk feat. Romanthony", "Discovery", 2),
+    );
+    // An album artist in the tags is kept, and another folder's album of the same title by an
+    // artist of its own stays apart.
+    lib.add(
+        "Tagged/01.ogg",
+        Format::OggVorbis,
+        TagSpec {
+            album_artist: Some("The Band".to_owned()),
+            ..tags("Tagged One", "Alpha", "Split", 1)
+        },
+    );
+    lib.add(
+        "Tagged/02.ogg",
+        Format::OggVorbis,
+        TagSpec {
+            album_artist: Some("The Band".to_owned()),
+            ..tags("Tagged Two", "Beta", "Split", 2)
+        },
+    );
+    lib.add(
+        "Elsewhere/01.mp3",
+        Format::Mp3,
+        tags("Solo", "Delta", "Now 42", 1),
+    );
+    lib.scan();
+
+    let hit = lib.track("Hit 1");
+    assert_eq!(hit.album_artist, "Various Artists");
+    let album = lib.catalog.album(hit.album_id).unwrap();
+    assert!(album.compilation);
+    assert_eq!((album.title.as_str(), album.track_count), ("Now 42", 3));
+    for title in ["Hit 2", "Hit 3"] {
+        let t = lib.track(title);
+        assert_eq!(t.album_id, hit.album_id, "{title}");
+    }
+    assert_eq!(
+        lib.track("Hit 2").artist,
+        "Beta",
+        "the track keeps its artist"
+    );
+    let solo = lib.track("Solo");
+    assert_ne!(solo.album_id, hit.album_id);
+    assert_eq!(solo.album_artist, "Delta");
+
+    let digital = lib.track("Digital Love");
+    assert_eq!(digital.album_artist, "Daft Punk");
+    assert_eq!(digital.album_id, lib.track("One More Time").album_id);
+    assert!(!lib.catalog.album(digital.album_id).unwrap().compilation);
+
+    let tagged = lib.track("Tagged One");
+    assert_eq!(tagged.album_artist, "The Band");
+    assert_eq!(tagged.album_id, lib.track("Tagged Two").album_id);
+
+    let albums: Vec<(String, String)> = lib
+        .catalog
+        .albums()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.title, a.album_artist))
+        .collect();
+    assert_eq!(albums.len(), 4, "no album is left empty: {albums:?}");
+    let hits = lib.catalog.search("hit", 10).unwrap();
+    assert!(
+        hits.tracks
+            .iter()
+            .all(|t| t.album_artist == "Various Artists"),
+        "the search index follows: {hits:?}"
+    );
+
+    // A track added later joins the folder's album; a rescan leaves the album as it is.
+    lib.add(
+        "Now 42/04.mp3",
+        Format::Mp3,
+        tags("Hit 4", "Epsilon", "Now 42", 4),
+    );
+    let report = lib.scan_at(20);
+    assert_eq!(changes(&report), (0, 8, 1, 0), "{report:#?}");
+    assert_eq!(lib.track("Hit 4").album_id, hit.album_id);
+    assert_eq!(lib.track("Hit 1").album_id, hit.album_id);
+
+    // The catalog as the previous version left it: schema 11, each track under its own artist.
+    lib.catalog.record_play(hit.id, at(30)).unwrap();
+    lib.reopen_after(&format!(
+        "INSERT INTO artists(name, sort_name, match_key) VALUES ('Alpha', 'alpha', 'alpha')
+             ON CONFLICT DO NOTHING;
+         INSERT INTO albums(title, sort_title, artist_id, match_key, compilation)
+             SELECT 'Now 42', 'now 42', id, 'alpha' || char(31) || 'now 42', 0
+             FROM artists WHERE match_key = 'alpha';
+         UPDATE tracks SET album_id = last_insert_rowid() WHERE id = {};
+         ALTER TABLE tracks DROP COLUMN album_artist_guessed;
+         PRAGMA user_version = 11;",
+        hit.id.0
+    ));
+    assert_ne!(lib.track("Hit 1").album_id, hit.album_id);
+    let report = lib.scan_at(50);
+    let after = lib.track("Hit 1");
+    assert_eq!((after.id, after.play_count), (hit.id, 1));
+    assert_eq!(after.album_artist, "Various Artists");
+    assert_eq!(after.album_id, lib.track("Hit 2").album_id);
+    assert_eq!(
+        report.updated, 5,
+        "the tracks of albums sharing a title: {report:#?}"
+    );
+}
+
 #[test]
 fn untagged_files_fall_back_on_names() {
     let mut lib = Lib::new();
@@ -473,6 +599,7 @@ fn upgrading_reads_opus_files_again_for_their_r128_gains() {
     // The catalog as the previous version left it: schema 7, no gains for the Opus file.
     lib.reopen_after(
         "UPDATE tracks SET rg_track_gain = NULL, rg_album_gain = NULL;
+         ALTER TABLE tracks DROP COLUMN album_artist_guessed;
          PRAGMA user_version = 7;",
     );
     let report = lib.scan_at(50);
@@ -512,6 +639,7 @@ fn upgrading_reads_itunes_files_again_for_their_sound_check() {
     // The catalog as the previous version left it: schema 8, no Sound Check read.
     lib.reopen_after(
         "UPDATE tracks SET rg_track_gain = NULL, rg_track_peak = NULL;
+         ALTER TABLE tracks DROP COLUMN album_artist_guessed;
          PRAGMA user_version = 8;",
     );
     let report = lib.scan_at(50);
@@ -579,6 +707,7 @@ fn artist_credits_show_as_tagged_and_upgrades_read_them_again() {
     // The catalog as the previous version left it: schema 9, the listed artists joined.
     lib.reopen_after(
         "UPDATE tracks SET artist = 'Daft Punk, Pharrell Williams', sort_artist = 'daft punk, pharrell williams';
+         ALTER TABLE tracks DROP COLUMN album_artist_guessed;
          PRAGMA user_version = 9;",
     );
     let report = lib.scan_at(50);
