@@ -4,7 +4,8 @@
 //! Pharrell Williams") into two. After each scan the folders that had such tracks written are
 //! looked at as a whole: the tracks of one folder that share an album title and name no album
 //! artist are one album, by their shared lead artist when they have one, else by Various
-//! Artists, as a compilation.
+//! Artists, as a compilation. Tracks that share a disc and track number are two albums that
+//! share a title ("Greatest Hits" by two artists in one flat folder), and are left apart.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -62,6 +63,18 @@ struct Guessed {
     album_id: i64,
     album: String,
     artist: String,
+    /// Disc and track number; (0, 0) when the file has neither.
+    position: (u32, u32),
+}
+
+/// Whether no two of `tracks` are numbered alike: the tracks of one album, not of several that
+/// share a title. Unnumbered tracks do not count.
+fn numbered_apart(tracks: &[Guessed]) -> bool {
+    let mut seen = HashSet::new();
+    tracks
+        .iter()
+        .filter(|t| t.position.1 != 0)
+        .all(|t| seen.insert(t.position))
 }
 
 /// Files the tracks without an album artist in each of `folders` by album, as the module docs
@@ -81,7 +94,10 @@ pub(crate) fn regroup(
                 .or_default()
                 .push(track);
         }
-        for tracks in albums.into_values().filter(|t| t.len() > 1) {
+        for tracks in albums
+            .into_values()
+            .filter(|t| t.len() > 1 && numbered_apart(t))
+        {
             let credits: Vec<&str> = tracks.iter().map(|t| t.artist.as_str()).collect();
             let album_artist = shared_lead(&credits).unwrap_or(VARIOUS_ARTISTS);
             let title = &tracks[0].album;
@@ -113,7 +129,7 @@ fn guessed_in(conn: &Connection, folder: &Path) -> Result<Vec<Guessed>> {
     }
     let mut stmt = conn
         .prepare_cached(
-            "SELECT f.path, t.id, t.album_id, al.title, t.artist
+            "SELECT f.path, t.id, t.album_id, al.title, t.artist, t.disc_no, t.track_no
              FROM files f JOIN tracks t ON t.id = f.track_id JOIN albums al ON al.id = t.album_id
              WHERE f.path > ?1 AND f.path < ?2 AND t.album_artist_guessed",
         )
@@ -127,6 +143,7 @@ fn guessed_in(conn: &Connection, folder: &Path) -> Result<Vec<Guessed>> {
                     album_id: r.get(2)?,
                     album: r.get(3)?,
                     artist: r.get(4)?,
+                    position: (r.get(5)?, r.get(6)?),
                 },
             ))
         })

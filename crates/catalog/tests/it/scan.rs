@@ -143,6 +143,14 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
         Format::Mp3,
         tags("Solo", "Delta", "Now 42", 1),
     );
+    // Two albums of one title in a flat folder: numbered alike, so not one album.
+    for (n, artist) in [(1, "Queen"), (2, "Queen"), (1, "ABBA"), (2, "ABBA")] {
+        lib.add(
+            &format!("Flat/{artist} {n}.mp3"),
+            Format::Mp3,
+            tags(&format!("{artist} hit {n}"), artist, "Greatest Hits", n),
+        );
+    }
     lib.scan();
 
     let hit = lib.track("Hit 1");
@@ -168,6 +176,12 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
     assert_eq!(digital.album_id, lib.track("One More Time").album_id);
     assert!(!lib.catalog.album(digital.album_id).unwrap().compilation);
 
+    let queen = lib.track("Queen hit 1");
+    assert_eq!(queen.album_artist, "Queen");
+    assert_eq!(queen.album_id, lib.track("Queen hit 2").album_id);
+    assert_ne!(queen.album_id, lib.track("ABBA hit 1").album_id);
+    assert_eq!(lib.track("ABBA hit 2").album_artist, "ABBA");
+
     let tagged = lib.track("Tagged One");
     assert_eq!(tagged.album_artist, "The Band");
     assert_eq!(tagged.album_id, lib.track("Tagged Two").album_id);
@@ -179,14 +193,14 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
         .into_iter()
         .map(|a| (a.title, a.album_artist))
         .collect();
-    assert_eq!(albums.len(), 4, "no album is left empty: {albums:?}");
-    let hits = lib.catalog.search("hit", 10).unwrap();
-    assert!(
-        hits.tracks
-            .iter()
-            .all(|t| t.album_artist == "Various Artists"),
-        "the search index follows: {hits:?}"
-    );
+    assert_eq!(albums.len(), 6, "no album is left empty: {albums:?}");
+    // The search index follows: the tracks are found by their new album artist.
+    let mut found: Vec<String> = (lib.catalog.search("various", 10).unwrap().tracks)
+        .into_iter()
+        .map(|t| t.title)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Hit 1", "Hit 2", "Hit 3"]);
 
     // A track added later joins the folder's album; a rescan leaves the album as it is.
     lib.add(
@@ -195,7 +209,7 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
         tags("Hit 4", "Epsilon", "Now 42", 4),
     );
     let report = lib.scan_at(20);
-    assert_eq!(changes(&report), (0, 8, 1, 0), "{report:#?}");
+    assert_eq!(changes(&report), (0, 12, 1, 0), "{report:#?}");
     assert_eq!(lib.track("Hit 4").album_id, hit.album_id);
     assert_eq!(lib.track("Hit 1").album_id, hit.album_id);
 
@@ -219,7 +233,7 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
     assert_eq!(after.album_artist, "Various Artists");
     assert_eq!(after.album_id, lib.track("Hit 2").album_id);
     assert_eq!(
-        report.updated, 5,
+        report.updated, 9,
         "the tracks of albums sharing a title: {report:#?}"
     );
 }
