@@ -13,6 +13,23 @@ use unicode_normalization::char::is_combining_mark;
 
 /// The album artist compilations group under when they name none.
 pub const VARIOUS_ARTISTS: &str = "Various Artists";
+/// Other spellings of [`VARIOUS_ARTISTS`] taggers write as an album artist, as match keys.
+const VARIOUS_SPELLINGS: [&str; 7] = [
+    "various artists",
+    "various artist",
+    "various",
+    "va",
+    "v.a.",
+    "v. a.",
+    "v/a",
+];
+
+/// Whether the album artist `name` means a compilation's [`VARIOUS_ARTISTS`] ("VA", "V.A.",
+/// "various artists").
+pub fn is_various_artists(name: &str) -> bool {
+    VARIOUS_SPELLINGS.contains(&match_key(name).as_str())
+}
+
 /// The artist shown for a track whose tags name none.
 pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
 /// The album shown for a track with no album tag and no usable folder name.
@@ -141,6 +158,23 @@ mod tests {
         check("Þórður Ødegård", "thordur odegard");
         check("AC/DC", "ac/dc");
         check("東京事変", "東京事変");
+    }
+
+    #[test]
+    fn various_artists_spellings() {
+        for name in [
+            "Various Artists",
+            "VA",
+            "V.A.",
+            "v/a",
+            "Various",
+            " various  artists ",
+        ] {
+            assert!(is_various_artists(name), "{name}");
+        }
+        for name in ["Various Artists feat. X", "Vanessa", "Var", "The Various"] {
+            assert!(!is_various_artists(name), "{name}");
+        }
     }
 
     #[test]

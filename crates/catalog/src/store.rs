@@ -94,8 +94,8 @@ impl TrackRecord {
             tags.artists.clone()
         };
         let album_artist = match (&tags.album_artist, tags.compilation) {
-            (Some(a), _) => a.clone(),
-            (None, true) => VARIOUS_ARTISTS.to_owned(),
+            (Some(a), _) if !names::is_various_artists(a) => a.clone(),
+            (Some(_), _) | (None, true) => VARIOUS_ARTISTS.to_owned(),
             (None, false) => artists[0].clone(),
         };
         let title = tags.title.clone().unwrap_or_else(|| {

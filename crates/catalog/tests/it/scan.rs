@@ -98,6 +98,71 @@ fn compilations_group_under_various_artists() {
     assert_eq!(album.track_count, 2);
 }
 
+/// "VA", "V.A." and "various artists" as an album artist are Various Artists: a compilation.
+#[test]
+fn album_artists_spelled_va_are_various_artists() {
+    let mut lib = Lib::new();
+    lib.add(
+        "Mix/01.mp3",
+        Format::Mp3,
+        TagSpec {
+            album_artist: Some("VA".to_owned()),
+            ..tags("First", "Alpha", "Mix Tape", 1)
+        },
+    );
+    lib.add(
+        "Mix/02.flac",
+        Format::Flac,
+        TagSpec {
+            album_artist: Some("V.A.".to_owned()),
+            ..tags("Second", "Beta", "Mix Tape", 2)
+        },
+    );
+    lib.add(
+        "Other/01.ogg",
+        Format::OggVorbis,
+        TagSpec {
+            album_artist: Some("various artists".to_owned()),
+            ..tags("Third", "Gamma", "Other Mix", 1)
+        },
+    );
+    lib.scan();
+    let first = lib.track("First");
+    assert_eq!(first.album_artist, "Various Artists");
+    assert_eq!(first.album_id, lib.track("Second").album_id);
+    assert!(lib.catalog.album(first.album_id).unwrap().compilation);
+    let third = lib.track("Third");
+    assert_eq!(third.album_artist, "Various Artists");
+    assert!(lib.catalog.album(third.album_id).unwrap().compilation);
+
+    // The catalog as the previous version left it: schema 11, the album by "VA", not a
+    // compilation, and "various artists" not one either.
+    lib.catalog.record_play(first.id, at(10)).unwrap();
+    lib.reopen_after(&format!(
+        "INSERT INTO artists(name, sort_name, match_key) VALUES ('VA', 'va', 'va');
+         UPDATE albums SET compilation = 0, artist_id = last_insert_rowid(),
+             match_key = 'va' || char(31) || 'mix tape'
+         WHERE id = {};
+         UPDATE albums SET compilation = 0 WHERE id = {};
+         ALTER TABLE tracks DROP COLUMN album_artist_guessed;
+         PRAGMA user_version = 11;",
+        first.album_id.0, third.album_id.0
+    ));
+    assert_eq!(lib.track("First").album_artist, "VA");
+    assert!(
+        lib.catalog.album(third.album_id).unwrap().compilation,
+        "the upgrade marks it at once"
+    );
+    let report = lib.scan_at(50);
+    assert_eq!(changes(&report), (2, 1, 0, 0), "{report:#?}");
+    let after = lib.track("First");
+    assert_eq!((after.id, after.play_count), (first.id, 1));
+    assert_eq!(after.album_artist, "Various Artists");
+    assert_eq!(after.album_id, lib.track("Second").album_id);
+    assert!(lib.catalog.album(after.album_id).unwrap().compilation);
+    assert!(lib.catalog.album(third.album_id).unwrap().compilation);
+}
+
 /// Files that name no album artist and no compilation flag: the tracks of one folder that share
 /// an album title are one album, by their shared lead artist, else by Various Artists.
 #[test]
