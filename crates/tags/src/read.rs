@@ -320,9 +320,14 @@ fn tags_from(tags: &[&Tag]) -> Tags {
         .or_else(|| first_string(tags, ItemKey::ReleaseDate))
         .or_else(|| first_string(tags, ItemKey::OriginalReleaseDate));
     let year = date.as_deref().and_then(year_of);
+    // One value may hold several genres joined with ";" (foobar2000, MusicBee and Mp3tag write
+    // them so where a format holds one value): "Rock; Pop" is two. A "/" is not split: it is part
+    // of names such as iTunes' "Hip-Hop/Rap".
     let genres = dedup(
         all_strings(tags, ItemKey::Genre)
-            .into_iter()
+            .iter()
+            .flat_map(|g| g.split(';'))
+            .filter_map(clean)
             .map(|g| resolve_genre(&g))
             .collect(),
     );

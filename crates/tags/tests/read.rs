@@ -203,6 +203,29 @@ fn multi_valued_id3v2_frames_split_on_nul() {
     );
 }
 
+/// Several genres in one value joined with ";" are several genres, in every format; "/" is part
+/// of a genre's name.
+#[test]
+fn genres_joined_with_semicolons_are_split() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in [Format::Mp3, Format::Flac, Format::M4aAac, Format::OggVorbis] {
+        let spec = TagSpec {
+            genres: vec![
+                "Electronic; Ambient;;(17)".to_owned(),
+                "Hip-Hop/Rap".to_owned(),
+            ],
+            ..TagSpec::default()
+        };
+        let path = write(dir.path(), "x", format, &Tone::default(), &spec);
+        let info = read_path(&path, ReadOptions::default()).unwrap();
+        assert_eq!(
+            info.tags.genres,
+            ["Electronic", "Ambient", "Rock", "Hip-Hop/Rap"],
+            "{format:?}"
+        );
+    }
+}
+
 /// MusicBrainz Picard writes the credit as printed in the artist field and the artists one by one
 /// in `ARTISTS`: the credit is kept for display and the artists are the listed ones.
 #[test]

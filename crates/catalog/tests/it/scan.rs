@@ -98,9 +98,10 @@ fn compilations_group_under_various_artists() {
     assert_eq!(album.track_count, 2);
 }
 
-/// "VA", "V.A." and "various artists" as an album artist are Various Artists: a compilation.
+/// "VA", "V.A." and "various artists" as an album artist are Various Artists: a compilation. And
+/// genres joined with ";" in one value are several. Catalogs of schema 11 read such tracks again.
 #[test]
-fn album_artists_spelled_va_are_various_artists() {
+fn va_album_artists_and_joined_genres_and_their_upgrade() {
     let mut lib = Lib::new();
     lib.add(
         "Mix/01.mp3",
@@ -123,6 +124,7 @@ fn album_artists_spelled_va_are_various_artists() {
         Format::OggVorbis,
         TagSpec {
             album_artist: Some("various artists".to_owned()),
+            genres: vec!["Rock; Pop".to_owned()],
             ..tags("Third", "Gamma", "Other Mix", 1)
         },
     );
@@ -134,9 +136,10 @@ fn album_artists_spelled_va_are_various_artists() {
     let third = lib.track("Third");
     assert_eq!(third.album_artist, "Various Artists");
     assert!(lib.catalog.album(third.album_id).unwrap().compilation);
+    assert_eq!(third.genre, "Rock, Pop");
 
     // The catalog as the previous version left it: schema 11, the album by "VA", not a
-    // compilation, and "various artists" not one either.
+    // compilation, "various artists" not one either, and the genres one.
     lib.catalog.record_play(first.id, at(10)).unwrap();
     lib.reopen_after(&format!(
         "INSERT INTO artists(name, sort_name, match_key) VALUES ('VA', 'va', 'va');
@@ -144,9 +147,10 @@ fn album_artists_spelled_va_are_various_artists() {
              match_key = 'va' || char(31) || 'mix tape'
          WHERE id = {};
          UPDATE albums SET compilation = 0 WHERE id = {};
+         UPDATE tracks SET genre = 'Rock; Pop' WHERE id = {};
          ALTER TABLE tracks DROP COLUMN album_artist_guessed;
          PRAGMA user_version = 11;",
-        first.album_id.0, third.album_id.0
+        first.album_id.0, third.album_id.0, third.id.0
     ));
     assert_eq!(lib.track("First").album_artist, "VA");
     assert!(
@@ -154,7 +158,8 @@ fn album_artists_spelled_va_are_various_artists() {
         "the upgrade marks it at once"
     );
     let report = lib.scan_at(50);
-    assert_eq!(changes(&report), (2, 1, 0, 0), "{report:#?}");
+    assert_eq!(changes(&report), (3, 0, 0, 0), "{report:#?}");
+    assert_eq!(lib.track("Third").genre, "Rock, Pop");
     let after = lib.track("First");
     assert_eq!((after.id, after.play_count), (first.id, 1));
     assert_eq!(after.album_artist, "Various Artists");
