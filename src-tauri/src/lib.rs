@@ -31,7 +31,11 @@ pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SKYLARK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // lofty and symphonia warn of harmless oddities of the files they read (an ID3v2
+                // tag in a FLAC file); what matters of them is in the scan report or the error.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,lofty=error,symphonia=error")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -109,6 +109,43 @@ fn scan_json_report() {
     );
 }
 
+/// A FLAC file with an ID3v2 tag before its stream (some rippers write one) is read by its own
+/// Vorbis comments, and the scan prints nothing on stderr: lofty's warning about the stray tag is
+/// not the user's business.
+#[test]
+fn files_with_stray_tags_scan_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stray.flac");
+    let tags = TagSpec {
+        title: Some("Own Title".to_owned()),
+        ..TagSpec::default()
+    };
+    write_audio(&path, Format::Flac, &Tone::default(), &tags).unwrap();
+    // ID3v2.4: a header, then one TIT2 frame (UTF-8) naming another title.
+    let text = b"\x03Stray Title";
+    let mut frame = b"TIT2".to_vec();
+    frame.extend([0, 0, 0, text.len() as u8, 0, 0]);
+    frame.extend(text);
+    let mut id3 = b"ID3\x04\x00\x00".to_vec();
+    id3.extend([0, 0, 0, frame.len() as u8]);
+    id3.extend(frame);
+    id3.extend(std::fs::read(&path).unwrap());
+    std::fs::write(&path, id3).unwrap();
+
+    let env = Env::new();
+    let out = env.run(&["scan", dir.path().to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 1, "{report}");
+    let titles: Vec<Value> = env
+        .json_lines(&["tracks", "--json"])
+        .into_iter()
+        .map(|t| t["title"].clone())
+        .collect();
+    assert_eq!(titles, ["Own Title"]);
+}
+
 #[test]
 fn tracks_json_lines_carry_the_documented_fields() {
     let env = Env::new();

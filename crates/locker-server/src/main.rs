@@ -142,8 +142,11 @@ fn main() {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SKYLARK_LOG")
                 // symphonia logs every file it opens to decode (and harmless oddities of the
-                // files) at info and warn; the locker's own lines say what matters of it.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,symphonia=error")),
+                // files) at info and warn, lofty such oddities of the tags it reads; the
+                // locker's own lines say what matters of them.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,symphonia=error,lofty=error")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
