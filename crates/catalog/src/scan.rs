@@ -37,7 +37,7 @@ use serde::Serialize;
 use skylark_tags::{FileInfo, ReadOptions};
 
 use crate::bulk_load;
-use crate::compilations;
+use crate::compilations::{self, FolderAlbums};
 use crate::covers::{self, CoverInfo, CoverStore};
 use crate::error::{DbContext, Error, Result, io_error};
 use crate::model::{RootId, TrackId, to_millis};
@@ -291,7 +291,7 @@ pub(crate) fn run(
         .transpose()?;
     let (checkpoint_tx, checkpoint_rx) = crossbeam_channel::bounded::<()>(1);
     let cancel = &options.cancel;
-    let (written, walked, gone, guessed_folders) = std::thread::scope(|scope| {
+    let (written, walked, gone, folder_albums) = std::thread::scope(|scope| {
         let (progress, new_files, readers) = (&progress, &new_files, &readers);
         if let Some(checkpointer) = checkpointer {
             scope.spawn(move || {
@@ -364,14 +364,14 @@ pub(crate) fn run(
         // On an error, this stops the readers, whose end stops the walk.
         drop(rx);
         let walked = walked.unwrap_or_else(|| join(walker.take()));
-        let guessed_folders = std::mem::take(&mut writer.guessed_folders);
+        let folder_albums = std::mem::take(&mut writer.folder_albums);
         let started = Instant::now();
         let result = writer.finish(result);
         writing += started.elapsed();
         // The last checkpoint takes the index builds too; then the checkpointer ends.
         let _ = checkpoint_tx.try_send(());
         drop(checkpoint_tx);
-        (result, walked, gone, guessed_folders)
+        (result, walked, gone, folder_albums)
     });
     covers.forget_recent();
     written?;
@@ -414,7 +414,7 @@ pub(crate) fn run(
                 .ctx("forgetting a failure")?;
         }
     }
-    compilations::regroup(&tx, &guessed_folders, options.now)?;
+    compilations::regroup(&tx, &folder_albums.folders(), options.now)?;
     if !report.cancelled {
         adopt_folder_covers(
             &tx,
@@ -971,8 +971,8 @@ struct Writer<'c> {
     bulk: bool,
     /// The tracks the catalog held before the scan's first batch.
     tracks_before: Option<u64>,
-    /// Folders of tracks written without an album artist, to file by album at the end.
-    guessed_folders: HashSet<PathBuf>,
+    /// The albums of the folders it wrote tracks without an album artist to.
+    folder_albums: FolderAlbums,
 }
 
 impl<'c> Writer<'c> {
@@ -981,7 +981,7 @@ impl<'c> Writer<'c> {
             conn,
             store: Store::default(),
             bulk: false,
-            guessed_folders: HashSet::new(),
+            folder_albums: FolderAlbums::default(),
             tracks_before: None,
         }
     }
@@ -991,7 +991,7 @@ impl<'c> Writer<'c> {
     /// tracks the catalog held, the rest of the scan is a bulk load.
     fn write(
         &mut self,
-        batch: Vec<Read>,
+        mut batch: Vec<Read>,
         gone: &mut Gone,
         new_files: usize,
         now: SystemTime,
@@ -1008,11 +1008,14 @@ impl<'c> Writer<'c> {
         }
         let tx = Transaction::new_unchecked(self.conn, TransactionBehavior::Deferred)
             .ctx("starting a batch")?;
+        for read in &mut batch {
+            if let Ok(rec) = &mut read.result {
+                self.folder_albums.file(&read.job.found.path, rec);
+            }
+        }
         let mut done = BatchProgress::default();
         let written = write_batch(&tx, &mut self.store, batch, gone, now, report, &mut done);
         written.and_then(|()| tx.commit().ctx("committing a batch"))?;
-        self.guessed_folders
-            .extend(std::mem::take(&mut done.guessed_folders));
         progress.update(|state| {
             state.processed += done.processed;
             state.failed += done.failed;
@@ -1046,8 +1049,6 @@ struct BatchProgress {
     processed: u64,
     failed: u64,
     current: Option<PathBuf>,
-    /// Folders of tracks written without an album artist (see `compilations.rs`).
-    guessed_folders: HashSet<PathBuf>,
 }
 
 /// Writes a batch of read files in `tx`, a transaction the caller commits.
@@ -1070,12 +1071,6 @@ fn write_batch(
         done.processed += 1;
         match result {
             Ok(rec) => {
-                if rec.album_artist_guessed
-                    && let Some(folder) = found.path.parent()
-                    && !done.guessed_folders.contains(folder)
-                {
-                    done.guessed_folders.insert(folder.to_owned());
-                }
                 if failed_before {
                     tx.prepare_cached("DELETE FROM scan_failures WHERE path = ?1")
                         .and_then(|mut s| s.execute([paths::to_bytes(&found.path)]))

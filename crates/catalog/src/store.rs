@@ -163,6 +163,17 @@ impl TrackRecord {
     }
 
     /// The key a moved file is recognised by when its modification time changed too.
+    /// Files the track under `album_artist` instead of the one its tags gave (see
+    /// `compilations.rs`).
+    pub fn file_under(&mut self, album_artist: &str) {
+        let d = &mut self.derived;
+        d.sort_album_artist = sort_key(album_artist);
+        d.search[3] = search_fold(album_artist);
+        d.album_key = album_key(album_artist, &self.album);
+        d.album_artist_key = match_key(album_artist);
+        album_artist.clone_into(&mut self.album_artist);
+    }
+
     pub fn identity(&self) -> (String, String, String, i64) {
         (
             self.title.clone(),

@@ -308,6 +308,36 @@ fn albums_without_an_album_artist_are_filed_by_folder() {
     );
 }
 
+/// A track numbered like another joins a folder filed as one album: they were two albums of one
+/// title all along, and each track goes back under its own artist.
+#[test]
+fn a_folder_found_to_hold_two_albums_is_filed_apart() {
+    let mut lib = Lib::new();
+    for (n, artist) in [(1, "Alpha"), (2, "Beta")] {
+        lib.add(
+            &format!("Mix/{n:02}.mp3"),
+            Format::Mp3,
+            tags(&format!("Song {n}"), artist, "Mix", n),
+        );
+    }
+    lib.scan();
+    assert_eq!(lib.track("Song 1").album_artist, "Various Artists");
+    lib.add(
+        "Mix/01b.mp3",
+        Format::Mp3,
+        tags("Other 1", "Gamma", "Mix", 1),
+    );
+    lib.scan_at(20);
+    for (title, artist) in [
+        ("Song 1", "Alpha"),
+        ("Song 2", "Beta"),
+        ("Other 1", "Gamma"),
+    ] {
+        assert_eq!(lib.track(title).album_artist, artist, "{title}");
+    }
+    assert_eq!(lib.catalog.albums().unwrap().len(), 3);
+}
+
 #[test]
 fn untagged_files_fall_back_on_names() {
     let mut lib = Lib::new();
