@@ -971,6 +971,51 @@ fn sidecar_lyrics(conn: &Connection, id: TrackId) -> Result<Option<String>> {
     }
 }
 
+/// Publishes again what changed of the tracks in the locker that have a file here and were
+/// written at or after `since_ms` (a rescan read new tags from their files, gave them a folder's
+/// cover, or filed them under another album): for each, one op with the fields whose values
+/// differ from the ones last published or heard of, and no blob (the locker keeps the copy it
+/// has). Returns how many tracks were published again.
+pub(crate) fn republish_changed(
+    tx: &Transaction<'_>,
+    since_ms: i64,
+    now: SystemTime,
+) -> Result<u64> {
+    let context = "publishing changed tracks again";
+    let tracks: Vec<(TrackId, String)> = {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT t.id, t.uid FROM locker_tracks lt JOIN tracks t ON t.id = lt.track_id
+                 WHERE t.updated_at >= ?1
+                   AND EXISTS (SELECT 1 FROM files f WHERE f.track_id = t.id)",
+            )
+            .ctx(context)?;
+        let rows = stmt
+            .query_map([since_ms], |r| Ok((TrackId(r.get(0)?), r.get(1)?)))
+            .ctx(context)?;
+        rows.collect::<rusqlite::Result<_>>().ctx(context)?
+    };
+    let mut republished = 0;
+    for (id, uid) in tracks {
+        let known = track_registers(tx, &uid)?;
+        let mut fields = published_fields(tx, id)?;
+        fields.retain(|name, value| known.get(name) != Some(value));
+        if !fields.is_empty() {
+            let change = SyncChange::TrackSet {
+                track: uid,
+                blob: None,
+                fields,
+            };
+            sync::record(tx, &change, now)?;
+            republished += 1;
+        }
+    }
+    if republished > 0 {
+        tracing::info!(tracks = republished, "changed tracks published again");
+    }
+    Ok(republished)
+}
+
 /// Records `track`'s locker copy `blob` and the op that publishes it, in `tx`.
 pub(crate) fn publish(
     tx: &Transaction<'_>,

@@ -40,6 +40,7 @@ use crate::bulk_load;
 use crate::compilations::{self, FolderAlbums};
 use crate::covers::{self, CoverInfo, CoverStore};
 use crate::error::{DbContext, Error, Result, io_error};
+use crate::feed;
 use crate::model::{RootId, TrackId, to_millis};
 use crate::paths;
 use crate::schema;
@@ -414,9 +415,10 @@ pub(crate) fn run(
                 .ctx("forgetting a failure")?;
         }
     }
-    compilations::regroup(&tx, &folder_albums.folders(), options.now)?;
+    let mut rewritten = report.updated + report.moved;
+    rewritten += compilations::regroup(&tx, &folder_albums.folders(), options.now)?;
     if !report.cancelled {
-        adopt_folder_covers(
+        rewritten += adopt_folder_covers(
             &tx,
             &readers,
             &root_ids,
@@ -424,6 +426,9 @@ pub(crate) fn run(
             previous_scan,
             options.now,
         )?;
+    }
+    if rewritten > 0 {
+        feed::republish_changed(&tx, to_millis(options.now), options.now)?;
     }
     Store::collect_orphans(&tx)?;
     for target in targets {

@@ -596,3 +596,48 @@ fn lyrics_beside_a_song_travel_with_it() {
     let corona = desktop.track("Corona").id;
     assert_eq!(desktop.catalog.published_lyrics(corona).unwrap(), None);
 }
+
+/// A file retagged after its upload: the rescan publishes what changed of the track (and no
+/// blob: the locker keeps its copy), and another device shows it. A rescan that finds nothing
+/// new, or only a moved file, publishes nothing.
+#[test]
+fn retagged_files_are_published_again() {
+    let mut relay = Relay::default();
+    let mut laptop = device_with_music();
+    upload_all(&mut laptop);
+    relay.sync(&mut laptop);
+    let mut desktop = Lib::new();
+    relay.sync(&mut desktop);
+    assert_eq!(desktop.track("Aurora").album, "Night Sky");
+
+    laptop.add(
+        "Skyward/Night Sky/01 Aurora.flac",
+        Format::Flac,
+        tags("Aurora", "Skyward", "Night Sky (Deluxe)", 1),
+    );
+    let report = laptop.scan_at(60);
+    assert_eq!(report.updated, 1, "{report:#?}");
+    let ops = laptop.catalog.pending_ops(100).unwrap();
+    assert_eq!(ops.len(), 1, "{ops:#?}");
+    let skylark_catalog::sync::SyncChange::TrackSet { blob, fields, .. } = &ops[0].change else {
+        panic!("{ops:#?}")
+    };
+    assert_eq!(*blob, None);
+    assert_eq!(
+        fields.keys().collect::<Vec<_>>(),
+        ["album"],
+        "only what changed: {fields:#?}"
+    );
+    relay.sync(&mut laptop);
+    relay.sync(&mut desktop);
+    let aurora = desktop.track("Aurora");
+    assert_eq!(aurora.album, "Night Sky (Deluxe)");
+    assert_eq!(aurora.availability, Availability::Locker);
+
+    laptop.scan_at(70);
+    let dusk = laptop.music.join("Skyward/Night Sky/04 Dusk.flac");
+    std::fs::rename(&dusk, dusk.with_file_name("04 Dusk (moved).flac")).unwrap();
+    let report = laptop.scan_at(80);
+    assert_eq!(report.moved, 1, "{report:#?}");
+    assert_eq!(laptop.catalog.pending_op_count().unwrap(), 0);
+}
