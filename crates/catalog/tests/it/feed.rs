@@ -80,6 +80,17 @@ pub fn upload_all(lib: &mut Lib) {
     }
 }
 
+/// A laptop that uploaded the four songs and a device with no music that has synced them, both
+/// through `relay`.
+pub fn uploaded_and_synced(relay: &mut Relay) -> (Lib, Lib) {
+    let mut laptop = device_with_music();
+    upload_all(&mut laptop);
+    relay.sync(&mut laptop);
+    let mut desktop = Lib::new();
+    relay.sync(&mut desktop);
+    (laptop, desktop)
+}
+
 fn playlist_titles(lib: &Lib, name: &str) -> Vec<String> {
     let list = lib
         .catalog
@@ -603,11 +614,7 @@ fn lyrics_beside_a_song_travel_with_it() {
 #[test]
 fn retagged_files_are_published_again() {
     let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
+    let (mut laptop, mut desktop) = uploaded_and_synced(&mut relay);
     assert_eq!(desktop.track("Aurora").album, "Night Sky");
 
     laptop.add(

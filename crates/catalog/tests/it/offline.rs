@@ -4,18 +4,12 @@
 
 use skylark_catalog::{Availability, PinTarget, TrackQuery, TrackSort};
 
-use crate::feed::{Relay, TITLES, blob, device_with_music, upload_all};
+use crate::feed::{Relay, TITLES, blob, uploaded_and_synced};
 use crate::library::{Lib, at};
 
 /// A device with no music that has synced the four songs from the locker.
 fn desktop() -> Lib {
-    let mut relay = Relay::default();
-    let mut laptop = device_with_music();
-    upload_all(&mut laptop);
-    relay.sync(&mut laptop);
-    let mut desktop = Lib::new();
-    relay.sync(&mut desktop);
-    desktop
+    uploaded_and_synced(&mut Relay::default()).1
 }
 
 /// Writes a copy of `title` into the offline folder and records it.
