@@ -162,7 +162,6 @@ impl TrackRecord {
         }
     }
 
-    /// The key a moved file is recognised by when its modification time changed too.
     /// Files the track under `album_artist` instead of the one its tags gave (see
     /// `compilations.rs`).
     pub fn file_under(&mut self, album_artist: &str) {
@@ -174,6 +173,7 @@ impl TrackRecord {
         album_artist.clone_into(&mut self.album_artist);
     }
 
+    /// The key a moved file is recognised by when its modification time changed too.
     pub fn identity(&self) -> (String, String, String, i64) {
         (
             self.title.clone(),
@@ -331,6 +331,7 @@ struct AlbumRow<'a> {
     artist_key: &'a str,
     /// Folded title and artist for the full-text index.
     search: [&'a str; 2],
+    /// Whether the files say it is a compilation (an album by Various Artists is one anyway).
     compilation: bool,
 }
 
@@ -396,7 +397,7 @@ impl Store {
                 artist: &rec.album_artist,
                 artist_key: &d.album_artist_key,
                 search: [&d.search[2], &d.search[3]],
-                compilation: rec.compilation || rec.album_artist == VARIOUS_ARTISTS,
+                compilation: rec.compilation,
             },
         )
     }
@@ -417,7 +418,7 @@ impl Store {
                 artist: album_artist,
                 artist_key: &match_key(album_artist),
                 search: [&search_fold(title), &search_fold(album_artist)],
-                compilation: album_artist == VARIOUS_ARTISTS,
+                compilation: false,
             },
         )
     }
@@ -435,7 +436,7 @@ impl Store {
                     album.sort_title,
                     artist_id,
                     album.key,
-                    album.compilation
+                    album.compilation || album.artist == VARIOUS_ARTISTS
                 ])
             })
             .ctx("adding an album")?;
